@@ -1,0 +1,34 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// One module per pipeline stage; each imports only the stages before it.
+let package = Package(
+    name: "Redress",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "redress", targets: ["redress"]),
+        .library(name: "RedressSyntax", targets: ["RedressSyntax"]),
+        .library(name: "RedressSemantics", targets: ["RedressSemantics"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .target(name: "RedressSyntax"),
+        .target(
+            name: "RedressSemantics",
+            dependencies: ["RedressSyntax", .product(name: "Yams", package: "Yams")]
+        ),
+        .executableTarget(
+            name: "redress",
+            dependencies: [
+                "RedressSyntax", "RedressSemantics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SyntaxTests", dependencies: ["RedressSyntax"]),
+        .testTarget(name: "SemanticsTests", dependencies: ["RedressSemantics"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
+    ]
+)

@@ -1,0 +1,246 @@
+import Foundation
+import RedressSyntax
+import Yams
+
+/// The actions rules may take, with their argument kinds and costs, from `catalog.yaml`.
+public struct Catalog: Sendable {
+    public enum ArgumentKind: Sendable, Equatable {
+        case none, money, integer, percent, template, tag
+        case oneOf([String])
+    }
+    public enum Cost: Sendable, Equatable {
+        /// Nothing configured.
+        case free
+        /// The money argument itself.
+        case amount
+        case fixed(Decimal)
+        case perUnit(Decimal)
+    }
+    public struct ActionDefinition: Sendable {
+        public var name: String
+        public var argument: ArgumentKind
+        public var allowsChannel: Bool
+        public var cost: Cost
+        /// Share of vouchers actually redeemed (0...1); nil means 1.
+        public var redemptionRate: Decimal?
+        public var span: Span
+    }
+    public struct Channel: Sendable {
+        public var name: String
+        public var cost: Decimal
+        public var span: Span
+    }
+    public struct Template: Sendable {
+        public var name: String
+        /// Empty means every channel.
+        public var channels: [String]
+        public var defaultChannel: String?
+        public var span: Span
+    }
+    public struct Tag: Sendable {
+        public var name: String
+        public var cost: Decimal
+        public var span: Span
+    }
+
+    public var file: String
+    public var currency: String
+    public var actions: [ActionDefinition]
+    public var channels: [Channel]
+    public var templates: [Template]
+    public var tags: [Tag]
+
+    public func action(_ name: String) -> ActionDefinition? { actions.first { $0.name == name } }
+    public func channel(_ name: String) -> Channel? { channels.first { $0.name == name } }
+    public func template(_ name: String) -> Template? { templates.first { $0.name == name } }
+    public func tag(_ name: String) -> Tag? { tags.first { $0.name == name } }
+
+    public static let empty = Catalog(file: "", currency: "EUR", actions: [], channels: [], templates: [], tags: [])
+}
+
+public enum CatalogLoader {
+    public static func load(_ source: SourceFile) -> (Catalog, [Diagnostic]) {
+        let document = YAMLDocument(source: source)
+        var diagnostics = document.diagnostics
+        var catalog = Catalog(file: source.path, currency: "EUR", actions: [], channels: [], templates: [], tags: [])
+        guard let root = document.root else {
+            if diagnostics.isEmpty {
+                diagnostics.append(Diagnostic(.invalidCatalog, "the catalog is empty", at: Label(file: source.path, span: .empty),
+                                              help: "a catalog has the sections `actions`, `channels`, `templates` and `tags`; see docs/catalog.md"))
+            }
+            return (catalog, diagnostics)
+        }
+        func problem(_ node: Node, _ message: String, label: String = "", help: String? = nil) {
+            diagnostics.append(Diagnostic(.invalidCatalog, message, at: document.label(node, label), help: help))
+        }
+        guard let top = document.entries(root) else {
+            problem(root, "the catalog must be a mapping, found \(YAMLDocument.describe(root))",
+                    help: "start with `actions:`, `channels:`, `templates:` and `tags:`; see docs/catalog.md")
+            return (catalog, diagnostics)
+        }
+        let known = ["currency", "actions", "channels", "templates", "tags", "description", "version"]
+        for (key, keyNode, _) in top where !known.contains(key) {
+            problem(keyNode, "unknown section `\(key)` in the catalog", label: "not a catalog section",
+                    help: Suggestions.didYouMean(key, among: known) ?? "the sections are \(known.map { "`\($0)`" }.joined(separator: ", "))")
+        }
+        let section = { (name: String) in top.first { $0.key == name } }
+        if let (_, _, node) = section("currency") {
+            if let code = document.scalar(node), Currency.isKnown(code) { catalog.currency = code } else {
+                problem(node, "`currency` must be an ISO 4217 code such as EUR", label: "not a currency")
+            }
+        }
+
+        /// `2.50 EUR` or `0` in the catalog's currency.
+        func money(_ node: Node, _ what: String) -> Decimal? {
+            let text = (document.scalar(node) ?? "").trimmingCharacters(in: .whitespaces)
+            let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+            if let amount = parts.first.flatMap({ LiteralValue.decimal(String($0)) }), amount >= 0 {
+                if parts.count == 1 { return amount }
+                if parts.count == 2, String(parts[1]) == catalog.currency { return amount }
+                if parts.count == 2 {
+                    problem(node, "\(what) is in \(parts[1]), but the catalog's currency is \(catalog.currency)",
+                            help: "write costs in the catalog currency, e.g. `\(parts[0]) \(catalog.currency)`")
+                    return nil
+                }
+            }
+            problem(node, "\(what) must be an amount such as `2.50 \(catalog.currency)`", label: "not an amount")
+            return nil
+        }
+
+        /// Entries of a named section, each a mapping of options.
+        func each(_ name: String, _ body: (String, Node, [(key: String, keyNode: Node, value: Node)]) -> Void) {
+            guard let (_, _, node) = section(name) else { return }
+            guard let entries = document.entries(node) else {
+                problem(node, "`\(name)` must be a mapping from names to their settings")
+                return
+            }
+            var seen: Set<String> = []
+            for (entryName, keyNode, value) in entries {
+                if !isValidName(entryName) { problem(keyNode, "invalid name in `\(name)`: \(nameProblem(entryName))"); continue }
+                if !seen.insert(entryName).inserted { problem(keyNode, "`\(entryName)` appears twice in `\(name)`"); continue }
+                if document.scalar(value) == "" || document.scalar(value) == "~" || document.scalar(value) == "null" {
+                    body(entryName, keyNode, [])
+                    continue
+                }
+                guard let options = document.entries(value) else {
+                    problem(value, "settings of `\(entryName)` must be a mapping, such as `{ cost: 1 \(catalog.currency) }`")
+                    continue
+                }
+                body(entryName, keyNode, options)
+            }
+        }
+        func unknownOption(_ key: Node, _ option: String, in entry: String, allowed: [String]) {
+            problem(key, "unknown setting `\(option)` for `\(entry)`",
+                    help: Suggestions.didYouMean(option, among: allowed) ?? "allowed: \(allowed.map { "`\($0)`" }.joined(separator: ", "))")
+        }
+
+        each("channels") { name, keyNode, options in
+            var channel = Catalog.Channel(name: name, cost: 0, span: document.span(of: keyNode))
+            for (option, optionKey, value) in options {
+                switch option {
+                case "cost": channel.cost = money(value, "the cost of channel `\(name)`") ?? 0
+                case "description": break
+                default: unknownOption(optionKey, option, in: name, allowed: ["cost", "description"])
+                }
+            }
+            catalog.channels.append(channel)
+        }
+        each("tags") { name, keyNode, options in
+            var tag = Catalog.Tag(name: name, cost: 0, span: document.span(of: keyNode))
+            for (option, optionKey, value) in options {
+                switch option {
+                case "cost": tag.cost = money(value, "the cost of tag `\(name)`") ?? 0
+                case "description": break
+                default: unknownOption(optionKey, option, in: name, allowed: ["cost", "description"])
+                }
+            }
+            catalog.tags.append(tag)
+        }
+        each("templates") { name, keyNode, options in
+            var template = Catalog.Template(name: name, channels: [], defaultChannel: nil, span: document.span(of: keyNode))
+            for (option, optionKey, value) in options {
+                switch option {
+                case "channels":
+                    guard let items = document.sequence(value) else {
+                        problem(value, "`channels` of template `\(name)` must be a list", help: "for example `channels: [email, sms]`")
+                        continue
+                    }
+                    for item in items {
+                        let channel = document.scalar(item) ?? ""
+                        if catalog.channel(channel) == nil {
+                            problem(item, "template `\(name)` names unknown channel `\(channel)`", label: "not a channel",
+                                    help: Suggestions.didYouMean(channel, among: catalog.channels.map(\.name)) ?? "declare it under `channels`")
+                        } else {
+                            template.channels.append(channel)
+                        }
+                    }
+                case "default_channel":
+                    let channel = document.scalar(value) ?? ""
+                    if catalog.channel(channel) == nil {
+                        problem(value, "template `\(name)` has unknown default channel `\(channel)`", label: "not a channel",
+                                help: Suggestions.didYouMean(channel, among: catalog.channels.map(\.name)) ?? "declare it under `channels`")
+                    } else {
+                        template.defaultChannel = channel
+                    }
+                case "description", "subject": break
+                default: unknownOption(optionKey, option, in: name, allowed: ["channels", "default_channel", "description", "subject"])
+                }
+            }
+            catalog.templates.append(template)
+        }
+        each("actions") { name, keyNode, options in
+            var action = Catalog.ActionDefinition(name: name, argument: .none, allowsChannel: false, cost: .free,
+                                                  redemptionRate: nil, span: document.span(of: keyNode))
+            for (option, optionKey, value) in options {
+                switch option {
+                case "argument":
+                    if let items = document.sequence(value) {
+                        let names = items.compactMap { document.scalar($0) }
+                        if names.isEmpty || !names.allSatisfy(isValidName) {
+                            problem(value, "the argument list of `\(name)` must hold names", help: "for example `argument: [payment_reminder, review_request]`")
+                        }
+                        action.argument = .oneOf(names.filter(isValidName))
+                        continue
+                    }
+                    switch document.scalar(value) ?? "" {
+                    case "none": action.argument = .none
+                    case "money": action.argument = .money
+                    case "integer": action.argument = .integer
+                    case "percent": action.argument = .percent
+                    case "template": action.argument = .template
+                    case "tag": action.argument = .tag
+                    default:
+                        problem(value, "unknown argument kind for `\(name)`", label: "not an argument kind",
+                                help: "use none, money, integer, percent, template, tag, or a list of allowed names")
+                    }
+                case "via":
+                    action.allowsChannel = document.scalar(value) == "true"
+                    if !["true", "false"].contains(document.scalar(value) ?? "") {
+                        problem(value, "`via` of `\(name)` must be true or false")
+                    }
+                case "cost":
+                    if document.scalar(value) == "amount" { action.cost = .amount } else if let fixed = money(value, "the cost of `\(name)`") {
+                        action.cost = .fixed(fixed)
+                    }
+                case "cost_per_unit":
+                    if let unit = money(value, "the unit cost of `\(name)`") { action.cost = .perUnit(unit) }
+                case "redemption_rate":
+                    let text = (document.scalar(value) ?? "").trimmingCharacters(in: .whitespaces)
+                    if text.hasSuffix("%"), let rate = LiteralValue.decimal(String(text.dropLast())), rate >= 0, rate <= 100 {
+                        action.redemptionRate = rate / 100
+                    } else {
+                        problem(value, "`redemption_rate` of `\(name)` must be a percentage between 0% and 100%", help: "for example `redemption_rate: 35%`")
+                    }
+                case "description": break
+                default:
+                    unknownOption(optionKey, option, in: name, allowed: ["argument", "via", "cost", "cost_per_unit", "redemption_rate", "description"])
+                }
+            }
+            if action.cost == .amount, action.argument != .money {
+                problem(keyNode, "`\(name)` costs its `amount`, but its argument is not money", help: "set `argument: money` or give a fixed cost")
+            }
+            catalog.actions.append(action)
+        }
+        return (catalog, diagnostics)
+    }
+}

@@ -1,0 +1,213 @@
+import RedressSyntax
+
+/// The unit rules of the language: which operand types each operator accepts and what it gives.
+extension Checker {
+    func sameType(_ a: ValueType, _ b: ValueType) -> Bool {
+        a.required == b.required || (a.isNumeric && b.isNumeric)
+    }
+
+    /// Whether two (required) types can be compared or combined as one unit.
+    func unitsCompatible(_ a: ValueType, _ b: ValueType) -> Bool {
+        if a == .error || b == .error { return true }
+        if a.isNumeric && b.isNumeric { return true }
+        return a == b
+    }
+
+    mutating func reportMismatch(_ a: ValueType, _ b: ValueType, at span: Span, file: String, what: String) {
+        let left = a.required, right = b.required
+        if case .money(let c1) = left, case .money(let c2) = right {
+            error(.currencyMismatch, "\(what) mixes \(c1) and \(c2)", file: file, span: span, label: "this is in \(c2)",
+                  notes: ["rules never convert currencies; exchange rates belong to reporting"],
+                  help: "write the amount in \(c1)")
+            return
+        }
+        if (left == .percent && right.isNumeric) || (right == .percent && left.isNumeric) {
+            error(.percentVersusNumber, "\(what) mixes a percentage and a plain number", file: file, span: span,
+                  label: left == .percent ? "a plain number" : "a percentage",
+                  help: "write the number as a percentage, for example `5%`")
+            return
+        }
+        error(.incompatibleComparison, "\(what) mixes \(left) and \(right)", file: file, span: span, label: "this is \(right)",
+              help: hint(left, right))
+    }
+
+    func hint(_ a: ValueType, _ b: ValueType) -> String {
+        switch (a, b) {
+        case (.duration, .integer), (.duration, .decimal): "durations have units: write `2d`, `36h` or `90m`"
+        case (.money, .integer), (.money, .decimal): "amounts of money have a currency: write `5 EUR`"
+        case (.timestamp, .duration), (.duration, .timestamp): "a point in time is not a length of time; subtract two timestamps to get a duration"
+        case (.enumeration(let name), .string): "enum cases are bare names: write the case without quotes, as a case of `\(name)`"
+        default: "both sides must be of one unit"
+        }
+    }
+
+    mutating func checkBinary(_ op: BinaryOperator, _ left: Expression, _ right: Expression, span: Span,
+                              scope: inout Scope, expected: ValueType?) -> TypedExpression {
+        let file = scope.file
+        let failed = TypedExpression(.constant(.bool(false)), .error, span)
+
+        switch op {
+        case .and, .or:
+            let l = check(left, scope: &scope, expected: .bool)
+            let r = check(right, scope: &scope, expected: .bool)
+            if l.type.isError || r.type.isError { return failed }
+            for (side, written) in [(l, left), (r, right)] where side.type.required != .bool {
+                error(.notACondition, "`\(op.rawValue)` joins conditions, but this is \(side.type)", file: file, span: written.span,
+                      label: "this is \(side.type)", help: "compare it with something, for example `... > 2d`")
+                return failed
+            }
+            return TypedExpression(.binary(op, l, r), ValueType.bool.optional(if: l.type.isOptional || r.type.isOptional), span)
+
+        case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual, .in, .notIn:
+            // Check the side that can stand alone first, so a bare enum case learns its enum.
+            let (l, r) = checkPair(left, right, scope: &scope, listOnRight: op == .in || op == .notIn)
+            if l.type.isError || r.type.isError { return failed }
+            let optional = l.type.isOptional || r.type.isOptional
+            if op == .in || op == .notIn {
+                guard case .list(let element) = r.type.required else {
+                    error(.incompatibleComparison, "`\(op.rawValue)` needs a list on its right, but this is \(r.type)", file: file,
+                          span: right.span, label: "not a list", help: "for example `customer.country in [DE, AT, CH]`")
+                    return failed
+                }
+                if element != .error, !unitsCompatible(l.type.required, element) {
+                    reportMismatch(.list(l.type.required), .list(element), at: right.span, file: file, what: "`\(op.rawValue)`")
+                    return failed
+                }
+                return TypedExpression(.binary(op, l, r), ValueType.bool.optional(if: optional), span)
+            }
+            if !unitsCompatible(l.type.required, r.type.required) {
+                reportMismatch(l.type, r.type, at: span, file: file, what: "this comparison")
+                return failed
+            }
+            if op != .equal, op != .notEqual, !l.type.isOrderable {
+                error(.incompatibleComparison, "values of type \(l.type.required) have no order", file: file, span: span,
+                      label: "`\(op.rawValue)` on \(l.type.required)",
+                      help: l.type.required == .bool ? "compare with `==` or use the condition directly" : "use `==`, `!=` or `in [...]`")
+                return failed
+            }
+            if case .list = l.type.required {
+                error(.incompatibleComparison, "lists cannot be compared", file: file, span: span, label: "a list",
+                      help: "test membership with `in`")
+                return failed
+            }
+            return TypedExpression(.binary(op, l, r), ValueType.bool.optional(if: optional), span)
+
+        case .coalesce:
+            let l = check(left, scope: &scope, expected: expected)
+            if l.type.isError { return failed }
+            let r = check(right, scope: &scope, expected: l.type.required)
+            if r.type.isError { return failed }
+            if !unitsCompatible(l.type.required, r.type.required) {
+                reportMismatch(l.type, r.type, at: right.span, file: file, what: "`??`")
+                return failed
+            }
+            if !l.type.isOptional {
+                diagnostics.append(Diagnostic(.alwaysFalse, "`\(Formatter.print(left))` is never missing, so the default after `??` is never used",
+                                              at: Label(file: file, span: right.span, message: "never used"),
+                                              help: "remove `?? \(Formatter.print(right))`"))
+            }
+            return TypedExpression(.binary(op, l, r), r.type, span)
+
+        case .plus, .minus, .times, .divide, .of:
+            let l = check(left, scope: &scope, expected: nil)
+            let r = check(right, scope: &scope, expected: nil)
+            if l.type.isError || r.type.isError { return failed }
+            guard let result = arithmeticResult(op, l.type.required, r.type.required) else {
+                let (a, b) = (l.type.required, r.type.required)
+                if case .money(let c1) = a, case .money(let c2) = b, c1 != c2, op == .plus || op == .minus {
+                    reportMismatch(a, b, at: span, file: file, what: "`\(op.rawValue)`")
+                    return failed
+                }
+                error(.meaninglessArithmetic, "cannot \(verb(op)) \(a) \(preposition(op)) \(b)", file: file, span: span,
+                      label: "\(a) \(op.rawValue) \(b)", help: arithmeticHelp(op, a, b))
+                return failed
+            }
+            return TypedExpression(.binary(op, l, r), result.optional(if: l.type.isOptional || r.type.isOptional), span)
+        }
+    }
+
+    /// Checks both operands of a comparison, the self-typing one first.
+    mutating func checkPair(_ left: Expression, _ right: Expression, scope: inout Scope, listOnRight: Bool)
+        -> (TypedExpression, TypedExpression) {
+        if isContextual(left), !isContextual(right), !listOnRight {
+            let r = check(right, scope: &scope, expected: nil)
+            let l = check(left, scope: &scope, expected: r.type.isError ? nil : r.type)
+            return (l, r)
+        }
+        let l = check(left, scope: &scope, expected: nil)
+        let expectation: ValueType? = l.type.isError ? nil : (listOnRight ? .list(l.type.required) : l.type)
+        let r = check(right, scope: &scope, expected: expectation)
+        return (l, r)
+    }
+
+    /// A bare name that is not declared: an enum case that needs its enum from the other side.
+    func isContextual(_ expression: Expression) -> Bool {
+        if case .name(let identifier) = expression.kind { return declared[identifier.name] == nil }
+        return false
+    }
+
+    func arithmeticResult(_ op: BinaryOperator, _ a: ValueType, _ b: ValueType) -> ValueType? {
+        switch (op, a, b) {
+        case (.plus, .money(let c1), .money(let c2)), (.minus, .money(let c1), .money(let c2)):
+            return c1 == c2 ? a : nil
+        case (.plus, .duration, .duration), (.minus, .duration, .duration): return .duration
+        case (.plus, .timestamp, .duration), (.minus, .timestamp, .duration), (.plus, .duration, .timestamp): return .timestamp
+        case (.minus, .timestamp, .timestamp): return .duration
+        case (.plus, .date, .duration), (.minus, .date, .duration): return .date
+        case (.minus, .date, .date): return .duration
+        case (.plus, .percent, .percent), (.minus, .percent, .percent): return .percent
+        case (.plus, .integer, .integer), (.minus, .integer, .integer), (.times, .integer, .integer): return .integer
+        case (.plus, _, _) where a.isNumeric && b.isNumeric: return .decimal
+        case (.minus, _, _) where a.isNumeric && b.isNumeric: return .decimal
+        case (.times, _, _) where a.isNumeric && b.isNumeric: return .decimal
+        case (.times, .money, _) where b.isNumeric: return a
+        case (.times, _, .money) where a.isNumeric: return b
+        case (.times, .percent, .money), (.of, .percent, .money): return b
+        case (.times, .money, .percent): return a
+        case (.times, .duration, _) where b.isNumeric: return .duration
+        case (.times, _, .duration) where a.isNumeric: return .duration
+        case (.times, .percent, .duration), (.of, .percent, .duration): return b
+        case (.of, .percent, _) where b.isNumeric: return .decimal
+        case (.times, .percent, _) where b.isNumeric: return .percent
+        case (.times, _, .percent) where a.isNumeric: return .percent
+        case (.divide, .money, _) where b.isNumeric: return a
+        case (.divide, .money(let c1), .money(let c2)): return c1 == c2 ? .decimal : nil
+        case (.divide, .duration, .duration): return .decimal
+        case (.divide, .duration, _) where b.isNumeric: return .duration
+        case (.divide, _, _) where a.isNumeric && b.isNumeric: return .decimal
+        case (.divide, .percent, _) where b.isNumeric: return .percent
+        default: return nil
+        }
+    }
+
+    func verb(_ op: BinaryOperator) -> String {
+        switch op {
+        case .plus: "add"
+        case .minus: "subtract"
+        case .times: "multiply"
+        case .divide: "divide"
+        default: "take"
+        }
+    }
+
+    func preposition(_ op: BinaryOperator) -> String {
+        switch op {
+        case .plus: "and"
+        case .minus: "and"
+        case .times: "by"
+        case .divide: "by"
+        default: "of"
+        }
+    }
+
+    func arithmeticHelp(_ op: BinaryOperator, _ a: ValueType, _ b: ValueType) -> String {
+        switch (op, a, b) {
+        case (.of, _, _): "`of` takes a percentage of an amount: `5% of order.total`"
+        case (.plus, .money, _), (.minus, .money, _), (.plus, _, .money), (.minus, _, .money):
+            "money adds to money of the same currency: `5 EUR + 2.50 EUR`"
+        case (.plus, .timestamp, .timestamp): "timestamps cannot be added; subtract them to get a duration"
+        case (.times, .money, .money): "multiply money by a number or a percentage: `order.total * 2` or `5% of order.total`"
+        default: "see the table of units in docs/language.md"
+        }
+    }
+}

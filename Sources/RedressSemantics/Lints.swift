@@ -1,0 +1,174 @@
+import Foundation
+import RedressSyntax
+
+/// Warnings: things that check out but are almost certainly not what the author meant.
+extension Checker {
+    var foldedDefinitions: [String: TypedExpression] {
+        var result: [String: TypedExpression] = [:]
+        for (name, state) in definitionStates {
+            if case .done(let expression, _) = state { result[name] = expression }
+        }
+        return result
+    }
+
+    /// W0503 / W0504: conditions that cannot depend on the event.
+    mutating func lintCondition(_ condition: TypedExpression, written: Expression, file: String) {
+        if case .bool(let value)? = ConstantFolder.fold(condition, definitions: foldedDefinitions) {
+            diagnostics.append(Diagnostic(value ? .alwaysTrue : .alwaysFalse,
+                                          "this condition is always \(value)",
+                                          at: Label(file: file, span: written.span, message: "does not depend on the event"),
+                                          notes: [value ? "the rule fires on every event of its triggers" : "the rule can never fire"],
+                                          help: value ? "remove the condition, or compare a field" : "correct the condition or delete the rule"))
+            return
+        }
+        if let contradiction = contradiction(in: condition) {
+            diagnostics.append(Diagnostic(.alwaysFalse, "this condition is always false: `\(contradiction.field)` cannot be \(contradiction.reason)",
+                                          at: Label(file: file, span: written.span, message: "can never hold"),
+                                          notes: ["the rule can never fire"],
+                                          help: "check the bounds; perhaps `or` was meant instead of `and`"))
+        }
+    }
+
+    struct Contradiction { var field: String; var reason: String }
+
+    /// Looks for `x > 5 and x < 3` or `x == A and x == B` among the `and`-joined parts.
+    func contradiction(in condition: TypedExpression) -> Contradiction? {
+        var conjuncts: [TypedExpression] = []
+        func flatten(_ e: TypedExpression) {
+            if case .binary(.and, let l, let r) = e.kind { flatten(l); flatten(r) } else { conjuncts.append(e) }
+        }
+        flatten(condition)
+        struct Bounds { var low: (Value, Bool)?; var high: (Value, Bool)?; var equal: Value? }
+        var bounds: [FieldReference: Bounds] = [:]
+        let definitions = foldedDefinitions
+        for part in conjuncts {
+            guard case .binary(var op, let l, let r) = part.kind else { continue }
+            var field: FieldReference
+            var value: Value
+            if case .field(let f) = l.kind, let v = ConstantFolder.fold(r, definitions: definitions) {
+                field = f; value = v
+            } else if case .field(let f) = r.kind, let v = ConstantFolder.fold(l, definitions: definitions) {
+                field = f; value = v
+                switch op {
+                case .less: op = .greater
+                case .lessEqual: op = .greaterEqual
+                case .greater: op = .less
+                case .greaterEqual: op = .lessEqual
+                default: break
+                }
+            } else { continue }
+            var b = bounds[field] ?? Bounds()
+            switch op {
+            case .equal:
+                if let existing = b.equal, !ConstantFolder.equal(existing, value) {
+                    return Contradiction(field: field.description, reason: "both \(existing) and \(value)")
+                }
+                b.equal = value
+            case .greater, .greaterEqual:
+                if b.low == nil || ConstantFolder.order(value, b.low!.0) == .orderedDescending { b.low = (value, op == .greaterEqual) }
+            case .less, .lessEqual:
+                if b.high == nil || ConstantFolder.order(value, b.high!.0) == .orderedAscending { b.high = (value, op == .lessEqual) }
+            default: continue
+            }
+            if let low = b.low, let high = b.high, let o = ConstantFolder.order(low.0, high.0) {
+                if o == .orderedDescending || (o == .orderedSame && !(low.1 && high.1)) {
+                    return Contradiction(field: field.description, reason: "above \(low.0) and below \(high.0) at once")
+                }
+            }
+            if let e = b.equal {
+                if let low = b.low, let o = ConstantFolder.order(e, low.0), o == .orderedAscending || (o == .orderedSame && !low.1) {
+                    return Contradiction(field: field.description, reason: "\(e) and above \(low.0) at once")
+                }
+                if let high = b.high, let o = ConstantFolder.order(e, high.0), o == .orderedDescending || (o == .orderedSame && !high.1) {
+                    return Contradiction(field: field.description, reason: "\(e) and below \(high.0) at once")
+                }
+            }
+            bounds[field] = b
+        }
+        return nil
+    }
+
+    /// W0501 / W0502 / W0506: declarations nothing uses.
+    mutating func lintUnused() {
+        for (name, entry) in declared.sorted(by: { $0.key < $1.key }) where !used.contains(name) {
+            switch entry.kind {
+            case .parameter:
+                diagnostics.append(Diagnostic(.unusedParameter, "parameter `\(name)` is never used",
+                                              at: Label(file: entry.file, span: entry.name.span, message: "declared here"),
+                                              help: "use it in a rule or remove it; sweeping an unused parameter changes nothing"))
+            case .definition:
+                diagnostics.append(Diagnostic(.unusedDefinition, "definition `\(name)` is never used",
+                                              at: Label(file: entry.file, span: entry.name.span, message: "declared here"),
+                                              help: "use it in a rule or remove it"))
+            case .table:
+                diagnostics.append(Diagnostic(.unusedDeclaration, "table `\(name)` is never used",
+                                              at: Label(file: entry.file, span: entry.name.span, message: "declared here"),
+                                              help: "look it up with `\(name)[...]` in a rule or remove it"))
+            }
+        }
+        for (name, entry) in declaredGroups.sorted(by: { $0.key < $1.key }) where !usedGroups.contains(name) {
+            diagnostics.append(Diagnostic(.unusedDeclaration, "group `\(name)` has no member rules",
+                                          at: Label(file: entry.file, span: entry.group.name.span, message: "declared here"),
+                                          help: "add `exclusive \(name)` to the rules it should hold apart, or remove it"))
+        }
+    }
+
+    /// W0505: in a group ordered by priority, a rule whose every firing is also a firing of a
+    /// rule with a higher priority (same triggers, a subset of its conditions, no rollout or
+    /// dates) can never win.
+    mutating func lintExclusiveGroups(_ rules: [CheckedRule], groups: [CheckedGroup]) {
+        for group in groups {
+            let members = rules.filter { $0.exclusive?.group == group.name }
+            for lower in members {
+                for higher in members where higher.name != lower.name {
+                    guard let lp = lower.exclusive?.priority, let hp = higher.exclusive?.priority else { continue }
+                    let wins: Bool
+                    switch group.order {
+                    case .priority: wins = hp > lp
+                    case .amount:
+                        guard let ha = constantAmount(higher), let la = constantAmount(lower) else { continue }
+                        wins = ha > la || (ha == la && hp > lp)
+                    }
+                    guard wins, higher.rollout == nil, higher.activeFrom == nil, higher.activeUntil == nil,
+                          Set(lower.triggers).isSubset(of: Set(higher.triggers)), lower.absence == nil, higher.absence == nil else { continue }
+                    let higherParts = Set(conjunctTexts(higher.conditionSyntax))
+                    let lowerParts = Set(conjunctTexts(lower.conditionSyntax))
+                    guard higherParts.isSubset(of: lowerParts) else { continue }
+                    diagnostics.append(Diagnostic(
+                        .unreachableRule, "rule `\(lower.name)` can never win in group `\(group.name)`",
+                        at: Label(file: lower.file, span: lower.span.prefix(of: 0), message: "always beaten by `\(higher.name)`"),
+                        secondary: [Label(file: higher.file, span: higher.span.prefix(of: 0), message: "fires whenever `\(lower.name)` does, and wins")],
+                        notes: ["group `\(group.name)` keeps one decision per \(group.key), chosen by \(group.order.rawValue)"],
+                        help: group.order == .priority ? "give `\(lower.name)` a higher priority, narrow `\(higher.name)`, or remove one of them"
+                                                       : "make `\(lower.name)` more generous, narrow `\(higher.name)`, or remove one of them"))
+                    break
+                }
+            }
+        }
+    }
+
+    func conjunctTexts(_ condition: Expression?) -> [String] {
+        guard let condition else { return [] }
+        if case .binary(.and, let l, let r) = condition.kind { return conjunctTexts(l) + conjunctTexts(r) }
+        return [Formatter.print(condition)]
+    }
+
+    /// Sum of the constant money amounts of a rule's actions, or nil if any amount varies.
+    func constantAmount(_ rule: CheckedRule) -> Decimal? {
+        var total = Decimal(0)
+        for action in rule.actions {
+            if case .value(let e) = action.argument, case .money = e.type {
+                guard case .money(let amount, _)? = ConstantFolder.fold(e, definitions: foldedDefinitions, parameters: parameters) else { return nil }
+                total += amount
+            }
+        }
+        return total
+    }
+}
+
+extension Span {
+    /// The first `length` bytes of the span (at least one), for pointing at where a rule starts.
+    func prefix(of length: Int) -> Span {
+        Span(start: start, end: start + max(1, min(self.length, length == 0 ? 4 : length)))
+    }
+}

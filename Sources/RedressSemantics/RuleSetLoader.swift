@@ -1,0 +1,121 @@
+import Foundation
+import RedressSyntax
+
+/// Finds rule sets on disk and checks them: the library call behind `redress check`.
+///
+/// A rule set is one directory's `*.rules` files, with the `schema.yaml` and `catalog.yaml`
+/// of that directory or its nearest ancestor that has them.
+public struct RuleSetLocation: Sendable, Hashable {
+    public var directory: String
+    public var ruleFiles: [String]
+    public var schema: String?
+    public var catalog: String?
+}
+
+public struct RuleSetReport: Sendable {
+    public var location: RuleSetLocation
+    /// Every file read (rules and YAML), by path, for rendering diagnostics.
+    public var sources: [String: SourceFile]
+    public var files: [RuleFile]
+    public var checked: CheckedRuleSet?
+    public var diagnostics: [Diagnostic]
+}
+
+public enum LoadError: Error, CustomStringConvertible {
+    case notFound(String)
+    case unreadable(String, String)
+    case missingSchema(String)
+    case missingCatalog(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let path): "no such file or directory: \(path)"
+        case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
+        case .missingSchema(let directory): "no schema.yaml in \(directory) or any directory above it (give one with --schema)"
+        case .missingCatalog(let directory): "no catalog.yaml in \(directory) or any directory above it (give one with --catalog)"
+        }
+    }
+}
+
+public enum RuleSetLoader {
+    /// Groups the `.rules` files under `paths` by directory. Directories are searched recursively.
+    public static func locate(_ paths: [String], schema: String? = nil, catalog: String? = nil) throws(LoadError) -> [RuleSetLocation] {
+        let manager = FileManager.default
+        var byDirectory: [String: [String]] = [:]
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .notFound(path) }
+            if isDirectory.boolValue {
+                guard let enumerator = manager.enumerator(atPath: path) else { throw .unreadable(path, "cannot list the directory") }
+                for case let relative as String in enumerator where relative.hasSuffix(".rules") {
+                    let full = (path as NSString).appendingPathComponent(relative)
+                    byDirectory[(full as NSString).deletingLastPathComponent, default: []].append(full)
+                }
+            } else {
+                byDirectory[(path as NSString).deletingLastPathComponent, default: []].append(path)
+            }
+        }
+        var locations: [RuleSetLocation] = []
+        for (directory, files) in byDirectory.sorted(by: { $0.key < $1.key }) {
+            locations.append(RuleSetLocation(
+                directory: directory, ruleFiles: Array(Set(files)).sorted(),
+                schema: schema ?? findUpwards("schema.yaml", from: directory),
+                catalog: catalog ?? findUpwards("catalog.yaml", from: directory)))
+        }
+        return locations
+    }
+
+    static func findUpwards(_ name: String, from directory: String) -> String? {
+        var current = directory.isEmpty ? "." : directory
+        for _ in 0..<64 {
+            let candidate = (current as NSString).appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            let parent = (current as NSString).deletingLastPathComponent
+            if parent == current || parent.isEmpty {
+                if current != "." && !current.hasPrefix("/") { current = "."; continue }
+                return nil
+            }
+            current = parent
+        }
+        return nil
+    }
+
+    /// Reads a file as text; invalid UTF-8 is replaced rather than refused, and reported by the lexer.
+    public static func read(_ path: String) throws(LoadError) -> SourceFile {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path, "permission denied or not a file") }
+        return SourceFile(path: path, text: String(decoding: data, as: UTF8.self))
+    }
+
+    public static func check(_ location: RuleSetLocation) throws(LoadError) -> RuleSetReport {
+        guard let schemaPath = location.schema else { throw .missingSchema(location.directory) }
+        guard let catalogPath = location.catalog else { throw .missingCatalog(location.directory) }
+        var sources: [String: SourceFile] = [:]
+        var diagnostics: [Diagnostic] = []
+        let schemaSource = try read(schemaPath)
+        let catalogSource = try read(catalogPath)
+        sources[schemaPath] = schemaSource
+        sources[catalogPath] = catalogSource
+        let (schema, schemaDiagnostics) = SchemaLoader.load(schemaSource)
+        let (catalog, catalogDiagnostics) = CatalogLoader.load(catalogSource)
+        diagnostics += schemaDiagnostics + catalogDiagnostics
+        var files: [RuleFile] = []
+        var syntaxOK = true
+        for path in location.ruleFiles {
+            let source = try read(path)
+            sources[path] = source
+            let (file, parseDiagnostics) = Parser.parse(source)
+            diagnostics += parseDiagnostics
+            if !parseDiagnostics.isEmpty { syntaxOK = false }
+            files.append(file)
+        }
+        // Names are checked even in files with syntax errors (for the items that parsed), but
+        // not against a broken schema or catalog: every reference would be reported as unknown.
+        var checked: CheckedRuleSet? = nil
+        if schemaDiagnostics.allSatisfy({ $0.severity != .error }) && catalogDiagnostics.allSatisfy({ $0.severity != .error }) {
+            let (result, checkDiagnostics) = Checker.check(files: files, schema: schema, catalog: catalog)
+            diagnostics += syntaxOK ? checkDiagnostics : checkDiagnostics.filter { $0.severity == .error }
+            checked = result
+        }
+        return RuleSetReport(location: location, sources: sources, files: files, checked: checked, diagnostics: diagnostics)
+    }
+}

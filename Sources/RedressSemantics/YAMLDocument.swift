@@ -1,0 +1,141 @@
+import RedressSyntax
+import Yams
+
+/// Reads a YAML file through Yams (libyaml) into nodes that remember where they were
+/// written, so that schema and catalog mistakes are diagnostics with line and column.
+struct YAMLDocument {
+    let source: SourceFile
+    let root: Node?
+    var diagnostics: [Diagnostic] = []
+
+    /// libyaml parses iteratively, but building nodes recurses once per level, so absurdly
+    /// deep documents are refused before they reach it.
+    static let maximumNesting = 100
+
+    init(source: SourceFile) {
+        self.source = source
+        if let deep = YAMLDocument.excessiveNesting(source) {
+            root = nil
+            diagnostics.append(Diagnostic(.yamlSyntax, "YAML nested more than \(YAMLDocument.maximumNesting) levels deep",
+                                          at: Label(file: source.path, span: Span(start: deep, end: deep + 1), message: "too deep"),
+                                          help: "schema and catalog files need only a few levels of nesting"))
+            return
+        }
+        do {
+            root = try Yams.compose(yaml: source.text)
+        } catch let error as YamlError {
+            root = nil
+            diagnostics.append(YAMLDocument.diagnostic(for: error, in: source))
+        } catch {
+            root = nil
+            diagnostics.append(Diagnostic(.yamlSyntax, "cannot read YAML: \(error)", at: Label(file: source.path, span: .empty)))
+        }
+    }
+
+    static func diagnostic(for error: YamlError, in source: SourceFile) -> Diagnostic {
+        func at(_ mark: Mark?) -> Span {
+            guard let mark else { return .empty }
+            let offset = source.offset(line: mark.line, column: mark.column)
+            return Span(start: offset, end: min(offset + 1, source.bytes.count))
+        }
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            var notes: [String] = []
+            if let context { notes.append("\(context.text) at line \(context.mark.line), column \(context.mark.column)") }
+            return Diagnostic(.yamlSyntax, "YAML syntax error: \(problem)", at: Label(file: source.path, span: at(mark), message: problem),
+                              notes: notes, help: "check the indentation and the `key: value` layout around this line")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return Diagnostic(.yamlSyntax, "duplicate key\(duplicates.count > 1 ? "s" : "") \(duplicates.map { "`\($0)`" }.joined(separator: ", "))",
+                              at: Label(file: source.path, span: at(context.mark), message: "in this mapping"),
+                              help: "each key may appear once in a mapping; remove or rename the repeated one")
+        case .reader(let problem, let offset, _, _):
+            let start = min(offset ?? 0, source.bytes.count)
+            return Diagnostic(.yamlSyntax, "cannot read YAML: \(problem)", at: Label(file: source.path, span: Span(start: start, end: start)),
+                              help: "save the file as UTF-8 text")
+        default:
+            return Diagnostic(.yamlSyntax, "cannot read YAML: \(error)", at: Label(file: source.path, span: .empty))
+        }
+    }
+
+    /// Offset of the first place nested deeper than allowed (flow brackets, block indentation
+    /// or `- - -` sequences), or nil.
+    static func excessiveNesting(_ source: SourceFile) -> Int? {
+        var flow = 0
+        var lineStart = true
+        var indent = 0
+        var quote: UInt8? = nil
+        for (offset, byte) in source.bytes.enumerated() {
+            if byte == 0x0A {
+                lineStart = true
+                indent = 0
+                quote = nil
+                continue
+            }
+            if let q = quote {
+                if byte == q { quote = nil }
+                continue
+            }
+            if lineStart {
+                if byte == 0x20 || byte == 0x2D || byte == 0x09 {
+                    indent += 1
+                    if indent > maximumNesting * 4 { return offset }
+                    continue
+                }
+                lineStart = false
+            }
+            switch byte {
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                flow += 1
+                if flow > maximumNesting { return offset }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                flow = max(0, flow - 1)
+            case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                quote = byte
+            case UInt8(ascii: "#"):
+                quote = 0x0A  // skip the comment to the end of the line
+            default: break
+            }
+        }
+        return nil
+    }
+
+    // MARK: - Node helpers
+
+    func span(of node: Node) -> Span {
+        guard let mark = node.mark else { return .empty }
+        let start = source.offset(line: mark.line, column: mark.column)
+        var length = 1
+        if case .scalar(let scalar) = node { length = max(1, scalar.string.utf8.count) }
+        return Span(start: start, end: min(source.bytes.count, start + length))
+    }
+
+    func label(_ node: Node, _ message: String = "") -> Label {
+        Label(file: source.path, span: span(of: node), message: message)
+    }
+
+    /// A mapping's entries in file order, keys as strings.
+    func entries(_ node: Node) -> [(key: String, keyNode: Node, value: Node)]? {
+        guard case .mapping(let mapping) = node else { return nil }
+        return mapping.map { pair in (pair.key.string ?? "", pair.key, pair.value) }
+    }
+
+    func scalar(_ node: Node) -> String? {
+        if case .scalar(let scalar) = node { return scalar.string }
+        return nil
+    }
+
+    func sequence(_ node: Node) -> [Node]? {
+        if case .sequence(let sequence) = node { return Array(sequence) }
+        return nil
+    }
+
+    static func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar: "a single value"
+        case .mapping: "a mapping (`key: value` lines)"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+}

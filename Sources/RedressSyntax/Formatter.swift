@@ -28,21 +28,20 @@ public struct Formatter {
             emit(item)
         }
         // Comments after the last item.
-        if nextComment < comments.count, !items.isEmpty { output += "\n" }
-        while nextComment < comments.count {
-            output += comments[nextComment].text.trimmingTrailingSpaces + "\n"
-            nextComment += 1
-        }
+        while nextComment < comments.count { writeComment(padding: "") }
     }
+
+    /// Source line of the last thing written, to keep blank lines between comment blocks.
+    private var lastSourceLine = 0
 
     /// Writes one output line that stands for the source range `range`, with the comments
     /// that belong before it and at its end.
     private mutating func line(_ text: String, indent: Int = 0, range: Span) {
         let padding = String(repeating: " ", count: indent)
         while nextComment < comments.count, comments[nextComment].span.start < range.end {
-            output += padding + comments[nextComment].text.trimmingTrailingSpaces + "\n"
-            nextComment += 1
+            writeComment(padding: padding)
         }
+        if indent == 0 { keepBlankLine(before: source.location(of: range.start).line) }
         output += padding + text
         let endLine = source.location(of: max(range.start, range.end - 1)).line
         if nextComment < comments.count, source.location(of: comments[nextComment].span.start).line == endLine {
@@ -50,6 +49,22 @@ public struct Formatter {
             nextComment += 1
         }
         output += "\n"
+        lastSourceLine = endLine
+    }
+
+    private mutating func writeComment(padding: String) {
+        let comment = comments[nextComment]
+        if padding.isEmpty { keepBlankLine(before: source.location(of: comment.span.start).line) }
+        output += padding + comment.text.trimmingTrailingSpaces + "\n"
+        lastSourceLine = source.location(of: comment.span.start).line
+        nextComment += 1
+    }
+
+    /// One blank line where the source had at least one between top-level lines.
+    private mutating func keepBlankLine(before sourceLine: Int) {
+        if lastSourceLine > 0, sourceLine > lastSourceLine + 1, !output.isEmpty, !output.hasSuffix("\n\n") {
+            output += "\n"
+        }
     }
 
     private mutating func emit(_ item: Item) {
@@ -57,7 +72,15 @@ public struct Formatter {
         case .parameter(let definition):
             line("param \(definition.name.name) = \(Formatter.print(definition.value))", range: definition.span)
         case .definition(let definition):
-            line("let \(definition.name.name) = \(Formatter.print(definition.value))", range: definition.span)
+            // A definition that is a `case` of several arms reads best as a table.
+            if case .caseOf(let subject, let arms) = definition.value.kind, arms.count > 1 {
+                let head = subject.map { "case \(Formatter.print($0)) {" } ?? "case {"
+                line("let \(definition.name.name) = \(head)", range: Span(start: definition.span.start, end: arms[0].span.start))
+                for arm in arms { line(Formatter.print(arm) + ",", indent: 2, range: arm.span) }
+                line("}", range: Span(start: definition.span.end - 1, end: definition.span.end))
+            } else {
+                line("let \(definition.name.name) = \(Formatter.print(definition.value))", range: definition.span)
+            }
         case .table(let table):
             let open = table.arms.first?.span.start ?? table.span.end
             line("table \(table.name.name) by \(table.keyType.name) {", range: Span(start: table.span.start, end: open))
@@ -100,6 +123,12 @@ public struct Formatter {
         clauses.append(("then " + rule.actions.map(Formatter.print).joined(separator: ", "), rule.actionsSpan))
         for policy in rule.policies {
             clauses.append((Formatter.print(policy), policy.span))
+        }
+        // An anonymous rule is a sentence (like the mission sentence) and stays on one line;
+        // a named rule puts each clause on a line of its own.
+        if rule.name == nil {
+            line(clauses.map(\.0).joined(separator: " "), range: rule.span)
+            return
         }
         for (position, (text, span)) in clauses.enumerated() {
             line(text, indent: position == 0 ? 0 : 2, range: span)

@@ -151,6 +151,11 @@ public struct Lexer {
             var wordEnd = numberEnd
             while isNameByte(at(wordEnd)) { wordEnd += 1 }
             let unit = text(numberEnd, wordEnd)
+            // `limit 10per order` is valid: a keyword may follow a number directly.
+            if Keyword(rawValue: unit) != nil {
+                emit(.number, start, numberEnd)
+                return
+            }
             if integerEnd == numberEnd, Lexer.durationUnits.contains(unit) {
                 emit(.duration, start, wordEnd)
                 return

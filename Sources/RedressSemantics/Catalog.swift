@@ -191,6 +191,7 @@ public enum CatalogLoader {
         each("actions") { name, keyNode, options in
             var action = Catalog.ActionDefinition(name: name, argument: .none, allowsChannel: false, cost: .free,
                                                   redemptionRate: nil, span: document.span(of: keyNode))
+            var argumentInvalid = false
             for (option, optionKey, value) in options {
                 switch option {
                 case "argument":
@@ -210,6 +211,7 @@ public enum CatalogLoader {
                     case "template": action.argument = .template
                     case "tag": action.argument = .tag
                     default:
+                        argumentInvalid = true
                         problem(value, "unknown argument kind for `\(name)`", label: "not an argument kind",
                                 help: "use none, money, integer, percent, template, tag, or a list of allowed names")
                     }
@@ -236,7 +238,7 @@ public enum CatalogLoader {
                     unknownOption(optionKey, option, in: name, allowed: ["argument", "via", "cost", "cost_per_unit", "redemption_rate", "description"])
                 }
             }
-            if action.cost == .amount, action.argument != .money {
+            if action.cost == .amount, action.argument != .money, !argumentInvalid {
                 problem(keyNode, "`\(name)` costs its `amount`, but its argument is not money", help: "set `argument: money` or give a fixed cost")
             }
             catalog.actions.append(action)

@@ -138,6 +138,11 @@ extension Checker {
             }
             return TypedExpression(.constant(.percent(value)), .percent, span)
         case .duration:
+            let unit = literal.text.drop { $0.isASCII && $0.isNumber }
+            if !Lexer.durationUnits.contains(String(unit)) {
+                // The lexer has reported the unknown unit already.
+                return TypedExpression(.constant(.bool(false)), .error, span)
+            }
             guard let ms = LiteralValue.duration(literal.text) else {
                 return bad("the duration `\(literal.text)` is out of range", "use a smaller number or a larger unit")
             }

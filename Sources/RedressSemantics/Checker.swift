@@ -28,6 +28,7 @@ public struct Checker {
     enum State { case inProgress, done(TypedExpression, reads: Set<FieldReference>) }
     var definitionStates: [String: State] = [:]
     var parameters: [String: CheckedParameter] = [:]
+    var failedParameters: Set<String> = []
     var tables: [String: CheckedTable] = [:]
 
     /// Where the expression being checked sits.
@@ -155,7 +156,8 @@ public struct Checker {
 
     mutating func parameter(_ name: String) -> CheckedParameter? {
         if let done = parameters[name] { return done }
-        guard let entry = declared[name], entry.kind == .parameter, let value = entry.value else { return nil }
+        guard !failedParameters.contains(name), let entry = declared[name], entry.kind == .parameter, let value = entry.value else { return nil }
+        failedParameters.insert(name)  // until it succeeds: report its errors once
         var scope = Scope(file: entry.file)
         scope.available = []
         let typed = check(value, scope: &scope, expected: nil)

@@ -89,20 +89,25 @@ public enum RuleSetLoader {
     public static func check(_ location: RuleSetLocation) throws(LoadError) -> RuleSetReport {
         guard let schemaPath = location.schema else { throw .missingSchema(location.directory) }
         guard let catalogPath = location.catalog else { throw .missingCatalog(location.directory) }
-        var sources: [String: SourceFile] = [:]
+        let schema = try read(schemaPath)
+        let catalog = try read(catalogPath)
+        var rules: [SourceFile] = []
+        for path in location.ruleFiles { rules.append(try read(path)) }
+        return check(rules: rules, schema: schema, catalog: catalog, location: location)
+    }
+
+    /// Checks rule sources already in memory (the same work as `redress check`, without the disk).
+    public static func check(rules: [SourceFile], schema schemaSource: SourceFile, catalog catalogSource: SourceFile,
+                             location: RuleSetLocation? = nil) -> RuleSetReport {
+        var sources: [String: SourceFile] = [schemaSource.path: schemaSource, catalogSource.path: catalogSource]
         var diagnostics: [Diagnostic] = []
-        let schemaSource = try read(schemaPath)
-        let catalogSource = try read(catalogPath)
-        sources[schemaPath] = schemaSource
-        sources[catalogPath] = catalogSource
         let (schema, schemaDiagnostics) = SchemaLoader.load(schemaSource)
         let (catalog, catalogDiagnostics) = CatalogLoader.load(catalogSource)
         diagnostics += schemaDiagnostics + catalogDiagnostics
         var files: [RuleFile] = []
         var syntaxOK = true
-        for path in location.ruleFiles {
-            let source = try read(path)
-            sources[path] = source
+        for source in rules {
+            sources[source.path] = source
             let (file, parseDiagnostics) = Parser.parse(source)
             diagnostics += parseDiagnostics
             if !parseDiagnostics.isEmpty { syntaxOK = false }
@@ -110,12 +115,14 @@ public enum RuleSetLoader {
         }
         // Names are checked even in files with syntax errors (for the items that parsed), but
         // not against a broken schema or catalog: every reference would be reported as unknown.
+        // Warnings wait until the syntax is right: a broken rule may be what used a definition.
         var checked: CheckedRuleSet? = nil
         if schemaDiagnostics.allSatisfy({ $0.severity != .error }) && catalogDiagnostics.allSatisfy({ $0.severity != .error }) {
             let (result, checkDiagnostics) = Checker.check(files: files, schema: schema, catalog: catalog)
             diagnostics += syntaxOK ? checkDiagnostics : checkDiagnostics.filter { $0.severity == .error }
             checked = result
         }
-        return RuleSetReport(location: location, sources: sources, files: files, checked: checked, diagnostics: diagnostics)
+        let where_ = location ?? RuleSetLocation(directory: "", ruleFiles: rules.map(\.path), schema: schemaSource.path, catalog: catalogSource.path)
+        return RuleSetReport(location: where_, sources: sources, files: files, checked: checked, diagnostics: diagnostics)
     }
 }

@@ -243,6 +243,15 @@ public struct Lexer {
             emit(.symbol(one), start, start + 1)
             return
         }
+        // `&&` and `||` from other languages: say so, and read them as `and` / `or` so the
+        // rest of the rule is still checked.
+        if (first == UInt8(ascii: "&") || first == UInt8(ascii: "|")) && second == first {
+            let word = first == UInt8(ascii: "&") ? "and" : "or"
+            report(.unexpectedCharacter, "`\(text(start, start + 2))` is not an operator of the language", start, start + 2,
+                   label: "write `\(word)`", help: "conditions are joined with `and` and `or`")
+            emit(.keyword(word == "and" ? .and : .or), start, start + 2)
+            return
+        }
         // Skip one whole UTF-8 character so the message shows it intact.
         var end = start + 1
         while end < bytes.count, (bytes[end] & 0xC0) == 0x80 { end += 1 }

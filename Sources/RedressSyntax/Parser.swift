@@ -70,7 +70,9 @@ public struct Parser {
                                help: String? = nil, notes: [String] = []) -> Failure {
         let token = current
         let message = "expected \(expected), found \(describe(token))"
-        diagnostics.append(Diagnostic(code, message, at: Label(file: source.path, span: token.span, message: label ?? "unexpected here"),
+        // At the end of the file, point just after the last token rather than at an empty line.
+        let span = token.kind == .endOfFile ? Span(start: previousEnd, end: previousEnd) : token.span
+        diagnostics.append(Diagnostic(code, message, at: Label(file: source.path, span: span, message: label ?? "unexpected here"),
                                       notes: notes, help: help))
         return Failure()
     }
@@ -447,9 +449,10 @@ public struct Parser {
     private mutating func enter() throws(Failure) {
         depth += 1
         if depth > Parser.maximumDepth {
-            throw fail(.nestingTooDeep, expected: "less nesting",
-                       label: "nested more than \(Parser.maximumDepth) levels deep",
-                       help: "split the expression into named parts with `let`")
+            diagnostics.append(Diagnostic(.nestingTooDeep, "expression nested more than \(Parser.maximumDepth) levels deep",
+                                          at: Label(file: source.path, span: current.span, message: "too deep"),
+                                          help: "split the expression into named parts with `let`"))
+            throw Failure()
         }
     }
 

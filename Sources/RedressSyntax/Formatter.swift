@@ -36,7 +36,9 @@ public struct Formatter {
 
     /// Writes one output line that stands for the source range `range`, with the comments
     /// that belong before it and at its end.
-    private mutating func line(_ text: String, indent: Int = 0, range: Span) {
+    /// `nextStart`: where the next line of the same construct starts in the source; a comment
+    /// after it belongs to that later line, not to this one.
+    private mutating func line(_ text: String, indent: Int = 0, range: Span, nextStart: Int? = nil) {
         let padding = String(repeating: " ", count: indent)
         while nextComment < comments.count, comments[nextComment].span.start < range.end {
             writeComment(padding: padding)
@@ -44,7 +46,8 @@ public struct Formatter {
         if indent == 0 { keepBlankLine(before: source.location(of: range.start).line) }
         output += padding + text
         let endLine = source.location(of: max(range.start, range.end - 1)).line
-        if nextComment < comments.count, source.location(of: comments[nextComment].span.start).line == endLine {
+        if nextComment < comments.count, source.location(of: comments[nextComment].span.start).line == endLine,
+           nextStart.map({ comments[nextComment].span.start < $0 }) ?? true {
             output += "  " + comments[nextComment].text.trimmingTrailingSpaces
             nextComment += 1
         }
@@ -131,7 +134,8 @@ public struct Formatter {
             return
         }
         for (position, (text, span)) in clauses.enumerated() {
-            line(text, indent: position == 0 ? 0 : 2, range: span)
+            let next = position + 1 < clauses.count ? clauses[position + 1].1.start : nil
+            line(text, indent: position == 0 ? 0 : 2, range: span, nextStart: next)
         }
     }
 

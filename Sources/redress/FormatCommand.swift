@@ -55,7 +55,7 @@ struct Format: ParsableCommand {
                 Output.write(formatted)
             } else if check {
                 if formatted != source.text {
-                    Output.write(UnifiedDiff.render(old: source.text, new: formatted, oldName: "a/\(path)", newName: "b/\(path)"))
+                    Output.write(UnifiedDiff.render(old: source.text, new: formatted, oldName: "\(path) (as written)", newName: "\(path) (formatted)"))
                     failed = true
                 }
             } else if formatted != source.text {

@@ -1,0 +1,77 @@
+import Foundation
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func read(_ url: URL) -> String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
+
+/// The `redress` binary that `swift test` built next to the test bundle.
+let redressBinary: URL = {
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = directory.appendingPathComponent("redress")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    return repositoryRoot.appendingPathComponent(".build/debug/redress")
+}()
+
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    /// False when the process died of a signal (a crash).
+    var exitedNormally: Bool
+}
+
+/// Runs `redress` with arguments in `directory` (default: the repository root).
+func redress(_ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:]) throws -> Run {
+    let process = Process()
+    process.executableURL = redressBinary
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    var env = ProcessInfo.processInfo.environment
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    // stderr goes to a file so that neither stream can fill up and block the child.
+    let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("redress-stderr-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+    let errorHandle = try FileHandle(forWritingTo: errorFile)
+    defer { try? FileManager.default.removeItem(at: errorFile) }
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = errorHandle
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    try? errorHandle.close()
+    let errData = (try? Data(contentsOf: errorFile)) ?? Data()
+    return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+               stderr: String(decoding: errData, as: UTF8.self), exitedNormally: process.terminationReason == .exit)
+}
+
+/// A fresh temporary directory holding a copy of the example shop's schema and catalog.
+func temporaryRuleSet(_ files: [String: String] = [:]) throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redress-e2e-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    for name in ["schema.yaml", "catalog.yaml"] {
+        try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("rules/shop/\(name)"), to: directory.appendingPathComponent(name))
+    }
+    for (name, text) in files {
+        try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+    return directory
+}
+
+/// A small deterministic generator (SplitMix64), so fuzz inputs are the same on every run.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -117,6 +117,8 @@ extension Checker {
     /// rule with a higher priority (same triggers, a subset of its conditions, no rollout or
     /// dates) can never win.
     mutating func lintExclusiveGroups(_ rules: [CheckedRule], groups: [CheckedGroup]) {
+        var conjuncts: [String: Set<String>] = [:]
+        for rule in rules where rule.exclusive != nil { conjuncts[rule.name] = Set(conjunctTexts(rule.conditionSyntax)) }
         for group in groups {
             let members = rules.filter { $0.exclusive?.group == group.name }
             for lower in members {
@@ -131,9 +133,8 @@ extension Checker {
                     }
                     guard wins, higher.rollout == nil, higher.activeFrom == nil, higher.activeUntil == nil,
                           Set(lower.triggers).isSubset(of: Set(higher.triggers)), lower.absence == nil, higher.absence == nil else { continue }
-                    let higherParts = Set(conjunctTexts(higher.conditionSyntax))
-                    let lowerParts = Set(conjunctTexts(lower.conditionSyntax))
-                    guard higherParts.isSubset(of: lowerParts) else { continue }
+                    guard let higherParts = conjuncts[higher.name], let lowerParts = conjuncts[lower.name],
+                          higherParts.isSubset(of: lowerParts) else { continue }
                     diagnostics.append(Diagnostic(
                         .unreachableRule, "rule `\(lower.name)` can never win in group `\(group.name)`",
                         at: Label(file: lower.file, span: lower.span.prefix(of: 0), message: "always beaten by `\(higher.name)`"),

@@ -261,7 +261,8 @@ extension Checker {
             return TypedExpression(.constant(.bool(false)), .error, span)
         }
         noteRead(reference, span: span, scope: &scope)
-        return TypedExpression(.field(reference), schemaField.type, span)
+        let type = scope.present.contains(reference) ? schemaField.type.required : schemaField.type
+        return TypedExpression(.field(reference), type, span)
     }
 
     // MARK: - Calls and aggregates

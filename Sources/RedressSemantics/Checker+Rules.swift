@@ -25,6 +25,9 @@ extension Checker {
             return typed
         }
 
+        // When the rule fires its condition is definitely true, so the fields it compares were
+        // present: actions may use them as required values.
+        if let condition { scope.present = definitelyPresent(condition) }
         var actions: [CheckedAction] = []
         for action in rule.actions {
             if let checked = checkAction(action, scope: &scope) { actions.append(checked) }
@@ -125,7 +128,10 @@ extension Checker {
                 }
             case .active(let active):
                 activeFrom = active.from.flatMap { instant($0, file: file) }
-                activeUntil = active.until.flatMap { instant($0, file: file) }
+                // `until DATE` includes that whole day (UTC); `until TIMESTAMP` is exclusive.
+                activeUntil = active.until.flatMap { literal in
+                    instant(literal, file: file).map { literal.kind == .date ? $0 + 86_400_000 : $0 }
+                }
                 if let from = activeFrom, let until = activeUntil, from >= until {
                     error(.invalidPolicy, "the rule would never be active: it ends before it starts", file: file, span: active.span,
                           label: "`from` is not before `until`", help: "swap the dates or correct one of them")
@@ -187,11 +193,10 @@ extension Checker {
                   help: "await an event that carries `\(subject)`, or add `\(subject)` to its `carries`")
         }
 
-        if !noLimit {
-            let key = PolicyKey(entity: subject, field: nil)
-            if !limits.contains(where: { $0.key == key && $0.window == nil }) {
-                limits.insert(CheckedPolicy(kind: .limit(count: 1), key: key, window: nil, span: rule.span, file: file), at: 0)
-            }
+        // Written limits replace the default of once per rule and subject.
+        if !noLimit && limits.isEmpty {
+            limits.append(CheckedPolicy(kind: .limit(count: 1), key: PolicyKey(entity: subject, field: nil), window: nil,
+                                        span: rule.span, file: file))
         }
         // Lints on the condition.
         if let condition, let written = rule.condition {
@@ -203,6 +208,30 @@ extension Checker {
             triggers: triggers.map(\.name), triggersInferred: inferred, subject: subject, absence: absence, condition: condition,
             actions: actions, limits: limits, caps: caps, exclusive: exclusive, rollout: rollout,
             activeFrom: activeFrom, activeUntil: activeUntil, reads: scope.reads.sorted(), conditionSyntax: rule.condition)
+    }
+
+    /// Fields that must be present for `condition` to be true (three-valued logic: a comparison
+    /// with a missing operand is unknown, and unknown is not true).
+    func definitelyPresent(_ condition: TypedExpression) -> Set<FieldReference> {
+        func operands(_ e: TypedExpression) -> Set<FieldReference> {
+            switch e.kind {
+            case .field(let reference): return [reference]
+            case .negate(let inner): return operands(inner)
+            case .binary(let op, let l, let r) where op != .coalesce && !op.isComparison && op != .and && op != .or:
+                return operands(l).union(operands(r))
+            case .function(_, let arguments): return arguments.reduce(into: []) { $0.formUnion(operands($1)) }
+            default: return []
+            }
+        }
+        switch condition.kind {
+        case .binary(.and, let l, let r): return definitelyPresent(l).union(definitelyPresent(r))
+        case .binary(let op, let l, let r) where op.isComparison: return operands(l).union(operands(r))
+        case .presence(let operand, .present): return operands(operand)
+        case .not(let inner):
+            if case .presence(let operand, .missing) = inner.kind { return operands(operand) }
+            return []
+        default: return []
+        }
     }
 
     mutating func instant(_ literal: Literal, file: String) -> Int64? {

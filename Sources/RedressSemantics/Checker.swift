@@ -40,6 +40,8 @@ public struct Checker {
         /// Entities available; nil while the triggers are not known yet.
         var available: Set<String>? = nil
         var availableFrom: String? = nil
+        /// Optional fields known to be present here (the rule's condition compared them).
+        var present: Set<FieldReference> = []
     }
 
     public static func check(files: [RuleFile], schema: Schema, catalog: Catalog) -> (CheckedRuleSet, [Diagnostic]) {

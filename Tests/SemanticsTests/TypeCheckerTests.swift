@@ -18,6 +18,11 @@ struct TypeCheckerTests {
         #expect(rule.actions.map(\.verb) == ["refund", "send", "flag"])
         // The default policy: once per rule and subject.
         #expect(rule.limits.count == 1 && rule.limits[0].key.description == "shipment")
+        // Written limits replace the default; `until DATE` includes that day.
+        let limited = check("rule r on shipment.delivered then send apology limit 2 per customer within 30d active until 2026-12-31")
+        let checked = try! #require(limited.checked?.rules.first)
+        #expect(checked.limits.map(\.key.description) == ["customer"])
+        #expect(checked.activeUntil == 1_798_761_600_000)  // 2027-01-01T00:00:00Z
     }
 
     static let accepted: [String] = [
@@ -37,6 +42,9 @@ struct TypeCheckerTests {
         "rule r on shipment.delivered when shipment.delay > 2d then send apology via customer.preferred_channel ?? email",
         "rule r on shipment.delivered when customer.preferred_channel is missing then send apology",
         "rule r on order.packed when (order.time_to_pack ?? 0h) > 24h then send apology",
+        // a compared optional field is present when the rule fires
+        "rule r on playback.ended when customer.preferred_channel == sms then send apology via customer.preferred_channel",
+        "rule r on playback.ended when customer.preferred_channel is present then send apology via customer.preferred_channel",
         // case, history, absence, policies
         "rule r on order.split then refund case customer.tier { VIP -> 10 EUR, Plus -> 5 EUR, else -> 3 EUR }",
         "rule r on order.split then refund case { order.total > 100 EUR -> 10 EUR, else -> 5 EUR }",
@@ -76,6 +84,8 @@ struct TypeCheckerTests {
         ("rule r on order.packed then flag handwritten via sms", "E0305"),
         ("rule r on order.packed then send carrier_delay_apology via sms", "E0208"),
         ("rule r on survey.answered then refund 5 EUR, send apology via customer.preferred_channel", "E0306"),
+        ("rule r on survey.answered when customer.preferred_channel == sms or customer.tier == VIP then send apology via customer.preferred_channel", "E0306"),
+        ("rule r on survey.answered when (customer.preferred_channel ?? sms) == sms then send apology via customer.preferred_channel", "E0306"),
         ("rule r on order.packed then refund case customer.tier { VIP -> 10 EUR, Plus -> 5 EUR }", "E0405"),
         ("rule r on order.packed then refund case { order.total > 5 EUR -> 1 EUR }", "E0405"),
         ("rule r on return.registered when count(return.registered within 90d where return.reason == wrong_size) >= 3 then send size_guide", "E0101"),

@@ -63,32 +63,14 @@ public enum CatalogLoader {
         let document = YAMLDocument(source: source)
         var diagnostics = document.diagnostics
         var catalog = Catalog(file: source.path, currency: "EUR", actions: [], channels: [], templates: [], tags: [])
-        guard let root = document.root else {
-            if diagnostics.isEmpty {
-                diagnostics.append(Diagnostic(.invalidCatalog, "the catalog is empty", at: Label(file: source.path, span: .empty),
-                                              help: "a catalog has the sections `actions`, `channels`, `templates` and `tags`; see docs/catalog.md"))
-            }
-            return (catalog, diagnostics)
-        }
         func problem(_ node: Node, _ message: String, label: String = "", help: String? = nil) {
             diagnostics.append(Diagnostic(.invalidCatalog, message, at: document.label(node, label), help: help))
         }
-        guard let top = document.entries(root) else {
-            problem(root, "the catalog must be a mapping, found \(YAMLDocument.describe(root))",
-                    help: "start with `actions:`, `channels:`, `templates:` and `tags:`; see docs/catalog.md")
-            return (catalog, diagnostics)
-        }
-        let known = ["currency", "actions", "channels", "templates", "tags", "description", "version"]
-        for (key, keyNode, _) in top where !known.contains(key) {
-            problem(keyNode, "unknown section `\(key)` in the catalog", label: "not a catalog section",
-                    help: Suggestions.didYouMean(key, among: known) ?? "the sections are \(known.map { "`\($0)`" }.joined(separator: ", "))")
-        }
+        guard let top = document.sections(of: "catalog", code: .invalidCatalog,
+                                           known: ["currency", "actions", "channels", "templates", "tags", "description", "version"],
+                                           into: &diagnostics) else { return (catalog, diagnostics) }
         let section = { (name: String) in top.first { $0.key == name } }
-        if let (_, _, node) = section("currency") {
-            if let code = document.scalar(node), Currency.isKnown(code) { catalog.currency = code } else {
-                problem(node, "`currency` must be an ISO 4217 code such as EUR", label: "not a currency")
-            }
-        }
+        if let currency = document.currency(in: top, code: .invalidCatalog, into: &diagnostics) { catalog.currency = currency }
 
         /// `2.50 EUR` or `0` in the catalog's currency.
         func money(_ node: Node, _ what: String) -> Decimal? {
@@ -134,28 +116,22 @@ public enum CatalogLoader {
                     help: Suggestions.didYouMean(option, among: allowed) ?? "allowed: \(allowed.map { "`\($0)`" }.joined(separator: ", "))")
         }
 
-        each("channels") { name, keyNode, options in
-            var channel = Catalog.Channel(name: name, cost: 0, span: document.span(of: keyNode))
-            for (option, optionKey, value) in options {
-                switch option {
-                case "cost": channel.cost = money(value, "the cost of channel `\(name)`") ?? 0
-                case "description": break
-                default: unknownOption(optionKey, option, in: name, allowed: ["cost", "description"])
+        /// Channels and tags are both a name with a cost.
+        func costs(_ sectionName: String, _ add: (String, Decimal, Span) -> Void) {
+            each(sectionName) { name, keyNode, options in
+                var cost = Decimal(0)
+                for (option, optionKey, value) in options {
+                    switch option {
+                    case "cost": cost = money(value, "the cost of `\(name)`") ?? 0
+                    case "description": break
+                    default: unknownOption(optionKey, option, in: name, allowed: ["cost", "description"])
+                    }
                 }
+                add(name, cost, document.span(of: keyNode))
             }
-            catalog.channels.append(channel)
         }
-        each("tags") { name, keyNode, options in
-            var tag = Catalog.Tag(name: name, cost: 0, span: document.span(of: keyNode))
-            for (option, optionKey, value) in options {
-                switch option {
-                case "cost": tag.cost = money(value, "the cost of tag `\(name)`") ?? 0
-                case "description": break
-                default: unknownOption(optionKey, option, in: name, allowed: ["cost", "description"])
-                }
-            }
-            catalog.tags.append(tag)
-        }
+        costs("channels") { catalog.channels.append(Catalog.Channel(name: $0, cost: $1, span: $2)) }
+        costs("tags") { catalog.tags.append(Catalog.Tag(name: $0, cost: $1, span: $2)) }
         each("templates") { name, keyNode, options in
             var template = Catalog.Template(name: name, channels: [], defaultChannel: nil, span: document.span(of: keyNode))
             for (option, optionKey, value) in options {

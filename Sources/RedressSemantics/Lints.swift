@@ -65,9 +65,9 @@ extension Checker {
                 }
                 b.equal = value
             case .greater, .greaterEqual:
-                if b.low == nil || ConstantFolder.order(value, b.low!.0) == .orderedDescending { b.low = (value, op == .greaterEqual) }
+                if let low = b.low, ConstantFolder.order(value, low.0) != .orderedDescending {} else { b.low = (value, op == .greaterEqual) }
             case .less, .lessEqual:
-                if b.high == nil || ConstantFolder.order(value, b.high!.0) == .orderedAscending { b.high = (value, op == .lessEqual) }
+                if let high = b.high, ConstantFolder.order(value, high.0) != .orderedAscending {} else { b.high = (value, op == .lessEqual) }
             default: continue
             }
             if let low = b.low, let high = b.high, let o = ConstantFolder.order(low.0, high.0) {

@@ -58,35 +58,14 @@ public enum SchemaLoader {
         let document = YAMLDocument(source: source)
         var diagnostics = document.diagnostics
         var schema = Schema(file: source.path, currency: "EUR", enums: [], entities: [], events: [])
-        guard let root = document.root else {
-            if diagnostics.isEmpty {
-                diagnostics.append(Diagnostic(.invalidSchema, "the schema is empty", at: Label(file: source.path, span: .empty),
-                                              help: "a schema has the sections `enums`, `entities` and `events`; see docs/schema.md"))
-            }
-            return (schema, diagnostics)
-        }
         func problem(_ node: Node, _ message: String, label: String = "", help: String? = nil) {
             diagnostics.append(Diagnostic(.invalidSchema, message, at: document.label(node, label), help: help))
         }
-        guard let top = document.entries(root) else {
-            problem(root, "the schema must be a mapping, found \(YAMLDocument.describe(root))",
-                    help: "start with `enums:`, `entities:` and `events:`; see docs/schema.md")
-            return (schema, diagnostics)
-        }
-        let known = ["currency", "enums", "entities", "events", "description", "version"]
-        for (key, keyNode, _) in top where !known.contains(key) {
-            problem(keyNode, "unknown section `\(key)` in the schema", label: "not a schema section",
-                    help: Suggestions.didYouMean(key, among: known) ?? "the sections are \(known.map { "`\($0)`" }.joined(separator: ", "))")
-        }
+        guard let top = document.sections(of: "schema", code: .invalidSchema,
+                                           known: ["currency", "enums", "entities", "events", "description", "version"],
+                                           into: &diagnostics) else { return (schema, diagnostics) }
         let section = { (name: String) in top.first { $0.key == name } }
-
-        if let (_, _, node) = section("currency") {
-            if let code = document.scalar(node), Currency.isKnown(code) {
-                schema.currency = code
-            } else {
-                problem(node, "`currency` must be an ISO 4217 code such as EUR", label: "not a currency")
-            }
-        }
+        if let currency = document.currency(in: top, code: .invalidSchema, into: &diagnostics) { schema.currency = currency }
 
         // Enums first: field types refer to them.
         if let (_, _, node) = section("enums") {

@@ -100,6 +100,41 @@ struct YAMLDocument {
         return nil
     }
 
+    // MARK: - Top level of a schema or catalog
+
+    typealias Entries = [(key: String, keyNode: Node, value: Node)]
+
+    /// The top-level sections of a schema or catalog (`kind`), reporting unknown ones; nil,
+    /// with a diagnostic, when the file is empty or not a mapping.
+    func sections(of kind: String, code: DiagnosticCode, known: [String], into diagnostics: inout [Diagnostic]) -> Entries? {
+        let listed = known.filter { $0 != "description" && $0 != "version" && $0 != "currency" }.map { "`\($0)`" }
+        guard let root else {
+            if diagnostics.isEmpty {
+                diagnostics.append(Diagnostic(code, "the \(kind) is empty", at: Label(file: source.path, span: .empty),
+                                              help: "a \(kind) has the sections \(listed.joined(separator: ", ")); see docs/\(kind).md"))
+            }
+            return nil
+        }
+        guard let top = entries(root) else {
+            diagnostics.append(Diagnostic(code, "the \(kind) must be a mapping, found \(YAMLDocument.describe(root))", at: label(root),
+                                          help: "start with \(listed.map { $0.dropLast() + ":`" }.joined(separator: ", ")); see docs/\(kind).md"))
+            return nil
+        }
+        for (key, keyNode, _) in top where !known.contains(key) {
+            diagnostics.append(Diagnostic(code, "unknown section `\(key)` in the \(kind)", at: label(keyNode, "not a \(kind) section"),
+                                          help: Suggestions.didYouMean(key, among: known) ?? "the sections are \(known.map { "`\($0)`" }.joined(separator: ", "))"))
+        }
+        return top
+    }
+
+    /// The `currency:` section, if present and valid (reported otherwise).
+    func currency(in top: Entries, code: DiagnosticCode, into diagnostics: inout [Diagnostic]) -> String? {
+        guard let node = top.first(where: { $0.key == "currency" })?.value else { return nil }
+        if let text = scalar(node), Currency.isKnown(text) { return text }
+        diagnostics.append(Diagnostic(code, "`currency` must be an ISO 4217 code such as EUR", at: label(node, "not a currency")))
+        return nil
+    }
+
     // MARK: - Node helpers
 
     func span(of node: Node) -> Span {

@@ -152,9 +152,10 @@ extension Checker {
             let currency = String(printed.suffix(3))
             let amountText = String(printed.dropLast(4))
             guard Currency.isKnown(currency) else {
+                let suggestion = Suggestions.closest(currency, among: Array(Currency.minorUnits.keys))
                 error(.unknownCurrency, "unknown currency `\(currency)`", file: file, span: span, label: "not an ISO 4217 currency code",
-                      help: Suggestions.didYouMean(currency, among: Array(Currency.minorUnits.keys))
-                        ?? "money is written with a currency code such as `5 EUR`")
+                      help: suggestion.map { "did you mean `\(amountText) \($0)`?" } ?? "money is written with a currency code such as `5 EUR`",
+                      fix: suggestion.map { Edit(file: file, span: span, replacement: "\(amountText) \($0)") })
                 return TypedExpression(.constant(.bool(false)), .error, span)
             }
             guard let amount = LiteralValue.decimal(amountText) else {

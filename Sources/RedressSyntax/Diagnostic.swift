@@ -25,7 +25,16 @@ public struct Diagnostic: Hashable, Sendable {
         self.secondary = secondary
         self.notes = notes
         self.help = help
-        self.fix = fix
+        self.fix = fix ?? Diagnostic.suggestedReplacement(help, at: primary)
+    }
+
+    /// A "did you mean `X`?" help names the text that should stand at the primary span, so it
+    /// becomes an edit that tools can apply (SARIF fixes, editors) without each site saying so.
+    static func suggestedReplacement(_ help: String?, at primary: Label) -> Edit? {
+        guard let help, help.hasPrefix("did you mean `"), help.hasSuffix("`?") else { return nil }
+        let replacement = help.dropFirst("did you mean `".count).dropLast(2)
+        guard !replacement.isEmpty, !replacement.contains("`"), primary.span.length > 0 else { return nil }
+        return Edit(file: primary.file, span: primary.span, replacement: String(replacement))
     }
 
     public var file: String { primary.file }

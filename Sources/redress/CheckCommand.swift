@@ -34,11 +34,52 @@ struct Check: ParsableCommand {
     @Flag(help: "List each rule's triggering events (explicit or inferred).")
     var triggers = false
 
+    @Flag(help: "Apply the suggested fixes (\"did you mean ...\") to the rule files, then check again.")
+    var fix = false
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one rule file or directory, for example `redress check rules/`") }
     }
 
     func run() throws {
+        var reports = try checkAll()
+        if fix {
+            let fixed = try applyFixes(reports)
+            if fixed > 0 {
+                Output.error("applied \(fixed) fix\(fixed == 1 ? "" : "es")")
+                reports = try checkAll()
+            }
+        }
+        try report(reports)
+    }
+
+    /// Applies each rule file's suggested edits, last first, skipping edits that overlap.
+    func applyFixes(_ reports: [RuleSetReport]) throws -> Int {
+        var applied = 0
+        for report in reports {
+            let ruleFiles = Set(report.location.ruleFiles)
+            let edits = Dictionary(grouping: report.diagnostics.compactMap(\.fix).filter { ruleFiles.contains($0.file) }, by: \.file)
+            for (path, fileEdits) in edits.sorted(by: { $0.key < $1.key }) {
+                guard let source = report.sources[path] else { continue }
+                var bytes = source.bytes
+                var lowestStart = Int.max
+                for edit in fileEdits.sorted(by: { $0.span.start > $1.span.start }) where edit.span.end <= lowestStart {
+                    bytes.replaceSubrange(edit.span.start..<edit.span.end, with: Array(edit.replacement.utf8))
+                    lowestStart = edit.span.start
+                    applied += 1
+                }
+                do {
+                    try Data(bytes).write(to: URL(fileURLWithPath: path))
+                } catch {
+                    Output.error("error: cannot write \(path): \(error.localizedDescription)")
+                    throw ExitCode(2)
+                }
+            }
+        }
+        return applied
+    }
+
+    func checkAll() throws -> [RuleSetReport] {
         let reports: [RuleSetReport]
         do {
             let locations = try RuleSetLoader.locate(paths, schema: schema, catalog: catalog)
@@ -51,6 +92,10 @@ struct Check: ParsableCommand {
             Output.error("error: \(error)")
             throw ExitCode(2)
         }
+        return reports
+    }
+
+    func report(_ reports: [RuleSetReport]) throws {
 
         var sources: [String: SourceFile] = [:]
         var diagnostics: [Diagnostic] = []

@@ -60,6 +60,14 @@ struct CheckCommandTests {
         #expect(lines[0].contains(",line=1,col=6,endLine=1,endColumn=20,title=E0201 unknown field::unknown field `shipment.dealy`%0Ahelp: did you mean `shipment.delay`?"))
     }
 
+    @Test func fixAppliesTheSuggestions() throws {
+        let directory = try temporaryRuleSet(["typos.rules": "when shipment.dealy > 2d and customer.tier == VPI then refund 5 EUT, send apologie, flag handwriten\n"])
+        let run = try redress(["check", "--fix", directory.path])
+        #expect(run.status == 0, "\(run.stdout)")
+        #expect(run.stderr.contains("applied 5 fixes"))
+        #expect(read(directory.appendingPathComponent("typos.rules")) == Self.mission)
+    }
+
     @Test func warningsFailOnlyWhenAskedTo() throws {
         let directory = try temporaryRuleSet(["warn.rules": "param unused = 2d\n" + Self.mission])
         let lenient = try redress(["check", directory.path])

@@ -11,7 +11,7 @@ extension Checker {
                 triggers.append(event)
             }
         }
-        let errorsBefore = diagnostics.filter { $0.severity == .error }.count
+        let errorsBefore = errorCount
         if !triggers.isEmpty {
             scope.available = triggers.dropFirst().reduce(Set(triggers[0].carries)) { $0.intersection($1.carries) }
         }
@@ -142,7 +142,7 @@ extension Checker {
         // Triggers: explicit, or inferred from the entities the rule reads.
         let readEntities = Set(scope.reads.map(\.entity))
         var inferred = false
-        let hadErrors = diagnostics.filter { $0.severity == .error }.count > errorsBefore
+        let hadErrors = errorCount > errorsBefore
         if triggers.isEmpty {
             // Inferring from a broken rule would only add noise to the errors already reported.
             if hadErrors || rule.triggers.count > 0 { return nil }

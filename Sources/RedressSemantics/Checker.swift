@@ -9,6 +9,8 @@ public struct Checker {
     let catalog: Catalog
     let files: [RuleFile]
     var diagnostics: [Diagnostic] = []
+    /// Errors reported so far (all go through `error`); lets a rule tell whether checking it failed.
+    var errorCount = 0
 
     // Declarations of the whole rule set, by name.
     struct Declared {
@@ -58,6 +60,7 @@ public struct Checker {
 
     mutating func error(_ code: DiagnosticCode, _ message: String, file: String, span: Span, label: String = "",
                         secondary: [Label] = [], notes: [String] = [], help: String? = nil, fix: Edit? = nil) {
+        errorCount += 1
         diagnostics.append(Diagnostic(code, message, at: Label(file: file, span: span, message: label),
                                       secondary: secondary, notes: notes, help: help, fix: fix))
     }

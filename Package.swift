@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "redress", targets: ["redress"]),
         .library(name: "RedressSyntax", targets: ["RedressSyntax"]),
         .library(name: "RedressSemantics", targets: ["RedressSemantics"]),
+        .library(name: "RedressIR", targets: ["RedressIR"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -20,10 +21,11 @@ let package = Package(
             name: "RedressSemantics",
             dependencies: ["RedressSyntax", .product(name: "Yams", package: "Yams")]
         ),
+        .target(name: "RedressIR", dependencies: ["RedressSyntax", "RedressSemantics"]),
         .executableTarget(
             name: "redress",
             dependencies: [
-                "RedressSyntax", "RedressSemantics",
+                "RedressSyntax", "RedressSemantics", "RedressIR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -31,6 +33,7 @@ let package = Package(
         .executableTarget(name: "CheckBenchmark", dependencies: ["RedressSemantics"], path: "Benchmarks/CheckBenchmark"),
         .testTarget(name: "SyntaxTests", dependencies: ["RedressSyntax"], exclude: ["Fixtures"]),
         .testTarget(name: "SemanticsTests", dependencies: ["RedressSemantics"], exclude: ["Fixtures"]),
+        .testTarget(name: "IRTests", dependencies: ["RedressIR"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
     ]
 )

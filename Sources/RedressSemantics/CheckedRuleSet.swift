@@ -43,6 +43,10 @@ public struct PolicyKey: Hashable, Sendable, CustomStringConvertible {
     public var entity: String
     public var field: String?
     public var description: String { field.map { "\(entity).\($0)" } ?? entity }
+    public init(entity: String, field: String?) {
+        self.entity = entity
+        self.field = field
+    }
 }
 
 public struct CheckedPolicy: Sendable {

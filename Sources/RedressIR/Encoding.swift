@@ -1,0 +1,44 @@
+import Foundation
+import RedressSemantics
+import RedressSyntax
+
+extension Program {
+    public enum LoadError: Error, CustomStringConvertible {
+        case unreadable(String)
+        case version(found: Int)
+        public var description: String {
+            switch self {
+            case .unreadable(let reason): "not a Redress IR file: \(reason)"
+            case .version(let found): "IR format version \(found) is not supported (this redress reads version \(Program.formatVersion)); compile the rules again"
+            }
+        }
+    }
+
+    /// The IR as JSON: keys sorted and no wall-clock data, so compiling twice gives identical bytes.
+    public func json() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return ((try? encoder.encode(self)) ?? Data()) + Data("\n".utf8)
+    }
+
+    public static func load(json data: Data) throws(LoadError) -> Program {
+        struct Header: Decodable { var version: Int }
+        let decoder = JSONDecoder()
+        guard let header = try? decoder.decode(Header.self, from: data) else { throw .unreadable("no `version` field") }
+        guard header.version == formatVersion else { throw .version(found: header.version) }
+        do {
+            return try decoder.decode(Program.self, from: data)
+        } catch {
+            throw .unreadable("\(error)")
+        }
+    }
+
+    /// Checks and lowers a rule set report; nil (and the problems) when it has errors.
+    public static func compile(_ report: RuleSetReport) -> (Program?, [String]) {
+        guard let checked = report.checked, !report.diagnostics.contains(where: { $0.severity == .error }) else { return (nil, []) }
+        let (program, problems) = Lowering.lower(checked) { file, span in
+            report.sources[file]?.location(of: span.start).line ?? 0
+        }
+        return (problems.isEmpty ? program : nil, problems)
+    }
+}

@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "RedressSyntax", targets: ["RedressSyntax"]),
         .library(name: "RedressSemantics", targets: ["RedressSemantics"]),
         .library(name: "RedressIR", targets: ["RedressIR"]),
+        .library(name: "RedressRuntime", targets: ["RedressRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,10 +23,11 @@ let package = Package(
             dependencies: ["RedressSyntax", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "RedressIR", dependencies: ["RedressSyntax", "RedressSemantics"]),
+        .target(name: "RedressRuntime", dependencies: ["RedressIR"]),
         .executableTarget(
             name: "redress",
             dependencies: [
-                "RedressSyntax", "RedressSemantics", "RedressIR",
+                "RedressSyntax", "RedressSemantics", "RedressIR", "RedressRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -27,6 +27,10 @@ public struct Program: Codable, Sendable {
     public struct Currency: Codable, Sendable, Hashable {
         public var code: String
         public var minorUnits: Int
+        public init(code: String, minorUnits: Int) {
+            self.code = code
+            self.minorUnits = minorUnits
+        }
     }
     public struct Enumeration: Codable, Sendable {
         public var name: String

@@ -1,0 +1,131 @@
+import RedressIR
+
+/// What a rule decided for one subject, ready for a consumer to carry out exactly once.
+public struct Decision: Sendable, Codable, Equatable {
+    public struct Subject: Sendable, Codable, Equatable {
+        public var entity: String
+        public var key: String
+    }
+    public struct EventReference: Sendable, Codable, Equatable {
+        public var type: String
+        public var id: String
+        public var line: Int
+        public var time: String
+    }
+    public struct Action: Sendable, Codable, Equatable {
+        public var verb: String
+        /// Money as `5.00 EUR`, integers as digits, percentages as `2.5%`.
+        public var amount: String?
+        /// Template, tag, or another name from the catalog.
+        public var argument: String?
+        public var channel: String?
+    }
+
+    public var rule: String
+    public var subject: Subject
+    public var customer: String?
+    public var event: EventReference
+    /// When the decision was made: the event's time, or an absence rule's deadline.
+    public var time: String
+    public var actions: [Action]
+    /// The rule's n-th decision for this subject.
+    public var occurrence: Int
+    /// `rule|entity:key|occurrence`: the same input always gives the same key, so a consumer
+    /// that remembers keys applies each decision once.
+    public var key: String
+}
+
+/// A decision before policies: kept by absence rules until their deadline.
+public struct Draft: Sendable, Codable {
+    public var rule: Int
+    public var subjectKey: String
+    public var customerKey: String?
+    public var event: Decision.EventReference
+    public var actions: [Decision.Action]
+    /// Refunds and vouchers in minor units, by currency index (what caps and `by amount` count).
+    public var money: [Int32: Int64]
+    /// Values of the slots that policy keys read, captured at the trigger.
+    public var keys: [Int: String]
+}
+
+extension Decision {
+    /// One JSON line, keys in a fixed order (deterministic output without sorting at runtime).
+    public func jsonLine() -> String {
+        var out = "{\"rule\":" + JSONText.quote(rule)
+        out += ",\"subject\":{\"entity\":" + JSONText.quote(subject.entity) + ",\"key\":" + JSONText.quote(subject.key) + "}"
+        if let customer { out += ",\"customer\":" + JSONText.quote(customer) }
+        out += ",\"event\":{\"type\":" + JSONText.quote(event.type) + ",\"id\":" + JSONText.quote(event.id)
+            + ",\"line\":\(event.line),\"time\":" + JSONText.quote(event.time) + "}"
+        out += ",\"time\":" + JSONText.quote(time) + ",\"actions\":["
+        for (index, action) in actions.enumerated() {
+            if index > 0 { out += "," }
+            out += "{\"verb\":" + JSONText.quote(action.verb)
+            if let amount = action.amount { out += ",\"amount\":" + JSONText.quote(amount) }
+            if let argument = action.argument { out += ",\"argument\":" + JSONText.quote(argument) }
+            if let channel = action.channel { out += ",\"channel\":" + JSONText.quote(channel) }
+            out += "}"
+        }
+        out += "],\"occurrence\":\(occurrence),\"key\":" + JSONText.quote(key) + "}"
+        return out
+    }
+}
+
+enum JSONText {
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// How values are written in decisions and explanations.
+public enum ValueText {
+    public static func describe(_ value: RuntimeValue, program: Program, strings: [String] = []) -> String {
+        switch value.kind {
+        case .missing: return "missing"
+        case .bool: return value.bits != 0 ? "true" : "false"
+        case .integer: return String(value.bits)
+        case .decimal: return fixed(value.bits, places: 6, trim: true)
+        case .string:
+            if value.unit == 1 { return strings.indices.contains(Int(value.bits)) ? strings[Int(value.bits)] : "?" }
+            return program.strings.indices.contains(Int(value.bits)) ? program.strings[Int(value.bits)] : "?"
+        case .money:
+            let currency = program.currencies.indices.contains(Int(value.unit)) ? program.currencies[Int(value.unit)] : Program.Currency(code: "???", minorUnits: 2)
+            return fixed(value.bits, places: currency.minorUnits, trim: false) + " " + currency.code
+        case .percent: return fixed(value.bits, places: 4, trim: true) + "%"
+        case .duration: return TimeFormat.format(duration: value.bits)
+        case .timestamp: return TimeFormat.format(timestamp: value.bits)
+        case .date: return TimeFormat.format(date: value.bits)
+        case .enumCase:
+            let cases = program.enums.indices.contains(Int(value.unit)) ? program.enums[Int(value.unit)].cases : []
+            return cases.indices.contains(Int(value.bits)) ? cases[Int(value.bits)] : "?"
+        case .list: return "[...]"
+        }
+    }
+
+    /// `bits / 10^places` exactly, e.g. 499 with 2 places → `4.99`.
+    static func fixed(_ bits: Int64, places: Int, trim: Bool) -> String {
+        if places == 0 { return String(bits) }
+        let negative = bits < 0
+        var digits = String(bits.magnitude)
+        if digits.count <= places { digits = String(repeating: "0", count: places - digits.count + 1) + digits }
+        var fraction = String(digits.suffix(places))
+        let whole = String(digits.dropLast(places))
+        if trim { while fraction.hasSuffix("0") { fraction.removeLast() } }
+        return (negative ? "-" : "") + whole + (fraction.isEmpty ? "" : "." + fraction)
+    }
+}

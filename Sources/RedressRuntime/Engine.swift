@@ -1,0 +1,501 @@
+import RedressIR
+
+/// Everything the engine remembers between events. Codable, so `run --state` can keep it in
+/// SQLite and a restarted process continues exactly where the last checkpoint left off.
+public struct EngineState: Codable, Sendable, Equatable {
+    /// The latest event time seen; deadlines before it have fired.
+    public var clock: Int64 = .min
+    /// Input lines consumed (the position a restart resumes after).
+    public var position: Int = 0
+    /// Times of accepted decisions per limit and key (`r3.0|order-7`, `p1|customer-9`).
+    public var limitUses: [String: [Int64]] = [:]
+    /// Times and amounts (minor units) granted per cap and key.
+    public var capUses: [String: [[Int64]]] = [:]
+    /// Times a group held a decision, per group and key.
+    public var groupUses: [String: [Int64]] = [:]
+    /// Accepted decisions per rule and subject (the occurrence of the next idempotency key).
+    public var occurrences: [String: Int] = [:]
+    /// History for aggregates, per aggregate and key: [time, matched (0/1), value].
+    public var history: [String: [[Int64]]] = [:]
+    /// Absence rules waiting for their deadline.
+    public var pending: [Pending] = []
+    /// Conditions that could not be decided, per rule and missing field.
+    public var misses: [String: Int] = [:]
+    public var statistics = Statistics()
+
+    public struct Pending: Codable, Sendable, Equatable {
+        public var deadline: Int64
+        public var awaitedEvent: Int
+        public var keySlot: Int
+        public var draft: Draft
+        public static func == (a: Pending, b: Pending) -> Bool {
+            a.deadline == b.deadline && a.draft.rule == b.draft.rule && a.draft.subjectKey == b.draft.subjectKey
+        }
+    }
+
+    public struct Statistics: Codable, Sendable, Equatable {
+        public var events = 0
+        public var eventsByType: [String: Int] = [:]
+        public var decisions = 0
+        public var heldBack: [String: Int] = [:]
+    }
+
+    public init() {}
+}
+
+/// Why a rule did not decide (or did), for `explain` and the held-back counts.
+public enum Outcome: Equatable, Sendable {
+    case decided
+    case notTriggered
+    case conditionFalse
+    case conditionUnknown(missing: [String])
+    case waiting(deadline: Int64)
+    case inactive
+    case notInRollout
+    case limit(String)
+    case cap(String)
+    case group(String)
+    case missingKey(String)
+}
+
+/// The one evaluator: `run`, `explain`, the simulator and the rule tests all call it.
+///
+/// For each event, in this order: deadlines that passed fire; the event cancels the absence
+/// rules it answers; history aggregates take the event in; the rules its type triggers are
+/// evaluated in rule order; policies decide which drafts become decisions (active dates,
+/// rollout, limits, exclusive groups, caps). The same input gives the same decisions.
+public final class Engine {
+    public let program: Program
+    public var state: EngineState
+    let frame: Frame
+    let conditions: [Compiled?]
+    let amounts: [[Compiled?]]
+    let channels: [[Compiled?]]
+    let rollouts: [Compiled?]
+    let deadlines: [Compiled?]
+    let aggregateFilters: [Compiled?]
+    let aggregateValues: [Compiled?]
+    let templateChannels: [String: String]
+    /// Aggregates by the event type that feeds them.
+    let aggregatesByEvent: [[Int]]
+    /// Rules by the event type they await (absence).
+    let awaitingRules: [[Int]]
+    var aggregateCache: [Int: RuntimeValue] = [:]
+    var currentTime: Int64 = 0
+
+    /// Outcomes of the last event, per rule (only when `recordOutcomes` is set, for explain).
+    public var recordOutcomes = false
+    public private(set) var outcomes: [Int: Outcome] = [:]
+
+    public init(program: Program, state: EngineState = EngineState()) {
+        self.program = program
+        self.state = state
+        frame = Frame(program: program)
+        conditions = program.rules.map { $0.condition.map { Compiler.compile($0, program: program) } }
+        amounts = program.rules.map { $0.actions.map { $0.amount.map { Compiler.compile($0, program: program) } } }
+        channels = program.rules.map { $0.actions.map { $0.channelValue.map { Compiler.compile($0, program: program) } } }
+        rollouts = program.rules.map { $0.rollout.map { Compiler.compile($0, program: program) } }
+        deadlines = program.rules.map { $0.absence?.deadline.map { Compiler.compile($0, program: program) } }
+        aggregateFilters = program.aggregates.map { $0.filter.map { Compiler.compile($0, program: program) } }
+        aggregateValues = program.aggregates.map { $0.value.map { Compiler.compile($0, program: program) } }
+        templateChannels = program.catalog.templates
+        var byEvent = [[Int]](repeating: [], count: program.events.count)
+        for (index, aggregate) in program.aggregates.enumerated() { byEvent[aggregate.event].append(index) }
+        aggregatesByEvent = byEvent
+        var awaiting = [[Int]](repeating: [], count: program.events.count)
+        for (index, rule) in program.rules.enumerated() { if let absence = rule.absence { awaiting[absence.event].append(index) } }
+        awaitingRules = awaiting
+        frame.aggregate = { [unowned self] index in self.aggregateValue(index) }
+    }
+
+    // MARK: - Events
+
+    /// Evaluates one event and returns the decisions it causes, deadlines that passed first.
+    public func process(_ event: Event) -> [Decision] {
+        var decisions = advance(to: event.time)
+        frame.load(event)
+        currentTime = event.time
+        aggregateCache.removeAll(keepingCapacity: true)
+        if recordOutcomes { outcomes.removeAll() }
+        state.statistics.events += 1
+        state.statistics.eventsByType[program.events[event.type].name, default: 0] += 1
+
+        // The awaited event arrived: those absence rules will not fire for this subject.
+        if !awaitingRules[event.type].isEmpty {
+            state.pending.removeAll { pending in
+                pending.awaitedEvent == event.type && pending.deadline >= event.time
+                    && keyText(frame.slots[pending.keySlot]) == pending.draft.subjectKey
+            }
+        }
+        for aggregate in aggregatesByEvent[event.type] { record(aggregate, at: event.time) }
+
+        var drafts: [Draft] = []
+        let reference = Decision.EventReference(type: program.events[event.type].name, id: event.id, line: event.line,
+                                                time: TimeFormat.format(timestamp: event.time))
+        for index in candidates(event.type) {
+            let rule = program.rules[index]
+            let verdict = conditions[index].map { $0(frame) } ?? .true
+            if verdict != .true {
+                if verdict.isMissing {
+                    let missing = rule.reads.filter { frame.slots[$0].isMissing }.map(slotName)
+                    for name in missing { state.misses["\(rule.name)|\(name)", default: 0] += 1 }
+                    note(index, .conditionUnknown(missing: missing))
+                } else {
+                    note(index, .conditionFalse)
+                }
+                continue
+            }
+            guard let draft = makeDraft(index, reference: reference) else { continue }
+            if let absence = rule.absence {
+                var deadline: Int64? = nil
+                if let within = absence.withinMilliseconds { deadline = event.time + within }
+                if let at = deadlines[index]?(frame), at.kind == .timestamp { deadline = at.bits }
+                guard let deadline else {
+                    note(index, .conditionUnknown(missing: ["deadline"]))
+                    continue
+                }
+                state.pending.append(EngineState.Pending(deadline: deadline, awaitedEvent: absence.event,
+                                                         keySlot: rule.subjectKey.slot, draft: draft))
+                note(index, .waiting(deadline: deadline))
+                continue
+            }
+            drafts.append(draft)
+        }
+        decisions += decide(drafts, at: event.time)
+        state.clock = max(state.clock, event.time)
+        return decisions
+    }
+
+    /// Fires the absence rules whose deadline is before `time` (event time only moves forward).
+    public func advance(to time: Int64) -> [Decision] {
+        guard !state.pending.isEmpty else { return [] }
+        let due = state.pending.filter { $0.deadline < time }
+        guard !due.isEmpty else { return [] }
+        state.pending.removeAll { $0.deadline < time }
+        var decisions: [Decision] = []
+        // One batch per deadline, in deadline order, then rule order.
+        let ordered = due.sorted { ($0.deadline, $0.draft.rule, $0.draft.subjectKey) < ($1.deadline, $1.draft.rule, $1.draft.subjectKey) }
+        var start = 0
+        while start < ordered.count {
+            var end = start
+            while end < ordered.count, ordered[end].deadline == ordered[start].deadline { end += 1 }
+            decisions += decide(ordered[start..<end].map(\.draft), at: ordered[start].deadline)
+            start = end
+        }
+        return decisions
+    }
+
+    /// Rules triggered by `type` that the event's values can match, in rule order.
+    func candidates(_ type: Int) -> [Int] {
+        let dispatch = program.dispatch[type]
+        if dispatch.branches.isEmpty {
+            if recordOutcomes { markNotTriggered(except: dispatch.always) }
+            return dispatch.always
+        }
+        var rules = dispatch.always
+        for branch in dispatch.branches {
+            let value = frame.slots[branch.slot]
+            if value.isMissing {
+                // Evaluate them all, so the missing field is counted where it decides.
+                for list in branch.rules { rules += list }
+            } else if let position = branch.values.firstIndex(of: value) {
+                rules += branch.rules[position]
+            } else if recordOutcomes {
+                for list in branch.rules { for rule in list { note(rule, .conditionFalse) } }
+            }
+        }
+        rules.sort()
+        if recordOutcomes { markNotTriggered(except: rules) }
+        return rules
+    }
+
+    func markNotTriggered(except rules: [Int]) {
+        let tried = Set(rules)
+        for index in program.rules.indices where !tried.contains(index) && outcomes[index] == nil { outcomes[index] = .notTriggered }
+    }
+
+    @inline(__always) func note(_ rule: Int, _ outcome: Outcome) {
+        if recordOutcomes { outcomes[rule] = outcome }
+        if case .decided = outcome { return }
+        switch outcome {
+        case .limit, .cap, .group, .inactive, .notInRollout, .missingKey:
+            state.statistics.heldBack["\(program.rules[rule].name)|\(Engine.reason(outcome))", default: 0] += 1
+        default: break
+        }
+    }
+
+    public static func reason(_ outcome: Outcome) -> String {
+        switch outcome {
+        case .decided: "decided"
+        case .notTriggered: "not triggered"
+        case .conditionFalse: "condition false"
+        case .conditionUnknown: "condition unknown"
+        case .waiting: "waiting"
+        case .inactive: "inactive"
+        case .notInRollout: "rollout"
+        case .limit: "limit"
+        case .cap: "cap"
+        case .group: "group"
+        case .missingKey: "missing key"
+        }
+    }
+
+    func slotName(_ slot: Int) -> String {
+        let definition = program.slots[slot]
+        return "\(program.entities[definition.entity].name).\(definition.field)"
+    }
+
+    /// The text of a key value (ids are strings; any other field prints as written).
+    func keyText(_ value: RuntimeValue) -> String {
+        value.kind == .string ? String(frame.string(value)) : ValueText.describe(value, program: program)
+    }
+
+    // MARK: - Drafts
+
+    func makeDraft(_ index: Int, reference: Decision.EventReference) -> Draft? {
+        let rule = program.rules[index]
+        let subject = frame.slots[rule.subjectKey.slot]
+        guard !subject.isMissing else {
+            note(index, .missingKey(rule.subjectKey.text))
+            return nil
+        }
+        var actions: [Decision.Action] = []
+        var money: [Int32: Int64] = [:]
+        for (position, action) in rule.actions.enumerated() {
+            var decided = Decision.Action(verb: action.verb, amount: nil, argument: action.name, channel: action.channel)
+            if let amount = amounts[index][position] {
+                let value = amount(frame)
+                guard !value.isMissing else {
+                    note(index, .conditionUnknown(missing: ["amount of \(action.verb)"]))
+                    return nil
+                }
+                decided.amount = ValueText.describe(value, program: program)
+                if value.kind == .money { money[value.unit, default: 0] += value.bits }
+            }
+            if let channel = channels[index][position] {
+                let value = channel(frame)
+                decided.channel = value.isMissing ? nil : ValueText.describe(value, program: program)
+            }
+            if decided.channel == nil, action.verb == "send" || action.amount == nil, let name = action.name, let channel = templateChannels[name], !channel.isEmpty {
+                decided.channel = channel
+            }
+            actions.append(decided)
+        }
+        var keys: [Int: String] = [:]
+        for policy in rule.limits + rule.caps { keys[policy.key.slot] = keyText(frame.slots[policy.key.slot]) }
+        for policy in program.policies { keys[policy.key.slot] = keyText(frame.slots[policy.key.slot]) }
+        if let group = rule.group { keys[program.groups[group].key.slot] = keyText(frame.slots[program.groups[group].key.slot]) }
+        var customer: String? = nil
+        if let slot = rule.customerKey?.slot, !frame.slots[slot].isMissing { customer = keyText(frame.slots[slot]) }
+        // Rollout is decided here, where the customer is known; it never changes for a customer.
+        if let rollout = rollouts[index] {
+            let share = rollout(frame)
+            guard let customer, share.kind == .percent, Engine.inRollout(rule: rule.name, customer: customer, millionths: share.bits) else {
+                note(index, .notInRollout)
+                return nil
+            }
+        }
+        return Draft(rule: index, subjectKey: keyText(subject), customerKey: customer, event: reference,
+                     actions: actions, money: money, keys: keys)
+    }
+
+    /// Stable rollout: FNV-1a of the rule name and the customer's key, as a share in millionths.
+    public static func inRollout(rule: String, customer: String, millionths: Int64) -> Bool {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in rule.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        hash = (hash ^ 0x1F) &* 0x0000_0100_0000_01B3
+        for byte in customer.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return Int64(hash % 1_000_000) < millionths
+    }
+
+    // MARK: - Policies
+
+    /// Uses of a limit, cap or group key inside the window ending at `time`.
+    func recent(_ times: [Int64]?, window: Int64?, at time: Int64) -> Int {
+        guard let times else { return 0 }
+        guard let window else { return times.count }
+        return times.reduce(0) { $0 + ($1 > time - window ? 1 : 0) }
+    }
+
+    func decide(_ drafts: [Draft], at time: Int64) -> [Decision] {
+        guard !drafts.isEmpty else { return [] }
+        // Active dates and rule limits decide who competes at all.
+        var eligible: [Draft] = []
+        for draft in drafts {
+            let rule = program.rules[draft.rule]
+            if let from = rule.activeFrom, time < from { note(draft.rule, .inactive); continue }
+            if let until = rule.activeUntil, time >= until { note(draft.rule, .inactive); continue }
+            if let blocked = rule.limits.enumerated().first(where: { position, limit in
+                recent(state.limitUses["r\(draft.rule).\(position)|\(draft.keys[limit.key.slot] ?? "")"], window: limit.windowMilliseconds, at: time) >= limit.amount
+            }) {
+                note(draft.rule, .limit("limit \(blocked.element.amount) per \(blocked.element.key.text)"))
+                continue
+            }
+            eligible.append(draft)
+        }
+        // Exclusive groups: one winner per group and key; a key the group already used blocks all.
+        var winners: [Draft] = []
+        var contested: [String: Int] = [:]
+        for draft in eligible {
+            guard let groupIndex = program.rules[draft.rule].group else { winners.append(draft); continue }
+            let group = program.groups[groupIndex]
+            let key = "g\(groupIndex)|\(draft.keys[group.key.slot] ?? "")"
+            if recent(state.groupUses[key], window: group.windowMilliseconds, at: time) > 0 {
+                note(draft.rule, .group("\(group.name) already decided for this \(group.key.text)"))
+                continue
+            }
+            if let position = contested[key] {
+                let current = winners[position]
+                if beats(draft, current, order: group.order) {
+                    note(current.rule, .group("\(group.name): `\(program.rules[draft.rule].name)` wins"))
+                    winners[position] = draft
+                } else {
+                    note(draft.rule, .group("\(group.name): `\(program.rules[current.rule].name)` wins"))
+                }
+            } else {
+                contested[key] = winners.count
+                winners.append(draft)
+            }
+        }
+        winners.sort { $0.rule < $1.rule }
+        // Caps and rule-set limits, in rule order; each accepted decision counts for the next.
+        var decisions: [Decision] = []
+        for draft in winners {
+            let rule = program.rules[draft.rule]
+            var blocked: Outcome? = nil
+            for (position, cap) in rule.caps.enumerated() where blocked == nil {
+                if exceeds(cap, key: "r\(draft.rule).c\(position)|\(draft.keys[cap.key.slot] ?? "")", draft: draft, at: time) {
+                    blocked = .cap("cap \(ValueText.describe(RuntimeValue(.money, cap.amount, unit: cap.currency ?? 0), program: program)) per \(cap.key.text)")
+                }
+            }
+            for (position, policy) in program.policies.enumerated() where blocked == nil {
+                let key = "p\(position)|\(draft.keys[policy.key.slot] ?? "")"
+                switch policy.kind {
+                case .cap:
+                    if exceeds(policy, key: key, draft: draft, at: time) {
+                        blocked = .cap("policy cap \(ValueText.describe(RuntimeValue(.money, policy.amount, unit: policy.currency ?? 0), program: program)) per \(policy.key.text)")
+                    }
+                case .limit:
+                    if recent(state.limitUses[key], window: policy.windowMilliseconds, at: time) >= policy.amount {
+                        blocked = .limit("policy limit \(policy.amount) per \(policy.key.text)")
+                    }
+                }
+            }
+            if let blocked {
+                note(draft.rule, blocked)
+                continue
+            }
+            decisions.append(accept(draft, at: time))
+        }
+        return decisions
+    }
+
+    func beats(_ a: Draft, _ b: Draft, order: Program.Group.Order) -> Bool {
+        let (ra, rb) = (program.rules[a.rule], program.rules[b.rule])
+        if order == .amount {
+            let (ma, mb) = (a.money.values.reduce(0, +), b.money.values.reduce(0, +))
+            if ma != mb { return ma > mb }
+        }
+        if ra.priority != rb.priority { return ra.priority > rb.priority }
+        return a.rule < b.rule
+    }
+
+    func exceeds(_ cap: Program.Policy, key: String, draft: Draft, at time: Int64) -> Bool {
+        let unit = cap.currency ?? 0
+        let amount = draft.money[unit] ?? 0
+        guard amount > 0 else { return false }
+        let used = (state.capUses[key] ?? []).reduce(Int64(0)) { sum, entry in
+            entry.count == 2 && (cap.windowMilliseconds.map { entry[0] > time - $0 } ?? true) ? sum + entry[1] : sum
+        }
+        return used + amount > cap.amount
+    }
+
+    /// Records an accepted draft in the state and turns it into a decision.
+    func accept(_ draft: Draft, at time: Int64) -> Decision {
+        let rule = program.rules[draft.rule]
+        for (position, limit) in rule.limits.enumerated() {
+            append(&state.limitUses["r\(draft.rule).\(position)|\(draft.keys[limit.key.slot] ?? "")", default: []], time, window: limit.windowMilliseconds)
+        }
+        for (position, cap) in rule.caps.enumerated() {
+            let amount = draft.money[cap.currency ?? 0] ?? 0
+            if amount > 0 { state.capUses["r\(draft.rule).c\(position)|\(draft.keys[cap.key.slot] ?? "")", default: []].append([time, amount]) }
+        }
+        for (position, policy) in program.policies.enumerated() {
+            let key = "p\(position)|\(draft.keys[policy.key.slot] ?? "")"
+            switch policy.kind {
+            case .cap:
+                let amount = draft.money[policy.currency ?? 0] ?? 0
+                if amount > 0 { state.capUses[key, default: []].append([time, amount]) }
+            case .limit:
+                append(&state.limitUses[key, default: []], time, window: policy.windowMilliseconds)
+            }
+        }
+        if let groupIndex = rule.group {
+            let group = program.groups[groupIndex]
+            append(&state.groupUses["g\(groupIndex)|\(draft.keys[group.key.slot] ?? "")", default: []], time, window: group.windowMilliseconds)
+        }
+        let subject = program.entities[rule.subject].name
+        let occurrenceKey = "\(rule.name)|\(draft.subjectKey)"
+        let occurrence = (state.occurrences[occurrenceKey] ?? 0) + 1
+        state.occurrences[occurrenceKey] = occurrence
+        state.statistics.decisions += 1
+        note(draft.rule, .decided)
+        return Decision(rule: rule.name, subject: Decision.Subject(entity: subject, key: draft.subjectKey), customer: draft.customerKey,
+                        event: draft.event, time: TimeFormat.format(timestamp: time), actions: draft.actions,
+                        occurrence: occurrence, key: "\(rule.name)|\(subject):\(draft.subjectKey)|\(occurrence)")
+    }
+
+    /// Adds a use; without a window only the count matters, so one entry per use is kept
+    /// (old entries of windowed keys are dropped as they expire).
+    func append(_ times: inout [Int64], _ time: Int64, window: Int64?) {
+        if let window { times.removeAll { $0 <= time - window } }
+        times.append(time)
+    }
+
+    // MARK: - History
+
+    func record(_ index: Int, at time: Int64) {
+        let aggregate = program.aggregates[index]
+        let keyValue = frame.slots[aggregate.per.slot]
+        guard !keyValue.isMissing else { return }
+        let matched: Int64 = aggregateFilters[index].map { $0(frame) == .true ? 1 : 0 } ?? 1
+        var value: Int64 = 0
+        if let compute = aggregateValues[index] {
+            let v = compute(frame)
+            value = v.isMissing ? 0 : v.bits
+        }
+        let key = "a\(index)|\(keyText(keyValue))"
+        var entries = state.history[key] ?? []
+        entries.removeAll { $0[0] <= time - aggregate.windowMilliseconds }
+        entries.append([time, matched, value])
+        state.history[key] = entries
+    }
+
+    /// The aggregate's value for the current event's key, over the window ending now
+    /// (the current event included).
+    func aggregateValue(_ index: Int) -> RuntimeValue {
+        if let cached = aggregateCache[index] { return cached }
+        let aggregate = program.aggregates[index]
+        let keyValue = frame.slots[aggregate.per.slot]
+        guard !keyValue.isMissing else { return .missing }
+        let entries = (state.history["a\(index)|\(keyText(keyValue))"] ?? []).filter { $0[0] > currentTime - aggregate.windowMilliseconds }
+        let value: RuntimeValue
+        switch aggregate.function {
+        case .count:
+            value = RuntimeValue(.integer, entries.reduce(0) { $0 + $1[1] })
+        case .share:
+            let matched = entries.reduce(0) { $0 + $1[1] }
+            value = entries.isEmpty ? .missing
+                : RuntimeValue(.percent, FixedPoint.multiplyDivide(matched, 1_000_000, Int64(entries.count)) ?? 0)
+        case .sum:
+            let total = entries.reduce(Int64(0)) { $0 + ($1[1] == 1 ? $1[2] : 0) }
+            let kind = aggregate.value.map { node -> (RuntimeValue.Kind, Int32) in
+                if let slot = node.index, node.operation == .slot { return (program.slots[slot].kind, program.slots[slot].unit) }
+                return (.integer, 0)
+            } ?? (.integer, 0)
+            value = RuntimeValue(kind.0, total, unit: kind.1)
+        }
+        aggregateCache[index] = value
+        return value
+    }
+}

@@ -1,0 +1,452 @@
+import RedressIR
+
+/// One event, as the evaluator reads it: its type, its time, and the values of the slots
+/// the program reads (everything else on the line is skipped).
+public struct Event: Sendable {
+    public var type: Int
+    /// Milliseconds since the epoch; event time drives windows, deadlines and caps.
+    public var time: Int64
+    /// The event's `id`, or `line N` when it has none.
+    public var id: String
+    public var line: Int
+    public var slots: [RuntimeValue]
+    /// Strings of this event; string slots refer to them with `unit == 1`.
+    public var strings: [String]
+
+    public init(slotCount: Int) {
+        type = 0
+        time = 0
+        id = ""
+        line = 0
+        slots = [RuntimeValue](repeating: .missing, count: slotCount)
+        strings = []
+    }
+
+    /// The text of a string value (a constant of the program or a string of this event).
+    @inline(__always) public func string(_ value: RuntimeValue, program: Program) -> Substring {
+        if value.unit == 1 { return Substring(strings[Int(value.bits)]) }
+        return Substring(program.strings[Int(value.bits)])
+    }
+}
+
+/// A line that could not be read: kept, with its number and the reason, never dropped silently.
+public struct DeadLetter: Sendable, Equatable {
+    public var line: Int
+    public var reason: String
+    public var text: String
+    public init(line: Int, reason: String, text: String) {
+        self.line = line
+        self.reason = reason
+        self.text = text
+    }
+}
+
+/// Reads the canonical JSON-lines event format (docs/events.md) straight into slots.
+///
+/// Hand-written rather than JSONSerialization/Codable: those build a dictionary of boxed
+/// values per line, which alone would cost more than evaluating all the rules. This reader
+/// walks the bytes once, looks each field up in a table built from the program, and converts
+/// only the values some rule reads.
+public struct EventReader: Sendable {
+    let program: Program
+    let eventIndex: [String: Int]
+    let entityIndex: [String: Int]
+    /// By entity index: field name → slot.
+    let fieldSlots: [[String: Int]]
+    /// By enum index: case name → case index.
+    let enumCases: [[String: Int64]]
+    /// By event type: the slots that must be present (required fields of carried entities).
+    let requiredSlots: [[Int]]
+    let carried: [Set<Int>]
+
+    public static let maximumDepth = 32
+
+    public init(program: Program) {
+        self.program = program
+        eventIndex = Dictionary(uniqueKeysWithValues: program.events.enumerated().map { ($1.name, $0) })
+        entityIndex = Dictionary(uniqueKeysWithValues: program.entities.enumerated().map { ($1.name, $0) })
+        var fields = [[String: Int]](repeating: [:], count: program.entities.count)
+        for (index, slot) in program.slots.enumerated() { fields[slot.entity][slot.field] = index }
+        fieldSlots = fields
+        enumCases = program.enums.map { enumeration in
+            Dictionary(uniqueKeysWithValues: enumeration.cases.enumerated().map { ($1, Int64($0)) })
+        }
+        carried = program.events.map { Set($0.carries) }
+        requiredSlots = program.events.map { event in
+            program.slots.indices.filter { !program.slots[$0].optional && event.carries.contains(program.slots[$0].entity) }
+        }
+    }
+
+    struct Failure: Error { var reason: String }
+
+    /// Parses one line into `event` (reusing its storage). Returns the reason when the line
+    /// cannot be read.
+    public func read(_ line: UnsafeBufferPointer<UInt8>, number: Int, into event: inout Event) -> String? {
+        for i in event.slots.indices { event.slots[i] = .missing }
+        event.strings.removeAll(keepingCapacity: true)
+        event.line = number
+        event.id = ""
+        var cursor = Cursor(bytes: line)
+        do {
+            var type: Int? = nil
+            var time: Int64? = nil
+            // Entities are read after the type is known: remember where each object starts.
+            var pending: [(entity: Int, start: Int)] = []
+            cursor.skipSpace()
+            try cursor.expect(UInt8(ascii: "{"), "an event is a JSON object: {\"event\": ..., \"time\": ...}")
+            cursor.skipSpace()
+            if !cursor.take(UInt8(ascii: "}")) {
+                repeat {
+                    cursor.skipSpace()
+                    let key = try cursor.string()
+                    cursor.skipSpace()
+                    try cursor.expect(UInt8(ascii: ":"), "expected `:` after \"\(key)\"")
+                    cursor.skipSpace()
+                    switch key {
+                    case "event", "type":
+                        let name = try cursor.string()
+                        guard let index = eventIndex[name] else { throw Failure(reason: "unknown event type \"\(name)\"") }
+                        type = index
+                    case "time":
+                        let start = cursor.position
+                        _ = try cursor.stringBytes()
+                        guard let ms = cursor.withStringBytes(from: start, TimeFormat.timestamp) else {
+                            throw Failure(reason: "invalid time \(cursor.text(from: start)); write RFC 3339, e.g. \"2026-11-20T10:00:00Z\"")
+                        }
+                        time = ms
+                    case "id":
+                        if cursor.peek == UInt8(ascii: "\"") { event.id = try cursor.string() } else {
+                            let start = cursor.position
+                            try cursor.skipValue(depth: 0)
+                            event.id = cursor.text(from: start)
+                        }
+                    default:
+                        if let entity = entityIndex[key], cursor.peek == UInt8(ascii: "{") {
+                            pending.append((entity, cursor.position))
+                        }
+                        try cursor.skipValue(depth: 0)
+                    }
+                    cursor.skipSpace()
+                } while cursor.take(UInt8(ascii: ","))
+                try cursor.expect(UInt8(ascii: "}"), "expected `,` or `}`")
+            }
+            cursor.skipSpace()
+            guard cursor.atEnd else { throw Failure(reason: "unexpected text after the event object") }
+            guard let type else { throw Failure(reason: "no \"event\": every event names its type, e.g. \"event\": \"shipment.delivered\"") }
+            guard let time else { throw Failure(reason: "no \"time\": every event has an RFC 3339 time") }
+            event.type = type
+            event.time = time
+            if event.id.isEmpty { event.id = "line \(number)" }
+            for (entity, start) in pending where carried[type].contains(entity) {
+                cursor.position = start
+                try readEntity(entity, &cursor, into: &event)
+            }
+            for slot in requiredSlots[type] where event.slots[slot].isMissing {
+                let field = program.slots[slot]
+                throw Failure(reason: "\(program.entities[field.entity].name).\(field.field) is missing; the schema requires it on \(program.events[type].name)")
+            }
+            return nil
+        } catch let failure as Failure {
+            return failure.reason
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func readEntity(_ entity: Int, _ cursor: inout Cursor, into event: inout Event) throws {
+        try cursor.expect(UInt8(ascii: "{"), "")
+        cursor.skipSpace()
+        if cursor.take(UInt8(ascii: "}")) { return }
+        repeat {
+            cursor.skipSpace()
+            let field = try cursor.string()
+            cursor.skipSpace()
+            try cursor.expect(UInt8(ascii: ":"), "expected `:` after \"\(field)\"")
+            cursor.skipSpace()
+            if let slot = fieldSlots[entity][field] {
+                event.slots[slot] = try value(for: slot, &cursor, event: &event)
+            } else {
+                try cursor.skipValue(depth: 1)
+            }
+            cursor.skipSpace()
+        } while cursor.take(UInt8(ascii: ","))
+        try cursor.expect(UInt8(ascii: "}"), "expected `,` or `}`")
+    }
+
+    /// Converts the JSON value at the cursor to the slot's kind.
+    func value(for slot: Int, _ cursor: inout Cursor, event: inout Event) throws -> RuntimeValue {
+        let definition = program.slots[slot]
+        let name = "\(program.entities[definition.entity].name).\(definition.field)"
+        if cursor.takeWord("null") { return .missing }
+        func wrong(_ expected: String) -> Failure {
+            Failure(reason: "\(name) must be \(expected), found \(cursor.text(from: cursor.position, limit: 40))")
+        }
+        switch definition.kind {
+        case .bool:
+            if cursor.takeWord("true") { return .true }
+            if cursor.takeWord("false") { return .false }
+            throw wrong("true or false")
+        case .integer:
+            guard let value = cursor.integer() else { throw wrong("a whole number") }
+            return RuntimeValue(.integer, value)
+        case .decimal:
+            guard let value = cursor.decimal(places: 6) else { throw wrong("a number with at most 6 decimals") }
+            return RuntimeValue(.decimal, value)
+        case .string:
+            guard cursor.peek == UInt8(ascii: "\"") else { throw wrong("a string") }
+            event.strings.append(try cursor.string())
+            return RuntimeValue(.string, Int64(event.strings.count - 1), unit: 1)
+        case .enumCase:
+            guard cursor.peek == UInt8(ascii: "\"") else { throw wrong("a case of \(program.enums[Int(definition.unit)].name)") }
+            let text = try cursor.string()
+            guard let index = enumCases[Int(definition.unit)][text] else {
+                throw Failure(reason: "\(name): \"\(text)\" is not a case of \(program.enums[Int(definition.unit)].name)")
+            }
+            return RuntimeValue(.enumCase, index, unit: definition.unit)
+        case .money:
+            let currency = program.currencies[Int(definition.unit)]
+            let start = cursor.position
+            _ = try cursor.stringBytes()
+            guard let minor = cursor.withStringBytes(from: start, { Self.money($0, currency: currency) }) else {
+                throw Failure(reason: "\(name) must be an amount in \(currency.code) such as \"4.99 \(currency.code)\", found \(cursor.text(from: start))")
+            }
+            return RuntimeValue(.money, minor, unit: definition.unit)
+        case .percent:
+            let start = cursor.position
+            _ = try cursor.stringBytes()
+            guard let millionths = cursor.withStringBytes(from: start, Self.percent) else {
+                throw Failure(reason: "\(name) must be a percentage such as \"2.5%\", found \(cursor.text(from: start))")
+            }
+            return RuntimeValue(.percent, millionths)
+        case .duration:
+            let start = cursor.position
+            _ = try cursor.stringBytes()
+            guard let ms = cursor.withStringBytes(from: start, TimeFormat.duration) else {
+                throw Failure(reason: "\(name) must be a duration such as \"3d\" or \"-90m\", found \(cursor.text(from: start))")
+            }
+            return RuntimeValue(.duration, ms)
+        case .timestamp:
+            let start = cursor.position
+            _ = try cursor.stringBytes()
+            guard let ms = cursor.withStringBytes(from: start, TimeFormat.timestamp) else {
+                throw Failure(reason: "\(name) must be an RFC 3339 time such as \"2026-11-20T10:00:00Z\", found \(cursor.text(from: start))")
+            }
+            return RuntimeValue(.timestamp, ms)
+        case .date:
+            let start = cursor.position
+            _ = try cursor.stringBytes()
+            guard let days = cursor.withStringBytes(from: start, TimeFormat.date) else {
+                throw Failure(reason: "\(name) must be a date such as \"2026-11-20\", found \(cursor.text(from: start))")
+            }
+            return RuntimeValue(.date, days)
+        case .list, .missing:
+            try cursor.skipValue(depth: 1)
+            return .missing
+        }
+    }
+
+    /// `4.99 EUR` (or `4.99EUR`, or `-1.5 EUR`) in the given currency → minor units.
+    static func money(_ bytes: UnsafeBufferPointer<UInt8>, currency: Program.Currency) -> Int64? {
+        var end = bytes.count
+        guard end >= 4 else { return nil }
+        let code = currency.code.utf8
+        guard code.count == 3, bytes[end - 3] == code[code.startIndex], bytes[end - 2] == code[code.index(after: code.startIndex)],
+              bytes[end - 1] == code[code.index(code.startIndex, offsetBy: 2)] else { return nil }
+        end -= 3
+        while end > 0, bytes[end - 1] == 32 { end -= 1 }
+        return fixed(UnsafeBufferPointer(rebasing: bytes[0..<end]), places: currency.minorUnits)
+    }
+
+    /// `2.5%` → 25_000 millionths.
+    static func percent(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard let last = bytes.last, last == UInt8(ascii: "%") else { return nil }
+        return fixed(UnsafeBufferPointer(rebasing: bytes[0..<(bytes.count - 1)]), places: 4)
+    }
+
+    /// A decimal number with at most `places` decimals, scaled by 10^places.
+    static func fixed(_ bytes: UnsafeBufferPointer<UInt8>, places: Int) -> Int64? {
+        var i = 0
+        var negative = false
+        if i < bytes.count, bytes[i] == 45 { negative = true; i += 1 }
+        var value: Int64 = 0
+        var digits = 0
+        var decimals = -1
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 46, decimals < 0 { decimals = 0; i += 1; continue }
+            guard b >= 48, b <= 57, digits < 18 else { return nil }
+            value = value * 10 + Int64(b - 48)
+            digits += 1
+            if decimals >= 0 { decimals += 1 }
+            i += 1
+        }
+        guard digits > 0, decimals != 0, decimals <= places else { return nil }
+        for _ in 0..<(places - max(0, decimals)) {
+            let (r, o) = value.multipliedReportingOverflow(by: 10)
+            if o { return nil }
+            value = r
+        }
+        return negative ? -value : value
+    }
+}
+
+/// A position in one line of JSON.
+struct Cursor {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position = 0
+
+    var atEnd: Bool { position >= bytes.count }
+    var peek: UInt8 { position < bytes.count ? bytes[position] : 0 }
+
+    mutating func skipSpace() {
+        while position < bytes.count, bytes[position] == 32 || bytes[position] == 9 || bytes[position] == 13 || bytes[position] == 10 {
+            position += 1
+        }
+    }
+
+    mutating func take(_ byte: UInt8) -> Bool {
+        if peek == byte { position += 1; return true }
+        return false
+    }
+
+    mutating func expect(_ byte: UInt8, _ message: String) throws {
+        guard take(byte) else {
+            throw EventReader.Failure(reason: message.isEmpty ? "malformed JSON at column \(position + 1)" : "\(message) (column \(position + 1))")
+        }
+    }
+
+    mutating func takeWord(_ word: StaticString) -> Bool {
+        let length = word.utf8CodeUnitCount
+        guard position + length <= bytes.count else { return false }
+        for i in 0..<length where bytes[position + i] != word.utf8Start[i] { return false }
+        position += length
+        return true
+    }
+
+    func text(from start: Int, limit: Int = 80) -> String {
+        let end = min(bytes.count, max(start, position), start + limit)
+        let shown = String(decoding: UnsafeBufferPointer(rebasing: bytes[min(start, bytes.count)..<max(min(start, bytes.count), end)]), as: UTF8.self)
+        return shown.isEmpty ? "nothing" : shown
+    }
+
+    /// Skips a string; returns whether it contained escapes.
+    mutating func stringBytes() throws -> Bool {
+        guard take(UInt8(ascii: "\"")) else { throw EventReader.Failure(reason: "expected a string at column \(position + 1)") }
+        var escaped = false
+        while position < bytes.count {
+            let b = bytes[position]
+            if b == UInt8(ascii: "\"") { position += 1; return escaped }
+            if b == UInt8(ascii: "\\") { escaped = true; position += 2; continue }
+            if b < 0x20 { throw EventReader.Failure(reason: "control character in a string at column \(position + 1)") }
+            position += 1
+        }
+        throw EventReader.Failure(reason: "unterminated string")
+    }
+
+    /// Calls `body` with the bytes between the quotes of the string that starts at `start`
+    /// (escapes are not expected in times, amounts and durations).
+    func withStringBytes<T>(from start: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T?) -> T? {
+        guard position - start >= 2 else { return nil }
+        return body(UnsafeBufferPointer(rebasing: bytes[(start + 1)..<(position - 1)]))
+    }
+
+    mutating func string() throws -> String {
+        let start = position
+        let escaped = try stringBytes()
+        let body = UnsafeBufferPointer(rebasing: bytes[(start + 1)..<(position - 1)])
+        if !escaped { return String(decoding: body, as: UTF8.self) }
+        var result: [UInt8] = []
+        result.reserveCapacity(body.count)
+        var i = 0
+        while i < body.count {
+            let b = body[i]
+            guard b == UInt8(ascii: "\\"), i + 1 < body.count else { result.append(b); i += 1; continue }
+            let e = body[i + 1]
+            i += 2
+            switch e {
+            case UInt8(ascii: "n"): result.append(10)
+            case UInt8(ascii: "t"): result.append(9)
+            case UInt8(ascii: "r"): result.append(13)
+            case UInt8(ascii: "b"): result.append(8)
+            case UInt8(ascii: "f"): result.append(12)
+            case UInt8(ascii: "u"):
+                guard i + 4 <= body.count, let code = UInt32(String(decoding: UnsafeBufferPointer(rebasing: body[i..<(i + 4)]), as: UTF8.self), radix: 16) else {
+                    throw EventReader.Failure(reason: "invalid \\u escape in a string")
+                }
+                i += 4
+                let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
+                result.append(contentsOf: Array(String(Character(scalar)).utf8))
+            default: result.append(e)
+            }
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    mutating func integer() -> Int64? {
+        let start = position
+        if peek == UInt8(ascii: "-") { position += 1 }
+        var value: Int64 = 0
+        var digits = 0
+        while position < bytes.count, bytes[position] >= 48, bytes[position] <= 57 {
+            guard digits < 18 else { return nil }
+            value = value * 10 + Int64(bytes[position] - 48)
+            digits += 1
+            position += 1
+        }
+        guard digits > 0, peek != UInt8(ascii: "."), peek != UInt8(ascii: "e"), peek != UInt8(ascii: "E") else {
+            position = start
+            return nil
+        }
+        return bytes[start] == UInt8(ascii: "-") ? -value : value
+    }
+
+    /// A JSON number (or a string holding one) with at most `places` decimals, scaled.
+    mutating func decimal(places: Int) -> Int64? {
+        let quoted = peek == UInt8(ascii: "\"")
+        if quoted { position += 1 }
+        let start = position
+        while position < bytes.count, (bytes[position] >= 48 && bytes[position] <= 57) || bytes[position] == 46 || bytes[position] == 45 {
+            position += 1
+        }
+        let value = EventReader.fixed(UnsafeBufferPointer(rebasing: bytes[start..<position]), places: places)
+        if quoted, !take(UInt8(ascii: "\"")) { return nil }
+        return value
+    }
+
+    /// Skips any JSON value, refusing nesting deeper than `EventReader.maximumDepth`.
+    mutating func skipValue(depth: Int) throws {
+        guard depth < EventReader.maximumDepth else { throw EventReader.Failure(reason: "JSON nested too deeply") }
+        skipSpace()
+        switch peek {
+        case UInt8(ascii: "\""):
+            _ = try stringBytes()
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let close = peek == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            let isObject = close == UInt8(ascii: "}")
+            position += 1
+            skipSpace()
+            if take(close) { return }
+            repeat {
+                skipSpace()
+                if isObject {
+                    _ = try stringBytes()
+                    skipSpace()
+                    try expect(UInt8(ascii: ":"), "expected `:`")
+                }
+                try skipValue(depth: depth + 1)
+                skipSpace()
+            } while take(UInt8(ascii: ","))
+            try expect(close, "expected `,` or `\(isObject ? "}" : "]")`")
+        case UInt8(ascii: "t"): guard takeWord("true") else { throw EventReader.Failure(reason: "malformed JSON at column \(position + 1)") }
+        case UInt8(ascii: "f"): guard takeWord("false") else { throw EventReader.Failure(reason: "malformed JSON at column \(position + 1)") }
+        case UInt8(ascii: "n"): guard takeWord("null") else { throw EventReader.Failure(reason: "malformed JSON at column \(position + 1)") }
+        default:
+            let start = position
+            while position < bytes.count, (bytes[position] >= 48 && bytes[position] <= 57)
+                || [UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[position]) {
+                position += 1
+            }
+            guard position > start else { throw EventReader.Failure(reason: "malformed JSON at column \(position + 1)") }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+/// Event time: parsing and printing of RFC 3339 timestamps, dates and durations, on bytes.
+/// Hand-written because the event reader calls it for every timestamp of every event.
+public enum TimeFormat {
+    @inline(__always) static func digits(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) -> Int64? {
+        guard at + count <= bytes.count else { return nil }
+        var value: Int64 = 0
+        for i in at..<(at + count) {
+            let b = bytes[i]
+            guard b >= 48 && b <= 57 else { return nil }
+            value = value * 10 + Int64(b - 48)
+        }
+        return value
+    }
+
+    /// `YYYY-MM-DD` → days since 1970-01-01.
+    public static func date(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard bytes.count == 10, bytes[4] == 45, bytes[7] == 45, let y = digits(bytes, 0, 4), let m = digits(bytes, 5, 2),
+              let d = digits(bytes, 8, 2), (1...12).contains(m), d >= 1, d <= daysInMonth(y, m) else { return nil }
+        return daysFromCivil(y, m, d)
+    }
+
+    /// RFC 3339: `YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM)`; a space may replace the `T`.
+    /// Milliseconds since the epoch.
+    public static func timestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard bytes.count >= 17, bytes[4] == 45, bytes[7] == 45, bytes[10] == 84 || bytes[10] == 32 || bytes[10] == 116,
+              bytes[13] == 58, let y = digits(bytes, 0, 4), let m = digits(bytes, 5, 2), let d = digits(bytes, 8, 2),
+              let hh = digits(bytes, 11, 2), let mm = digits(bytes, 14, 2),
+              (1...12).contains(m), d >= 1, d <= daysInMonth(y, m), hh < 24, mm < 60 else { return nil }
+        var i = 16
+        var seconds: Int64 = 0
+        var millis: Int64 = 0
+        if i < bytes.count, bytes[i] == 58 {
+            guard let ss = digits(bytes, i + 1, 2), ss < 61 else { return nil }
+            seconds = ss
+            i += 3
+            if i < bytes.count, bytes[i] == 46 {
+                i += 1
+                var scale: Int64 = 100
+                let start = i
+                while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 {
+                    millis += Int64(bytes[i] - 48) * scale
+                    scale /= 10
+                    i += 1
+                }
+                guard i > start else { return nil }
+            }
+        }
+        var offset: Int64 = 0
+        guard i < bytes.count else { return nil }
+        if bytes[i] == 90 || bytes[i] == 122 {
+            i += 1
+        } else if bytes[i] == 43 || bytes[i] == 45 {
+            guard let oh = digits(bytes, i + 1, 2), i + 3 < bytes.count, bytes[i + 3] == 58, let om = digits(bytes, i + 4, 2),
+                  oh < 24, om < 60 else { return nil }
+            offset = (oh * 60 + om) * (bytes[i] == 43 ? 1 : -1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == bytes.count else { return nil }
+        let days = daysFromCivil(y, m, d)
+        return ((days * 86_400 + hh * 3600 + mm * 60 + seconds - offset * 60) * 1000) + millis
+    }
+
+    /// `3d`, `-2h`, `1d12h`, `90m`, `500ms` → milliseconds.
+    public static func duration(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var i = 0
+        var negative = false
+        if i < bytes.count, bytes[i] == 45 { negative = true; i += 1 }
+        var total: Int64 = 0
+        var parts = 0
+        while i < bytes.count {
+            var amount: Int64 = 0
+            let start = i
+            while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57, amount < 1_000_000_000_000 {
+                amount = amount * 10 + Int64(bytes[i] - 48)
+                i += 1
+            }
+            guard i > start, i < bytes.count else { return nil }
+            let factor: Int64
+            switch bytes[i] {
+            case 109:  // m or ms
+                if i + 1 < bytes.count, bytes[i + 1] == 115 { factor = 1; i += 1 } else { factor = 60_000 }
+            case 115: factor = 1000
+            case 104: factor = 3_600_000
+            case 100: factor = 86_400_000
+            case 119: factor = 604_800_000
+            default: return nil
+            }
+            i += 1
+            let (product, overflow) = amount.multipliedReportingOverflow(by: factor)
+            guard !overflow else { return nil }
+            total += product
+            parts += 1
+        }
+        guard parts > 0 else { return nil }
+        return negative ? -total : total
+    }
+
+    static func daysInMonth(_ year: Int64, _ month: Int64) -> Int64 {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    public static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    public static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    static func pad(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    }
+
+    /// `2026-11-20T10:00:00Z` (with `.mmm` when there are milliseconds).
+    public static func format(timestamp ms: Int64) -> String {
+        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let rest = ms - days * 86_400_000
+        let (y, m, d) = civil(fromDays: days)
+        let seconds = rest / 1000, millis = rest % 1000
+        var text = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2))"
+        if millis != 0 { text += ".\(pad(millis, 3))" }
+        return text + "Z"
+    }
+
+    public static func format(date days: Int64) -> String {
+        let (y, m, d) = civil(fromDays: days)
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
+    }
+
+    /// The shortest exact form: `2d`, `36h`, `1d12h` is written `36h`; `-90m`; `0s`.
+    public static func format(duration ms: Int64) -> String {
+        if ms == 0 { return "0s" }
+        let sign = ms < 0 ? "-" : ""
+        let magnitude = ms.magnitude
+        for (size, unit) in [(UInt64(604_800_000), "w"), (86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")] where magnitude % size == 0 {
+            return "\(sign)\(magnitude / size)\(unit)"
+        }
+        return "\(sign)\(magnitude)ms"
+    }
+}
+
+extension TimeFormat {
+    /// Convenience for Swift strings (tests, command-line options).
+    public static func timestamp(_ text: String) -> Int64? {
+        var copy = text
+        return copy.withUTF8 { timestamp($0) }
+    }
+    public static func duration(_ text: String) -> Int64? {
+        var copy = text
+        return copy.withUTF8 { duration($0) }
+    }
+}

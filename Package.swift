@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "SyntaxTests", dependencies: ["RedressSyntax"], exclude: ["Fixtures"]),
         .testTarget(name: "SemanticsTests", dependencies: ["RedressSemantics"], exclude: ["Fixtures"]),
         .testTarget(name: "IRTests", dependencies: ["RedressIR"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["RedressRuntime", "RedressIR", "RedressSemantics"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
     ]
 )

@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(name: "RedressSyntax"),
@@ -23,7 +24,7 @@ let package = Package(
             dependencies: ["RedressSyntax", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "RedressIR", dependencies: ["RedressSyntax", "RedressSemantics"]),
-        .target(name: "RedressRuntime", dependencies: ["RedressIR"]),
+        .target(name: "RedressRuntime", dependencies: ["RedressIR", .product(name: "GRDB", package: "GRDB.swift")]),
         .executableTarget(
             name: "redress",
             dependencies: [

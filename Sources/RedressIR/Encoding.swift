@@ -21,6 +21,13 @@ extension Program {
         return ((try? encoder.encode(self)) ?? Data()) + Data("\n".utf8)
     }
 
+    /// Identifies the rules a state was made with (FNV-1a of the IR's JSON).
+    public var fingerprint: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in json() { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return String(hash, radix: 16)
+    }
+
     public static func load(json data: Data) throws(LoadError) -> Program {
         struct Header: Decodable { var version: Int }
         let decoder = JSONDecoder()

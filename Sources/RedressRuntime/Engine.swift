@@ -17,8 +17,9 @@ public struct EngineState: Codable, Sendable, Equatable {
     public var occurrences: [String: Int] = [:]
     /// History for aggregates, per aggregate and key: [time, matched (0/1), value].
     public var history: [String: [[Int64]]] = [:]
-    /// Absence rules waiting for their deadline.
-    public var pending: [Pending] = []
+    /// Absence rules waiting for their deadline, by `rule|subject` (a later trigger for the same
+    /// subject keeps the first deadline).
+    public var pending: [String: Pending] = [:]
     /// Conditions that could not be decided, per rule and missing field.
     public var misses: [String: Int] = [:]
     public var statistics = Statistics()
@@ -82,6 +83,8 @@ public final class Engine {
     let awaitingRules: [[Int]]
     var aggregateCache: [Int: RuntimeValue] = [:]
     var currentTime: Int64 = 0
+    /// Pending deadlines in time order (the state's dictionary has no order).
+    var queue = DeadlineQueue()
 
     /// Outcomes of the last event, per rule (only when `recordOutcomes` is set, for explain).
     public var recordOutcomes = false
@@ -105,8 +108,12 @@ public final class Engine {
         var awaiting = [[Int]](repeating: [], count: program.events.count)
         for (index, rule) in program.rules.enumerated() { if let absence = rule.absence { awaiting[absence.event].append(index) } }
         awaitingRules = awaiting
+        eventNames = program.events.map(\.name)
+        for (key, pending) in state.pending { queue.insert((pending.deadline, key)) }
         frame.aggregate = { [unowned self] index in self.aggregateValue(index) }
     }
+
+    let eventNames: [String]
 
     // MARK: - Events
 
@@ -118,20 +125,29 @@ public final class Engine {
         aggregateCache.removeAll(keepingCapacity: true)
         if recordOutcomes { outcomes.removeAll() }
         state.statistics.events += 1
-        state.statistics.eventsByType[program.events[event.type].name, default: 0] += 1
+        state.statistics.eventsByType[eventNames[event.type], default: 0] += 1
 
-        // The awaited event arrived: those absence rules will not fire for this subject.
-        if !awaitingRules[event.type].isEmpty {
-            state.pending.removeAll { pending in
-                pending.awaitedEvent == event.type && pending.deadline >= event.time
-                    && keyText(frame.slots[pending.keySlot]) == pending.draft.subjectKey
+        // The awaited event arrived (by its deadline): that absence rule will not fire for this subject.
+        if !state.pending.isEmpty {
+            for rule in awaitingRules[event.type] {
+                let subject = frame.slots[program.rules[rule].subjectKey.slot]
+                guard !subject.isMissing else { continue }
+                let key = "\(rule)|\(keyText(subject))"
+                if let pending = state.pending[key], pending.deadline >= event.time { state.pending[key] = nil }
             }
         }
         for aggregate in aggregatesByEvent[event.type] { record(aggregate, at: event.time) }
 
         var drafts: [Draft] = []
-        let reference = Decision.EventReference(type: program.events[event.type].name, id: event.id, line: event.line,
-                                                time: TimeFormat.format(timestamp: event.time))
+        // Formatted only when some rule decides: most events decide nothing.
+        var formatted: Decision.EventReference? = nil
+        func reference() -> Decision.EventReference {
+            if let formatted { return formatted }
+            let made = Decision.EventReference(type: eventNames[event.type], id: event.id, line: event.line,
+                                               time: TimeFormat.format(timestamp: event.time))
+            formatted = made
+            return made
+        }
         for index in candidates(event.type) {
             let rule = program.rules[index]
             let verdict = conditions[index].map { $0(frame) } ?? .true
@@ -145,7 +161,7 @@ public final class Engine {
                 }
                 continue
             }
-            guard let draft = makeDraft(index, reference: reference) else { continue }
+            guard let draft = makeDraft(index, reference: reference()) else { continue }
             if let absence = rule.absence {
                 var deadline: Int64? = nil
                 if let within = absence.withinMilliseconds { deadline = event.time + within }
@@ -154,8 +170,12 @@ public final class Engine {
                     note(index, .conditionUnknown(missing: ["deadline"]))
                     continue
                 }
-                state.pending.append(EngineState.Pending(deadline: deadline, awaitedEvent: absence.event,
-                                                         keySlot: rule.subjectKey.slot, draft: draft))
+                let key = "\(index)|\(draft.subjectKey)"
+                if state.pending[key] == nil {
+                    state.pending[key] = EngineState.Pending(deadline: deadline, awaitedEvent: absence.event,
+                                                             keySlot: rule.subjectKey.slot, draft: draft)
+                    queue.insert((deadline, key))
+                }
                 note(index, .waiting(deadline: deadline))
                 continue
             }
@@ -168,10 +188,17 @@ public final class Engine {
 
     /// Fires the absence rules whose deadline is before `time` (event time only moves forward).
     public func advance(to time: Int64) -> [Decision] {
-        guard !state.pending.isEmpty else { return [] }
-        let due = state.pending.filter { $0.deadline < time }
+        guard let first = queue.first, first.deadline < time else { return [] }
+        var due: [EngineState.Pending] = []
+        while let next = queue.first, next.deadline < time {
+            queue.removeFirst()
+            // Entries whose pending was cancelled (or replaced) are skipped.
+            if let pending = state.pending[next.key], pending.deadline == next.deadline {
+                due.append(pending)
+                state.pending[next.key] = nil
+            }
+        }
         guard !due.isEmpty else { return [] }
-        state.pending.removeAll { $0.deadline < time }
         var decisions: [Decision] = []
         // One batch per deadline, in deadline order, then rule order.
         let ordered = due.sorted { ($0.deadline, $0.draft.rule, $0.draft.subjectKey) < ($1.deadline, $1.draft.rule, $1.draft.subjectKey) }
@@ -497,5 +524,44 @@ public final class Engine {
         }
         aggregateCache[index] = value
         return value
+    }
+}
+
+/// A binary min-heap of (deadline, pending key): the next deadline in O(1), insertion and
+/// removal in O(log n), so many waiting absence rules cost nothing per event.
+struct DeadlineQueue {
+    private var heap: [(deadline: Int64, key: String)] = []
+
+    var first: (deadline: Int64, key: String)? { heap.first }
+
+    private static func less(_ a: (deadline: Int64, key: String), _ b: (deadline: Int64, key: String)) -> Bool {
+        (a.deadline, a.key) < (b.deadline, b.key)
+    }
+
+    mutating func insert(_ entry: (Int64, String)) {
+        heap.append((entry.0, entry.1))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.less(heap[child], heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func removeFirst() {
+        guard !heap.isEmpty else { return }
+        heap.swapAt(0, heap.count - 1)
+        heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < heap.count, Self.less(heap[left], heap[smallest]) { smallest = left }
+            if right < heap.count, Self.less(heap[right], heap[smallest]) { smallest = right }
+            if smallest == parent { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 }

@@ -72,9 +72,38 @@ public struct EventReader: Sendable {
             Dictionary(uniqueKeysWithValues: enumeration.cases.enumerated().map { ($1, Int64($0)) })
         }
         carried = program.events.map { Set($0.carries) }
-        requiredSlots = program.events.map { event in
-            program.slots.indices.filter { !program.slots[$0].optional && event.carries.contains(program.slots[$0].entity) }
+        // A required field must be there only when something evaluated for this event type reads
+        // it: a rule it triggers, an aggregate it feeds, or an absence rule waiting for it.
+        var needed = [Set<Int>](repeating: [], count: program.events.count)
+        for rule in program.rules {
+            var slots = Set(rule.reads + [rule.subjectKey.slot] + (rule.customerKey.map { [$0.slot] } ?? []))
+            slots.formUnion((rule.limits + rule.caps + program.policies).map(\.key.slot))
+            if let group = rule.group { slots.insert(program.groups[group].key.slot) }
+            for node in [rule.condition, rule.rollout, rule.absence?.deadline].compactMap({ $0 }) + rule.actions.flatMap({ [$0.amount, $0.channelValue].compactMap { $0 } }) {
+                slots.formUnion(EventReader.slots(in: node))
+            }
+            for trigger in rule.triggers { needed[trigger].formUnion(slots) }
+            if let absence = rule.absence { needed[absence.event].insert(rule.subjectKey.slot) }
         }
+        for aggregate in program.aggregates {
+            var slots: Set<Int> = [aggregate.per.slot]
+            for node in [aggregate.filter, aggregate.value].compactMap({ $0 }) { slots.formUnion(EventReader.slots(in: node)) }
+            needed[aggregate.event].formUnion(slots)
+        }
+        requiredSlots = program.events.indices.map { type in
+            needed[type].filter { !program.slots[$0].optional && program.events[type].carries.contains(program.slots[$0].entity) }.sorted()
+        }
+    }
+
+    static func slots(in node: Node) -> Set<Int> {
+        var result: Set<Int> = node.operation == .slot ? [node.index ?? 0] : []
+        for child in node.children { result.formUnion(slots(in: child)) }
+        for arm in node.arms ?? [] {
+            for pattern in arm.patterns { result.formUnion(slots(in: pattern)) }
+            result.formUnion(slots(in: arm.value))
+        }
+        if let otherwise = node.otherwise { result.formUnion(slots(in: otherwise)) }
+        return result
     }
 
     struct Failure: Error { var reason: String }

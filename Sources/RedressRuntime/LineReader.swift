@@ -78,6 +78,8 @@ public final class OutputSink {
     let descriptor: Int32
     var pending: [UInt8] = []
     public private(set) var failed = false
+    /// Bytes handed to the file so far (after `flush`).
+    public private(set) var written: Int64 = 0
 
     public init(descriptor: Int32) {
         self.descriptor = descriptor
@@ -101,7 +103,14 @@ public final class OutputSink {
             }
             if written <= 0 { failed = true; break }
             offset += written
+            self.written += Int64(written)
         }
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes and asks the system to put the bytes on disk (before a checkpoint refers to them).
+    public func synchronize() {
+        flush()
+        fsync(descriptor)
     }
 }

@@ -33,33 +33,82 @@ struct Run: ParsableCommand {
     @Option(help: "Catalog file to use instead of the nearest catalog.yaml.")
     var catalog: String?
 
+    @Option(help: "Keep the engine's state (history, limits, caps, deadlines, position) in this SQLite file; a restart resumes from it.")
+    var state: String?
+
+    @Option(help: "Events between checkpoints of --state.")
+    var checkpointEvery: Int = 1000
+
     func run() throws {
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
+        let fingerprint = program.fingerprint
         let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
         guard input >= 0 else {
             Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
             throw ExitCode(2)
         }
         defer { if input != STDIN_FILENO { close(input) } }
-        var output: Int32 = STDOUT_FILENO
-        if let out {
-            output = open(out, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-            guard output >= 0 else {
-                Output.error("error: cannot write \(out): \(String(cString: strerror(errno)))")
+
+        // Resume from the last checkpoint, if there is one.
+        var store: StateStore? = nil
+        var checkpoint: StateStore.Checkpoint? = nil
+        var engineState = EngineState()
+        if let state {
+            do {
+                store = try StateStore(path: state)
+                if let (saved, savedState) = try store?.load(program: fingerprint, path: state) {
+                    checkpoint = saved
+                    engineState = savedState
+                }
+            } catch {
+                Output.error("error: \(error)")
                 throw ExitCode(2)
             }
+            if checkpoint != nil, out == nil {
+                Output.error("warning: resuming with decisions on standard output: those written after the last checkpoint are written again; use --out for exactly-once output")
+            }
         }
+        let output = try openOutput(out, keeping: checkpoint?.outputBytes)
         defer { if output != STDOUT_FILENO { close(output) } }
+        var deadLetterDescriptor: Int32? = nil
+        if checkpoint.map({ $0.deadLetterBytes > 0 }) ?? false {
+            deadLetterDescriptor = try openOutput(deadLetters, keeping: checkpoint?.deadLetterBytes)
+        }
+        defer { if let deadLetterDescriptor { close(deadLetterDescriptor) } }
 
-        let engine = Engine(program: program)
+        let engine = Engine(program: program, state: engineState)
         let reader = EventReader(program: program)
         let lines = LineReader(descriptor: input)
         let sink = OutputSink(descriptor: output)
-        var deadLetterSink: OutputSink? = nil
+        let outputStart = checkpoint?.outputBytes ?? 0
+        var deadLetterSink = deadLetterDescriptor.map { OutputSink(descriptor: $0) }
+        let deadLetterStart = checkpoint?.deadLetterBytes ?? 0
         var deadLetterCount = 0
         var event = Event(slotCount: program.slots.count)
         var stop: DeadLetter? = nil
-        while stop == nil, lines.next({ line, number in
+        var emitted: [String] = []
+        var sinceCheckpoint = 0
+        let resumeAfter = checkpoint?.position ?? 0
+
+        func saveCheckpoint() throws {
+            guard let store else { return }
+            sink.synchronize()
+            deadLetterSink?.synchronize()
+            do {
+                try store.save(engine.state, outputBytes: outputStart + sink.written,
+                               deadLetterBytes: deadLetterStart + (deadLetterSink?.written ?? 0), program: fingerprint, emitted: emitted)
+            } catch {
+                Output.error("error: \(error)")
+                throw ExitCode(2)
+            }
+            emitted.removeAll(keepingCapacity: true)
+            sinceCheckpoint = 0
+        }
+
+        var failure: Error? = nil
+        while stop == nil, failure == nil, lines.next({ line, number in
+            if number <= resumeAfter { return }
+            defer { engine.state.position = number }
             if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
             if let reason = reader.read(line, number: number, into: &event) {
                 let letter = DeadLetter(line: number, reason: reason, text: String(decoding: line, as: UTF8.self))
@@ -72,14 +121,24 @@ struct Run: ParsableCommand {
                 deadLetterSink?.write(DeadLetterText.line(letter))
                 return
             }
-            for decision in engine.process(event) { sink.write(decision.jsonLine() + "\n") }
+            for decision in engine.process(event) {
+                sink.write(decision.jsonLine() + "\n")
+                if store != nil { emitted.append(decision.key) }
+            }
+            sinceCheckpoint += 1
+            if store != nil, sinceCheckpoint >= checkpointEvery {
+                engine.state.position = number
+                do { try saveCheckpoint() } catch { failure = error }
+            }
         }) {}
+        if let failure { throw failure }
         sink.flush()
         deadLetterSink?.flush()
         if let stop {
             Output.error("error: line \(stop.line): \(stop.reason)")
             throw ExitCode(1)
         }
+        try saveCheckpoint()
         let statistics = engine.state.statistics
         var summary = "read \(statistics.events) event\(statistics.events == 1 ? "" : "s"), \(statistics.decisions) decision\(statistics.decisions == 1 ? "" : "s")"
         if deadLetterCount > 0 { summary += ", \(deadLetterCount) bad line\(deadLetterCount == 1 ? "" : "s") kept in \(deadLetters)" }
@@ -89,6 +148,29 @@ struct Run: ParsableCommand {
             Output.error("error: could not write all decisions")
             throw ExitCode(2)
         }
+    }
+
+    /// Opens an output file for appending; with `keeping`, first cuts it back to that many
+    /// bytes (what the last checkpoint had written), so nothing after it is there twice.
+    func openOutput(_ path: String?, keeping bytes: Int64?) throws -> Int32 {
+        guard let path else { return STDOUT_FILENO }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard descriptor >= 0 else {
+            Output.error("error: cannot write \(path): \(String(cString: strerror(errno)))")
+            throw ExitCode(2)
+        }
+        if let bytes {
+            let size = lseek(descriptor, 0, SEEK_END)
+            guard size >= bytes else {
+                Output.error("error: \(path) is shorter than the state says it was (\(size) < \(bytes) bytes); it was changed outside redress")
+                throw ExitCode(2)
+            }
+            if size > bytes, ftruncate(descriptor, off_t(bytes)) != 0 {
+                Output.error("error: cannot cut \(path) back to the last checkpoint: \(String(cString: strerror(errno)))")
+                throw ExitCode(2)
+            }
+        }
+        return descriptor
     }
 }
 

@@ -68,7 +68,7 @@ public enum Outcome: Equatable, Sendable {
 public final class Engine {
     public let program: Program
     public var state: EngineState
-    let frame: Frame
+    public let frame: Frame
     let conditions: [Compiled?]
     let amounts: [[Compiled?]]
     let channels: [[Compiled?]]
@@ -267,7 +267,7 @@ public final class Engine {
         }
     }
 
-    func slotName(_ slot: Int) -> String {
+    public func slotName(_ slot: Int) -> String {
         let definition = program.slots[slot]
         return "\(program.entities[definition.entity].name).\(definition.field)"
     }

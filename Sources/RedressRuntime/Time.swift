@@ -149,15 +149,17 @@ public enum TimeFormat {
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
     }
 
-    /// The shortest exact form: `2d`, `36h`, `1d12h` is written `36h`; `-90m`; `0s`.
+    /// Days, hours, minutes, seconds and milliseconds, largest first: `2d`, `1d12h`, `-90m` is
+    /// written `-1h30m`, `0s`. Parses back with `duration`.
     public static func format(duration ms: Int64) -> String {
         if ms == 0 { return "0s" }
-        let sign = ms < 0 ? "-" : ""
-        let magnitude = ms.magnitude
-        for (size, unit) in [(UInt64(604_800_000), "w"), (86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")] where magnitude % size == 0 {
-            return "\(sign)\(magnitude / size)\(unit)"
+        var rest = ms.magnitude
+        var text = ms < 0 ? "-" : ""
+        for (size, unit) in [(UInt64(86_400_000), "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s"), (1, "ms")] where rest >= size {
+            text += "\(rest / size)\(unit)"
+            rest %= size
         }
-        return "\(sign)\(magnitude)ms"
+        return text
     }
 }
 

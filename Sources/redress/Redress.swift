@@ -11,7 +11,7 @@ struct Redress: ParsableCommand {
         commandName: "redress",
         abstract: "Rules for proactive customer compensation: check, format, and (soon) run and simulate them.",
         version: version,
-        subcommands: [Check.self, Format.self, Compile.self, Run.self]
+        subcommands: [Check.self, Format.self, Compile.self, Run.self, Explain.self]
     )
 }
 

@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .target(name: "RedressSyntax"),
@@ -24,7 +25,10 @@ let package = Package(
             dependencies: ["RedressSyntax", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "RedressIR", dependencies: ["RedressSyntax", "RedressSemantics"]),
-        .target(name: "RedressRuntime", dependencies: ["RedressIR", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "RedressRuntime",
+            dependencies: ["RedressIR", "RedressSyntax", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "redress",
             dependencies: [
@@ -34,10 +38,15 @@ let package = Package(
         ),
         // Speed measurements; run in release mode (see Benchmarks/README.md). Never part of the tests.
         .executableTarget(name: "CheckBenchmark", dependencies: ["RedressSemantics"], path: "Benchmarks/CheckBenchmark"),
+        .executableTarget(name: "GenerateEvents", path: "Benchmarks/GenerateEvents"),
+        .executableTarget(name: "RunBenchmark", dependencies: ["RedressRuntime", "RedressIR", "RedressSemantics"], path: "Benchmarks/RunBenchmark"),
         .testTarget(name: "SyntaxTests", dependencies: ["RedressSyntax"], exclude: ["Fixtures"]),
         .testTarget(name: "SemanticsTests", dependencies: ["RedressSemantics"], exclude: ["Fixtures"]),
         .testTarget(name: "IRTests", dependencies: ["RedressIR"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["RedressRuntime", "RedressIR", "RedressSemantics"]),
+        .testTarget(name: "RuntimeTests", dependencies: [
+            "RedressRuntime", "RedressIR", "RedressSemantics",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
     ]
 )

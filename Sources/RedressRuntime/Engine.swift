@@ -109,11 +109,33 @@ public final class Engine {
         for (index, rule) in program.rules.enumerated() { if let absence = rule.absence { awaiting[absence.event].append(index) } }
         awaitingRules = awaiting
         eventNames = program.events.map(\.name)
+        typeCounts = [Int](repeating: 0, count: program.events.count)
         for (key, pending) in state.pending { queue.insert((pending.deadline, key)) }
         frame.aggregate = { [unowned self] index in self.aggregateValue(index) }
     }
 
     let eventNames: [String]
+    /// Events per type since the last `statistics` read (a dictionary update per event would cost more).
+    var typeCounts: [Int]
+
+    /// The statistics, with the per-type counts folded in.
+    public var statistics: EngineState.Statistics {
+        flushTypeCounts()
+        return state.statistics
+    }
+
+    /// The state with everything folded in, for a checkpoint.
+    public func snapshot() -> EngineState {
+        flushTypeCounts()
+        return state
+    }
+
+    func flushTypeCounts() {
+        for (type, count) in typeCounts.enumerated() where count > 0 {
+            state.statistics.eventsByType[eventNames[type], default: 0] += count
+            typeCounts[type] = 0
+        }
+    }
 
     // MARK: - Events
 
@@ -122,10 +144,10 @@ public final class Engine {
         var decisions = advance(to: event.time)
         frame.load(event)
         currentTime = event.time
-        aggregateCache.removeAll(keepingCapacity: true)
+        if !aggregateCache.isEmpty { aggregateCache.removeAll(keepingCapacity: true) }
         if recordOutcomes { outcomes.removeAll() }
         state.statistics.events += 1
-        state.statistics.eventsByType[eventNames[event.type], default: 0] += 1
+        typeCounts[event.type] += 1
 
         // The awaited event arrived (by its deadline): that absence rule will not fire for this subject.
         if !state.pending.isEmpty {
@@ -212,29 +234,35 @@ public final class Engine {
         return decisions
     }
 
-    /// Rules triggered by `type` that the event's values can match, in rule order.
+    /// Rules triggered by `type` that the event's values can match, in rule order. Reuses one
+    /// buffer: this runs for every event.
     func candidates(_ type: Int) -> [Int] {
         let dispatch = program.dispatch[type]
         if dispatch.branches.isEmpty {
             if recordOutcomes { markNotTriggered(except: dispatch.always) }
             return dispatch.always
         }
-        var rules = dispatch.always
+        candidateBuffer.removeAll(keepingCapacity: true)
+        candidateBuffer.append(contentsOf: dispatch.always)
+        var sources = dispatch.always.isEmpty ? 0 : 1
         for branch in dispatch.branches {
             let value = frame.slots[branch.slot]
             if value.isMissing {
                 // Evaluate them all, so the missing field is counted where it decides.
-                for list in branch.rules { rules += list }
+                for list in branch.rules { candidateBuffer.append(contentsOf: list); sources += 1 }
             } else if let position = branch.values.firstIndex(of: value) {
-                rules += branch.rules[position]
+                candidateBuffer.append(contentsOf: branch.rules[position])
+                sources += 1
             } else if recordOutcomes {
                 for list in branch.rules { for rule in list { note(rule, .conditionFalse) } }
             }
         }
-        rules.sort()
-        if recordOutcomes { markNotTriggered(except: rules) }
-        return rules
+        if sources > 1 { candidateBuffer.sort() }
+        if recordOutcomes { markNotTriggered(except: candidateBuffer) }
+        return candidateBuffer
     }
+
+    var candidateBuffer: [Int] = []
 
     func markNotTriggered(except rules: [Int]) {
         let tried = Set(rules)

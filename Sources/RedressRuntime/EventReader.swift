@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import RedressIR
 
 /// One event, as the evaluator reads it: its type, its time, and the values of the slots
@@ -55,6 +60,12 @@ public struct EventReader: Sendable {
     let fieldSlots: [[String: Int]]
     /// By enum index: case name → case index.
     let enumCases: [[String: Int64]]
+    // The same tables as byte strings: names on a line are matched without making a String.
+    let eventNames: ByteTable
+    let entityNames: ByteTable
+    let fieldNames: [ByteTable]
+    let fieldSlotList: [[Int]]
+    let caseNames: [ByteTable]
     /// By event type: the slots that must be present (required fields of carried entities).
     let requiredSlots: [[Int]]
     let carried: [Set<Int>]
@@ -72,6 +83,18 @@ public struct EventReader: Sendable {
             Dictionary(uniqueKeysWithValues: enumeration.cases.enumerated().map { ($1, Int64($0)) })
         }
         carried = program.events.map { Set($0.carries) }
+        eventNames = ByteTable(program.events.map(\.name))
+        entityNames = ByteTable(program.entities.map(\.name))
+        var names: [ByteTable] = []
+        var slotLists: [[Int]] = []
+        for entity in program.entities.indices {
+            let pairs = fields[entity].sorted { $0.value < $1.value }
+            names.append(ByteTable(pairs.map(\.key)))
+            slotLists.append(pairs.map(\.value))
+        }
+        fieldNames = names
+        fieldSlotList = slotLists
+        caseNames = program.enums.map { ByteTable($0.cases) }
         // A required field must be there only when something evaluated for this event type reads
         // it: a rule it triggers, an aggregate it feeds, or an absence rule waiting for it.
         var needed = [Set<Int>](repeating: [], count: program.events.count)
@@ -119,22 +142,42 @@ public struct EventReader: Sendable {
         do {
             var type: Int? = nil
             var time: Int64? = nil
-            // Entities are read after the type is known: remember where each object starts.
-            var pending: [(entity: Int, start: Int)] = []
+            // Entities are read after the type is known: remember where each object starts
+            // (a fixed-size buffer: no allocation per line).
+            var pending = (0, 0, 0, 0, 0, 0, 0, 0)
+            var pendingCount = 0
+            func remember(_ start: Int, _ entity: Int) {
+                let packed = start << 8 | entity
+                switch pendingCount {
+                case 0: pending.0 = packed
+                case 1: pending.1 = packed
+                case 2: pending.2 = packed
+                case 3: pending.3 = packed
+                case 4: pending.4 = packed
+                case 5: pending.5 = packed
+                case 6: pending.6 = packed
+                case 7: pending.7 = packed
+                default: return
+                }
+                pendingCount += 1
+            }
             cursor.skipSpace()
             try cursor.expect(UInt8(ascii: "{"), "an event is a JSON object: {\"event\": ..., \"time\": ...}")
             cursor.skipSpace()
             if !cursor.take(UInt8(ascii: "}")) {
                 repeat {
                     cursor.skipSpace()
-                    let key = try cursor.string()
+                    let rawKey = try cursor.rawString()
                     cursor.skipSpace()
-                    try cursor.expect(UInt8(ascii: ":"), "expected `:` after \"\(key)\"")
+                    try cursor.expect(UInt8(ascii: ":"), "expected `:` after \"\(String(decoding: rawKey, as: UTF8.self))\"")
                     cursor.skipSpace()
+                    let key = EventReader.topLevel(rawKey)
                     switch key {
                     case "event", "type":
-                        let name = try cursor.string()
-                        guard let index = eventIndex[name] else { throw Failure(reason: "unknown event type \"\(name)\"") }
+                        let name = try cursor.rawString()
+                        guard let index = eventNames.find(name) else {
+                            throw Failure(reason: "unknown event type \"\(String(decoding: name, as: UTF8.self))\"")
+                        }
                         type = index
                     case "time":
                         let start = cursor.position
@@ -150,8 +193,9 @@ public struct EventReader: Sendable {
                             event.id = cursor.text(from: start)
                         }
                     default:
-                        if let entity = entityIndex[key], cursor.peek == UInt8(ascii: "{") {
-                            pending.append((entity, cursor.position))
+                        if let entity = entityNames.find(rawKey), entity < 256, cursor.peek == UInt8(ascii: "{") {
+                            guard pendingCount < 8 else { throw Failure(reason: "more than 8 entities on one event") }
+                            remember(cursor.position, entity)
                         }
                         try cursor.skipValue(depth: 0)
                     }
@@ -166,7 +210,10 @@ public struct EventReader: Sendable {
             event.type = type
             event.time = time
             if event.id.isEmpty { event.id = "line \(number)" }
-            for (entity, start) in pending where carried[type].contains(entity) {
+            let packed = [pending.0, pending.1, pending.2, pending.3, pending.4, pending.5, pending.6, pending.7]
+            for i in 0..<pendingCount {
+                let entity = packed[i] & 0xFF, start = packed[i] >> 8
+                guard carried[type].contains(entity) else { continue }
                 cursor.position = start
                 try readEntity(entity, &cursor, into: &event)
             }
@@ -188,11 +235,12 @@ public struct EventReader: Sendable {
         if cursor.take(UInt8(ascii: "}")) { return }
         repeat {
             cursor.skipSpace()
-            let field = try cursor.string()
+            let field = try cursor.rawString()
             cursor.skipSpace()
-            try cursor.expect(UInt8(ascii: ":"), "expected `:` after \"\(field)\"")
+            try cursor.expect(UInt8(ascii: ":"), "expected `:` after \"\(String(decoding: field, as: UTF8.self))\"")
             cursor.skipSpace()
-            if let slot = fieldSlots[entity][field] {
+            if let position = fieldNames[entity].find(field) {
+                let slot = fieldSlotList[entity][position]
                 event.slots[slot] = try value(for: slot, &cursor, event: &event)
             } else {
                 try cursor.skipValue(depth: 1)
@@ -205,7 +253,7 @@ public struct EventReader: Sendable {
     /// Converts the JSON value at the cursor to the slot's kind.
     func value(for slot: Int, _ cursor: inout Cursor, event: inout Event) throws -> RuntimeValue {
         let definition = program.slots[slot]
-        let name = "\(program.entities[definition.entity].name).\(definition.field)"
+        var name: String { "\(program.entities[definition.entity].name).\(definition.field)" }
         if cursor.takeWord("null") { return .missing }
         func wrong(_ expected: String) -> Failure {
             Failure(reason: "\(name) must be \(expected), found \(cursor.text(from: cursor.position, limit: 40))")
@@ -227,11 +275,11 @@ public struct EventReader: Sendable {
             return RuntimeValue(.string, Int64(event.strings.count - 1), unit: 1)
         case .enumCase:
             guard cursor.peek == UInt8(ascii: "\"") else { throw wrong("a case of \(program.enums[Int(definition.unit)].name)") }
-            let text = try cursor.string()
-            guard let index = enumCases[Int(definition.unit)][text] else {
-                throw Failure(reason: "\(name): \"\(text)\" is not a case of \(program.enums[Int(definition.unit)].name)")
+            let text = try cursor.rawString()
+            guard let index = caseNames[Int(definition.unit)].find(text) else {
+                throw Failure(reason: "\(name): \"\(String(decoding: text, as: UTF8.self))\" is not a case of \(program.enums[Int(definition.unit)].name)")
             }
-            return RuntimeValue(.enumCase, index, unit: definition.unit)
+            return RuntimeValue(.enumCase, Int64(index), unit: definition.unit)
         case .money:
             let currency = program.currencies[Int(definition.unit)]
             let start = cursor.position
@@ -338,10 +386,19 @@ struct Cursor {
         return false
     }
 
-    mutating func expect(_ byte: UInt8, _ message: String) throws {
+    /// The message is built only when the byte is not there (it is on the hot path).
+    mutating func expect(_ byte: UInt8, _ message: @autoclosure () -> String) throws {
         guard take(byte) else {
-            throw EventReader.Failure(reason: message.isEmpty ? "malformed JSON at column \(position + 1)" : "\(message) (column \(position + 1))")
+            let text = message()
+            throw EventReader.Failure(reason: text.isEmpty ? "malformed JSON at column \(position + 1)" : "\(text) (column \(position + 1))")
         }
+    }
+
+    /// The bytes of the string at the cursor (escapes left as they are), advancing past it.
+    mutating func rawString() throws -> UnsafeBufferPointer<UInt8> {
+        let start = position
+        _ = try stringBytes()
+        return UnsafeBufferPointer(rebasing: bytes[(start + 1)..<(position - 1)])
     }
 
     mutating func takeWord(_ word: StaticString) -> Bool {
@@ -358,16 +415,33 @@ struct Cursor {
         return shown.isEmpty ? "nothing" : shown
     }
 
-    /// Skips a string; returns whether it contained escapes.
+    /// Skips a string; returns whether it contained escapes. memchr finds the closing quote
+    /// (vectorised), then only that stretch is checked for backslashes and control bytes.
     mutating func stringBytes() throws -> Bool {
         guard take(UInt8(ascii: "\"")) else { throw EventReader.Failure(reason: "expected a string at column \(position + 1)") }
+        let base = bytes.baseAddress!
         var escaped = false
         while position < bytes.count {
-            let b = bytes[position]
-            if b == UInt8(ascii: "\"") { position += 1; return escaped }
-            if b == UInt8(ascii: "\\") { escaped = true; position += 2; continue }
-            if b < 0x20 { throw EventReader.Failure(reason: "control character in a string at column \(position + 1)") }
-            position += 1
+            guard let found = memchr(base + position, 34, bytes.count - position) else { break }
+            let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            var i = position
+            var closed = true
+            while i < quote {
+                let b = base[i]
+                if b == 92 {
+                    escaped = true
+                    if i + 1 == quote { closed = false; i = quote + 1; break }  // the quote is escaped
+                    i += 2
+                    continue
+                }
+                if b < 0x20 { throw EventReader.Failure(reason: "control character in a string at column \(i + 1)") }
+                i += 1
+            }
+            if closed, i >= quote {
+                position = quote + 1
+                return escaped
+            }
+            position = i
         }
         throw EventReader.Failure(reason: "unterminated string")
     }
@@ -476,6 +550,32 @@ struct Cursor {
                 position += 1
             }
             guard position > start else { throw EventReader.Failure(reason: "malformed JSON at column \(position + 1)") }
+        }
+    }
+}
+
+/// Names as UTF-8 bytes, found by length and bytes: no String is made for a name on a line.
+struct ByteTable: Sendable {
+    let names: [[UInt8]]
+    init(_ names: [String]) { self.names = names.map { Array($0.utf8) } }
+
+    @inline(__always) func find(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        for (index, name) in names.enumerated() where name.count == bytes.count {
+            if name.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) { return index }
+        }
+        return nil
+    }
+}
+
+extension EventReader {
+    /// The reserved top-level keys, recognised by their bytes.
+    static func topLevel(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        switch bytes.count {
+        case 2 where bytes[0] == 105 && bytes[1] == 100: return "id"
+        case 4 where bytes[0] == 116 && bytes[1] == 105 && bytes[2] == 109 && bytes[3] == 101: return "time"
+        case 4 where bytes[0] == 116 && bytes[1] == 121 && bytes[2] == 112 && bytes[3] == 101: return "type"
+        case 5 where bytes[0] == 101 && bytes[1] == 118 && bytes[2] == 101 && bytes[3] == 110 && bytes[4] == 116: return "event"
+        default: return ""
         }
     }
 }

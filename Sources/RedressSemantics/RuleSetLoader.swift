@@ -10,6 +10,12 @@ public struct RuleSetLocation: Sendable, Hashable {
     public var ruleFiles: [String]
     public var schema: String?
     public var catalog: String?
+    /// The files asked for, when single files were named: their directory's other files are
+    /// read too (they declare what the named ones use), but only these are reported on.
+    public var focus: [String]? = nil
+
+    /// The files to report on and format.
+    public var requestedFiles: [String] { focus ?? ruleFiles }
 }
 
 public struct RuleSetReport: Sendable {
@@ -38,44 +44,75 @@ public enum LoadError: Error, CustomStringConvertible {
 }
 
 public enum RuleSetLoader {
-    /// Groups the `.rules` files under `paths` by directory. Directories are searched recursively.
+    /// Groups the `.rules` files under `paths` by directory. Directories are searched
+    /// recursively; a file brings the other rule files of its directory along (see `focus`).
     public static func locate(_ paths: [String], schema: String? = nil, catalog: String? = nil) throws(LoadError) -> [RuleSetLocation] {
         let manager = FileManager.default
-        var byDirectory: [String: [String]] = [:]
+        var byDirectory: [String: Set<String>] = [:]
+        var focus: [String: Set<String>] = [:]
+        var whole: Set<String> = []
         for path in paths {
             var isDirectory: ObjCBool = false
             guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .notFound(path) }
             if isDirectory.boolValue {
                 guard let enumerator = manager.enumerator(atPath: path) else { throw .unreadable(path, "cannot list the directory") }
                 for case let relative as String in enumerator where relative.hasSuffix(".rules") {
-                    let full = (path as NSString).appendingPathComponent(relative)
-                    byDirectory[(full as NSString).deletingLastPathComponent, default: []].append(full)
+                    let full = join(path, relative)
+                    let directory = parent(full)
+                    byDirectory[directory, default: []].insert(full)
+                    whole.insert(directory)
                 }
             } else {
-                byDirectory[(path as NSString).deletingLastPathComponent, default: []].append(path)
+                let directory = parent(path)
+                byDirectory[directory, default: []].insert(path)
+                focus[directory, default: []].insert(path)
+                let siblings = (try? manager.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
+                for name in siblings where name.hasSuffix(".rules") {
+                    let sibling = join(directory, name)
+                    if !byDirectory[directory, default: []].contains(where: { same($0, sibling) }) { byDirectory[directory]?.insert(sibling) }
+                }
             }
         }
         var locations: [RuleSetLocation] = []
         for (directory, files) in byDirectory.sorted(by: { $0.key < $1.key }) {
-            locations.append(RuleSetLocation(
-                directory: directory, ruleFiles: Array(Set(files)).sorted(),
+            var location = RuleSetLocation(
+                directory: directory, ruleFiles: files.sorted(),
                 schema: schema ?? findUpwards("schema.yaml", from: directory),
-                catalog: catalog ?? findUpwards("catalog.yaml", from: directory)))
+                catalog: catalog ?? findUpwards("catalog.yaml", from: directory))
+            if !whole.contains(directory), let requested = focus[directory] { location.focus = requested.sorted() }
+            locations.append(location)
         }
         return locations
     }
 
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.isEmpty || directory == "." ? name : (directory.hasSuffix("/") ? directory + name : directory + "/" + name)
+    }
+
+    static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func same(_ a: String, _ b: String) -> Bool {
+        URL(fileURLWithPath: a).standardizedFileURL.path == URL(fileURLWithPath: b).standardizedFileURL.path
+    }
+
+    /// The nearest `name` in `directory` or above it, shown relative to the working directory
+    /// when it lies below it.
     static func findUpwards(_ name: String, from directory: String) -> String? {
-        var current = directory.isEmpty ? "." : directory
-        for _ in 0..<64 {
-            let candidate = (current as NSString).appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-            let parent = (current as NSString).deletingLastPathComponent
-            if parent == current || parent.isEmpty {
-                if current != "." && !current.hasPrefix("/") { current = "."; continue }
-                return nil
+        let workingDirectory = FileManager.default.currentDirectoryPath
+        var url = URL(fileURLWithPath: directory.isEmpty ? "." : directory,
+                      relativeTo: URL(fileURLWithPath: workingDirectory, isDirectory: true)).standardizedFileURL
+        for _ in 0..<256 {
+            let candidate = url.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: candidate.path) {
+                let prefix = workingDirectory.hasSuffix("/") ? workingDirectory : workingDirectory + "/"
+                return candidate.path.hasPrefix(prefix) ? String(candidate.path.dropFirst(prefix.count)) : candidate.path
             }
-            current = parent
+            let up = url.deletingLastPathComponent().standardizedFileURL
+            if up.path == url.path { return nil }
+            url = up
         }
         return nil
     }

@@ -102,8 +102,11 @@ struct Check: ParsableCommand {
         var fileCount = 0
         for report in reports {
             sources.merge(report.sources) { first, _ in first }
-            diagnostics += report.diagnostics
-            fileCount += report.location.ruleFiles.count
+            // Only the named files (and the YAML) are reported on when single files were named.
+            let shown = Set(report.location.requestedFiles)
+            let others = Set(report.location.ruleFiles).subtracting(shown)
+            diagnostics += report.diagnostics.filter { !others.contains($0.file) }
+            fileCount += shown.count
         }
         let renderer = DiagnosticRenderer(files: sources, colour: format == .human && Output.colourOnStandardOutput)
         let errors = diagnostics.filter { $0.severity == .error }.count

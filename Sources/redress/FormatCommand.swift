@@ -30,7 +30,7 @@ struct Format: ParsableCommand {
     func run() throws {
         var files: [String] = []
         do {
-            for location in try RuleSetLoader.locate(paths) { files += location.ruleFiles }
+            for location in try RuleSetLoader.locate(paths) { files += location.requestedFiles }
         } catch {
             Output.error("error: \(error)")
             throw ExitCode(2)

@@ -95,7 +95,7 @@ struct Run: ParsableCommand {
             sink.synchronize()
             deadLetterSink?.synchronize()
             do {
-                try store.save(engine.state, outputBytes: outputStart + sink.written,
+                try store.save(engine.snapshot(), outputBytes: outputStart + sink.written,
                                deadLetterBytes: deadLetterStart + (deadLetterSink?.written ?? 0), program: fingerprint, emitted: emitted)
             } catch {
                 Output.error("error: \(error)")
@@ -139,7 +139,7 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         try saveCheckpoint()
-        let statistics = engine.state.statistics
+        let statistics = engine.statistics
         var summary = "read \(statistics.events) event\(statistics.events == 1 ? "" : "s"), \(statistics.decisions) decision\(statistics.decisions == 1 ? "" : "s")"
         if deadLetterCount > 0 { summary += ", \(deadLetterCount) bad line\(deadLetterCount == 1 ? "" : "s") kept in \(deadLetters)" }
         if !engine.state.pending.isEmpty { summary += ", \(engine.state.pending.count) deadline\(engine.state.pending.count == 1 ? "" : "s") pending" }

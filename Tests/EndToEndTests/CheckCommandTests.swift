@@ -60,6 +60,25 @@ struct CheckCommandTests {
         #expect(lines[0].contains(",line=1,col=6,endLine=1,endColumn=20,title=E0201 unknown field::unknown field `shipment.dealy`%0Ahelp: did you mean `shipment.delay`?"))
     }
 
+    @Test func relativePathsAndSingleFilesFindTheirRuleSet() throws {
+        // The schema and catalog sit one directory above the rules; paths are relative.
+        let root = try temporaryRuleSet()
+        let rules = root.appendingPathComponent("a")
+        try FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
+        try "let late = shipment.delay > 2d\n".write(to: rules.appendingPathComponent("definitions.rules"), atomically: true, encoding: .utf8)
+        try "rule x\n  on shipment.delivered\n  when late\n  then send apology\n".write(to: rules.appendingPathComponent("x.rules"), atomically: true, encoding: .utf8)
+        for arguments in [["check", "a"], ["check", "a/x.rules"], ["check", "./a"], ["fmt", "--check", "a/x.rules"]] {
+            let run = try redress(arguments, in: root)
+            #expect(run.exitedNormally && run.status == 0, "\(arguments): \(run.stdout)\(run.stderr)")
+        }
+        // A file named alone is checked with the rest of its directory, and only it is reported on.
+        let single = try redress(["check", "x.rules"], in: rules)
+        #expect(single.status == 0, "\(single.stdout)")
+        #expect(single.stdout.contains("in 1 rule file"))
+        let whole = try redress(["check", "."], in: rules)
+        #expect(whole.stdout.contains("in 2 rule files"))
+    }
+
     @Test func fixAppliesTheSuggestions() throws {
         let directory = try temporaryRuleSet(["typos.rules": "when shipment.dealy > 2d and customer.tier == VPI then refund 5 EUT, send apologie, flag handwriten\n"])
         let run = try redress(["check", "--fix", directory.path])

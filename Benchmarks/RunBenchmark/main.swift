@@ -1,0 +1,171 @@
+// Measures the evaluator and `redress run` against the targets of issue #3. From the repository root:
+//
+//     swift build -c release --product redress && swift build -c release --product GenerateEvents \
+//       && swift build -c release --product RunBenchmark && .build/release/RunBenchmark
+//
+// 1. Evaluations per second of the mission rule's condition on in-memory events (one core).
+// 2. `redress run` end to end on a generated 1,000,000-event JSON-lines file (events per second).
+// 3. Cost per event of 1,000 rules against 10 rules (in memory, full engine with policies).
+// 4. Peak memory of `run` for 250,000 and 1,000,000 events with rules that keep no history.
+import Foundation
+import RedressIR
+import RedressRuntime
+import RedressSemantics
+import RedressSyntax
+
+let repository = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("redress-run-benchmark")
+try? FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+func source(_ path: String) -> SourceFile {
+    SourceFile(path: path, text: (try? String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8)) ?? "")
+}
+
+func compile(_ rules: String) -> Program {
+    let report = RuleSetLoader.check(rules: [SourceFile(path: "bench.rules", text: rules)], schema: source("rules/shop/schema.yaml"),
+                                     catalog: source("rules/shop/catalog.yaml"))
+    guard let program = Program.compile(report).0 else {
+        print(DiagnosticRenderer(files: report.sources).human(report.diagnostics))
+        exit(1)
+    }
+    return program
+}
+
+/// Writes `count` generated events (GenerateEvents, deterministic) unless the file exists.
+func events(_ count: Int) -> URL {
+    let file = scratch.appendingPathComponent("events-\(count).jsonl")
+    if FileManager.default.fileExists(atPath: file.path) { return file }
+    let process = Process()
+    process.executableURL = binaries.appendingPathComponent("GenerateEvents")
+    process.arguments = [String(count)]
+    FileManager.default.createFile(atPath: file.path, contents: nil)
+    process.standardOutput = try? FileHandle(forWritingTo: file)
+    try? process.run()
+    process.waitUntilExit()
+    return file
+}
+
+func readEvents(_ file: URL, program: Program, limit: Int) -> [Event] {
+    let reader = EventReader(program: program)
+    let descriptor = open(file.path, O_RDONLY)
+    defer { close(descriptor) }
+    let lines = LineReader(descriptor: descriptor)
+    var result: [Event] = []
+    var event = Event(slotCount: program.slots.count)
+    while result.count < limit, lines.next({ line, number in
+        if reader.read(line, number: number, into: &event) == nil { result.append(event) }
+    }) {}
+    return result
+}
+
+/// Runs the release binary; returns wall seconds and peak resident memory (KiB).
+func runBinary(_ arguments: [String]) -> (seconds: Double, maxKiB: Int, status: Int32) {
+    var pid: pid_t = 0
+    let path = binaries.appendingPathComponent("redress").path
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let start = now()
+    guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else { return (0, 0, -1) }
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    return (now() - start, usage.ru_maxrss, status)
+}
+
+let mission = "when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology, flag handwritten\n"
+print("Redress run benchmark (release build, one core unless stated)\n")
+
+// 1. Evaluations of the mission rule's condition on in-memory events.
+do {
+    let program = compile(mission)
+    let sample = readEvents(events(1_000_000), program: program, limit: 200_000).filter { program.events[$0.type].name == "shipment.delivered" }
+    let condition = Compiler.compile(program.rules[0].condition!, program: program)
+    let frame = Frame(program: program)
+    var fired = 0
+    let rounds = 10_000_000 / sample.count + 1
+    let start = now()
+    for _ in 0..<rounds {
+        for event in sample {
+            frame.load(event)
+            if condition(frame) == .true { fired += 1 }
+        }
+    }
+    let elapsed = now() - start
+    let evaluations = Double(rounds * sample.count)
+    print(String(format: "1. mission rule: %.1f million evaluations/s (%d evaluations, %.0f%% true)   target ≥ 10 million/s",
+                 evaluations / elapsed / 1e6, Int(evaluations), Double(fired) * 100 / evaluations))
+
+    let engine = Engine(program: program)
+    let engineStart = now()
+    var decisions = 0
+    for event in sample { decisions += engine.process(event).count }
+    print(String(format: "   full engine (policies, decisions): %.1f million events/s", Double(sample.count) / (now() - engineStart) / 1e6))
+}
+
+// 2. `redress run` end to end on one million events.
+do {
+    let rules = scratch.appendingPathComponent("mission")
+    try? FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
+    for name in ["schema.yaml", "catalog.yaml"] {
+        try? FileManager.default.removeItem(at: rules.appendingPathComponent(name))
+        try? FileManager.default.copyItem(at: repository.appendingPathComponent("rules/shop/\(name)"), to: rules.appendingPathComponent(name))
+    }
+    try? mission.write(to: rules.appendingPathComponent("mission.rules"), atomically: true, encoding: .utf8)
+    let file = events(1_000_000)
+    var best = Double.infinity
+    for _ in 0..<3 {
+        let run = runBinary(["run", rules.path, "--events", file.path, "--out", "/dev/null"])
+        best = min(best, run.seconds)
+    }
+    print(String(format: "2. redress run, 1,000,000 events (%.0f MB JSON lines): best of 3 %.2f s = %.2f million events/s   target ≥ 1 million/s",
+                 Double((try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0) / 1e6, best, 1 / best))
+}
+
+// 3. 1,000 rules against 10 rules, per event.
+do {
+    func ruleSet(_ count: Int) -> String {
+        (0..<count).map { i -> String in
+            let tier = ["VIP", "Plus", "Standard"][i % 3]
+            let country = ["DE", "AT", "CH", "FR", "NL", "IT", "ES", "PL"][i / 3 % 8]
+            switch i % 3 {
+            case 0: return "rule late_\(i) on shipment.delivered when customer.tier == \(tier) and customer.country == \(country) and shipment.delay > \(i % 5 + 1)d then refund \(i % 9 + 1) EUR"
+            case 1: return "rule order_\(i) on order.placed when customer.country == \(country) and order.total > \(i % 300 + 50) EUR then send order_status"
+            default: return "rule return_\(i) on return.registered when customer.tier == \(tier) and return.reason == wrong_size then send size_guide"
+            }
+        }.joined(separator: "\n") + "\n"
+    }
+    var costs: [Int: Double] = [:]
+    for count in [10, 1000] {
+        let program = compile(ruleSet(count))
+        let sample = readEvents(events(1_000_000), program: program, limit: 200_000)
+        let engine = Engine(program: program)
+        let start = now()
+        for event in sample { _ = engine.process(event) }
+        costs[count] = (now() - start) / Double(sample.count) * 1e9
+    }
+    print(String(format: "3. per event: 10 rules %.0f ns, 1,000 rules %.0f ns: ratio %.2f   target ≤ 3", costs[10]!, costs[1000]!, costs[1000]! / costs[10]!))
+}
+
+// 4. Peak memory for rules without history.
+do {
+    let rules = scratch.appendingPathComponent("no-history")
+    try? FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
+    for name in ["schema.yaml", "catalog.yaml"] {
+        try? FileManager.default.removeItem(at: rules.appendingPathComponent(name))
+        try? FileManager.default.copyItem(at: repository.appendingPathComponent("rules/shop/\(name)"), to: rules.appendingPathComponent(name))
+    }
+    try? "rule late on shipment.delivered when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology limit none\n"
+        .write(to: rules.appendingPathComponent("late.rules"), atomically: true, encoding: .utf8)
+    var line = "4. peak memory, rules without history:"
+    for count in [250_000, 1_000_000] {
+        let run = runBinary(["run", rules.path, "--events", events(count).path, "--out", "/dev/null"])
+        line += String(format: " %d events %.1f MB;", count, Double(run.maxKiB) / 1024)
+    }
+    print(line + "   target: flat")
+}

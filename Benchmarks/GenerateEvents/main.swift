@@ -36,6 +36,8 @@ func timestamp(_ seconds: Int64) -> String {
 let tiers = ["Standard", "Standard", "Plus", "VIP", "VIP", "Plus"]
 let countries = ["DE", "AT", "CH", "FR", "NL", "IT", "ES", "PL"]
 let delays = ["-1d", "-4h", "2h", "1d", "1d12h", "2d", "3d", "5d", "-2d", "6h", "12h", "2d6h"]
+let carriers = ["DHL", "DPD", "Hermes", "GLS", "UPS", "PostNL", "Colissimo", "InPost", "Austrian_Post", "Swiss_Post"]
+let payments = ["card", "paypal", "invoice", "installments", "direct_debit"]
 var time: Int64 = 1_767_225_600
 var out = ""
 out.reserveCapacity(1 << 22)
@@ -52,7 +54,7 @@ for i in 0..<count {
     case 2:
         out += "{\"event\":\"return.registered\",\"time\":\"\(stamp)\",\"id\":\"e\(i)\",\"return\":{\"id\":\"R\(i)\",\"reason\":\"\(pick(3) == 0 ? "wrong_size" : "changed_mind")\"},\"order\":{\"id\":\"O\(i - 7)\"},\"customer\":{\"id\":\"C\(customer)\",\"tier\":\"\(tier)\",\"country\":\"\(country)\"}}\n"
     default:
-        out += "{\"event\":\"shipment.delivered\",\"time\":\"\(stamp)\",\"id\":\"e\(i)\",\"shipment\":{\"id\":\"S\(i)\",\"delay\":\"\(delays[pick(UInt64(delays.count))])\"},\"order\":{\"id\":\"O\(i - 3)\",\"total\":\"\(pick(400) + 5).\(pick(90) + 10) EUR\"},\"customer\":{\"id\":\"C\(customer)\",\"tier\":\"\(tier)\",\"country\":\"\(country)\"}}\n"
+        out += "{\"event\":\"shipment.delivered\",\"time\":\"\(stamp)\",\"id\":\"e\(i)\",\"shipment\":{\"id\":\"S\(i)\",\"delay\":\"\(delays[pick(UInt64(delays.count))])\",\"carrier\":\"\(carriers[pick(10)])\"},\"order\":{\"id\":\"O\(i - 3)\",\"total\":\"\(pick(400) + 5).\(pick(90) + 10) EUR\",\"payment_method\":\"\(payments[pick(5)])\"},\"customer\":{\"id\":\"C\(customer)\",\"tier\":\"\(tier)\",\"country\":\"\(country)\"}}\n"
     }
     if out.utf8.count > 1 << 22 {
         stdout.write(Data(out.utf8))

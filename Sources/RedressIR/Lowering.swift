@@ -325,46 +325,50 @@ public final class Lowering {
             templates: templates)
     }
 
-    /// Files each rule triggered by `event` under its first `slot == constant` test, if any.
+    /// Files each rule triggered by `event` under its equality tests, if it has any.
     func dispatch(_ event: Int) -> Program.Dispatch {
         var always: [Int] = []
         var branches: [Program.Dispatch.Branch] = []
         for (index, rule) in program.rules.enumerated() where rule.triggers.contains(event) {
-            guard let (slot, value) = rule.condition.flatMap(equalityTest) else {
+            var tests: [Int: RuntimeValue] = [:]
+            if let condition = rule.condition { collectEqualityTests(condition, into: &tests) }
+            guard !tests.isEmpty else {
                 always.append(index)
                 continue
             }
-            if let b = branches.firstIndex(where: { $0.slot == slot }) {
-                if let v = branches[b].values.firstIndex(of: value) {
+            let slots = tests.keys.sorted()
+            let values = slots.map { tests[$0]! }
+            if let b = branches.firstIndex(where: { $0.slots == slots }) {
+                if let v = branches[b].values.firstIndex(of: values) {
                     branches[b].rules[v].append(index)
                 } else {
-                    branches[b].values.append(value)
+                    branches[b].values.append(values)
                     branches[b].rules.append([index])
                 }
             } else {
-                branches.append(Program.Dispatch.Branch(slot: slot, values: [value], rules: [[index]]))
+                branches.append(Program.Dispatch.Branch(slots: slots, values: [values], rules: [[index]]))
             }
         }
         return Program.Dispatch(always: always, branches: branches)
     }
 
-    /// The first `slot == constant` among the `and`-joined parts of a condition (not strings:
-    /// their runtime values are not comparable by bits).
-    func equalityTest(_ node: Node) -> (Int, RuntimeValue)? {
+    /// The `slot == constant` tests among the `and`-joined parts of a condition (not strings:
+    /// their runtime values are not comparable by bits). A slot tested twice keeps its first test.
+    func collectEqualityTests(_ node: Node, into tests: inout [Int: RuntimeValue]) {
         switch node.operation {
         case .and:
-            return node.children.lazy.compactMap(equalityTest).first
+            for child in node.children { collectEqualityTests(child, into: &tests) }
         case .compare where node.symbol == "==":
             let (a, b) = (node.children[0], node.children[1])
             for (field, constant) in [(a, b), (b, a)] {
                 if field.operation == .slot, let index = field.index, constant.operation == .constant, let value = constant.value,
-                   [.enumCase, .bool, .integer].contains(value.kind), program.slots[index].kind == value.kind {
-                    return (index, value)
+                   [.enumCase, .bool, .integer].contains(value.kind), program.slots[index].kind == value.kind, tests[index] == nil {
+                    tests[index] = value
+                    return
                 }
             }
-            return nil
         default:
-            return nil
+            break
         }
     }
 }

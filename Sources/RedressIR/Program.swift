@@ -164,14 +164,16 @@ public struct Program: Codable, Sendable {
         public var tags: [Priced]
         public var templates: [String: String]
     }
-    /// Rules to try for one event type. A rule whose condition starts with `slot == constant`
-    /// is filed under that slot and value, so an event only meets the rules its values can
-    /// match; the rest are always tried. Evaluation follows rule order either way.
+    /// Rules to try for one event type. A rule whose condition requires `slot == constant` for
+    /// some slots (its equality tests, joined by `and`) is filed under those slots and values,
+    /// so an event only meets rules its values can match: one lookup per group of rules that
+    /// test the same slots, whatever the number of rules. Evaluation follows rule order.
     public struct Dispatch: Codable, Sendable {
         public struct Branch: Codable, Sendable {
-            public var slot: Int
-            public var values: [RuntimeValue]
-            /// `rules[i]` are filed under `values[i]`.
+            /// The slots tested, in slot order.
+            public var slots: [Int]
+            /// `rules[i]` require the slots to hold `values[i]` (one value per slot).
+            public var values: [[RuntimeValue]]
             public var rules: [[Int]]
         }
         public var always: [Int]

@@ -28,10 +28,11 @@ public struct Decision: Sendable, Codable, Equatable {
     /// When the decision was made: the event's time, or an absence rule's deadline.
     public var time: String
     public var actions: [Action]
-    /// The rule's n-th decision for this subject.
+    /// The rule's n-th decision for this subject (0 for rules with `limit none`).
     public var occurrence: Int
-    /// `rule|entity:key|occurrence`: the same input always gives the same key, so a consumer
-    /// that remembers keys applies each decision once.
+    /// `rule|entity:key|occurrence`, or `rule|entity:key|@event-id` for rules with `limit none`:
+    /// the same input always gives the same key, so a consumer that remembers keys applies each
+    /// decision once.
     public var key: String
 }
 

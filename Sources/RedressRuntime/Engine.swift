@@ -109,6 +109,13 @@ public final class Engine {
         for (index, rule) in program.rules.enumerated() { if let absence = rule.absence { awaiting[absence.event].append(index) } }
         awaitingRules = awaiting
         eventNames = program.events.map(\.name)
+        branchIndex = program.dispatch.map { dispatch in
+            dispatch.branches.map { branch in
+                var table: [[RuntimeValue]: [Int]] = [:]
+                for (values, rules) in zip(branch.values, branch.rules) { table[values] = rules }
+                return table
+            }
+        }
         typeCounts = [Int](repeating: 0, count: program.events.count)
         for (key, pending) in state.pending { queue.insert((pending.deadline, key)) }
         frame.aggregate = { [unowned self] index in self.aggregateValue(index) }
@@ -245,16 +252,25 @@ public final class Engine {
         candidateBuffer.removeAll(keepingCapacity: true)
         candidateBuffer.append(contentsOf: dispatch.always)
         var sources = dispatch.always.isEmpty ? 0 : 1
-        for branch in dispatch.branches {
-            let value = frame.slots[branch.slot]
-            if value.isMissing {
+        for (position, branch) in dispatch.branches.enumerated() {
+            var key: [RuntimeValue] = []
+            key.reserveCapacity(branch.slots.count)
+            var missing = false
+            for slot in branch.slots {
+                let value = frame.slots[slot]
+                if value.isMissing { missing = true; break }
+                key.append(value)
+            }
+            if missing {
                 // Evaluate them all, so the missing field is counted where it decides.
                 for list in branch.rules { candidateBuffer.append(contentsOf: list); sources += 1 }
-            } else if let position = branch.values.firstIndex(of: value) {
-                candidateBuffer.append(contentsOf: branch.rules[position])
+            } else if let rules = branchIndex[type][position][key] {
+                candidateBuffer.append(contentsOf: rules)
                 sources += 1
-            } else if recordOutcomes {
-                for list in branch.rules { for rule in list { note(rule, .conditionFalse) } }
+            }
+            if recordOutcomes, !missing {
+                let matched = Set(branchIndex[type][position][key] ?? [])
+                for list in branch.rules { for rule in list where !matched.contains(rule) { note(rule, .conditionFalse) } }
             }
         }
         if sources > 1 { candidateBuffer.sort() }
@@ -263,6 +279,8 @@ public final class Engine {
     }
 
     var candidateBuffer: [Int] = []
+    /// Per event type and branch: the branch's values → its rules, as a hash table.
+    let branchIndex: [[[[RuntimeValue]: [Int]]]]
 
     func markNotTriggered(except rules: [Int]) {
         let tried = Set(rules)
@@ -490,14 +508,24 @@ public final class Engine {
             append(&state.groupUses["g\(groupIndex)|\(draft.keys[group.key.slot] ?? "")", default: []], time, window: group.windowMilliseconds)
         }
         let subject = program.entities[rule.subject].name
-        let occurrenceKey = "\(rule.name)|\(draft.subjectKey)"
-        let occurrence = (state.occurrences[occurrenceKey] ?? 0) + 1
-        state.occurrences[occurrenceKey] = occurrence
         state.statistics.decisions += 1
         note(draft.rule, .decided)
+        // A rule with limits counts its decisions per subject: the n-th is occurrence n. A rule
+        // without limits (`limit none`) keeps no memory per subject, so its occurrence is named
+        // by the triggering event instead; either way the same input gives the same key.
+        var occurrence = 0
+        var key: String
+        if rule.limits.isEmpty {
+            key = "\(rule.name)|\(subject):\(draft.subjectKey)|@\(draft.event.id)"
+        } else {
+            let occurrenceKey = "\(rule.name)|\(draft.subjectKey)"
+            occurrence = (state.occurrences[occurrenceKey] ?? 0) + 1
+            state.occurrences[occurrenceKey] = occurrence
+            key = "\(rule.name)|\(subject):\(draft.subjectKey)|\(occurrence)"
+        }
         return Decision(rule: rule.name, subject: Decision.Subject(entity: subject, key: draft.subjectKey), customer: draft.customerKey,
                         event: draft.event, time: TimeFormat.format(timestamp: time), actions: draft.actions,
-                        occurrence: occurrence, key: "\(rule.name)|\(subject):\(draft.subjectKey)|\(occurrence)")
+                        occurrence: occurrence, key: key)
     }
 
     /// Adds a use; without a window only the count matters, so one entry per use is kept

@@ -171,22 +171,21 @@ public struct EventReader: Sendable {
                     cursor.skipSpace()
                     try cursor.expect(UInt8(ascii: ":"), "expected `:` after \"\(String(decoding: rawKey, as: UTF8.self))\"")
                     cursor.skipSpace()
-                    let key = EventReader.topLevel(rawKey)
-                    switch key {
-                    case "event", "type":
+                    switch EventReader.topLevel(rawKey) {
+                    case 1:
                         let name = try cursor.rawString()
                         guard let index = eventNames.find(name) else {
                             throw Failure(reason: "unknown event type \"\(String(decoding: name, as: UTF8.self))\"")
                         }
                         type = index
-                    case "time":
+                    case 2:
                         let start = cursor.position
                         _ = try cursor.stringBytes()
                         guard let ms = cursor.withStringBytes(from: start, TimeFormat.timestamp) else {
                             throw Failure(reason: "invalid time \(cursor.text(from: start)); write RFC 3339, e.g. \"2026-11-20T10:00:00Z\"")
                         }
                         time = ms
-                    case "id":
+                    case 3:
                         if cursor.peek == UInt8(ascii: "\"") { event.id = try cursor.string() } else {
                             let start = cursor.position
                             try cursor.skipValue(depth: 0)
@@ -194,6 +193,12 @@ public struct EventReader: Sendable {
                         }
                     default:
                         if let entity = entityNames.find(rawKey), entity < 256, cursor.peek == UInt8(ascii: "{") {
+                            if let type {
+                                // The type came first (as it usually does): read the entity in this pass.
+                                if carried[type].contains(entity) { try readEntity(entity, &cursor, into: &event) } else { try cursor.skipValue(depth: 0) }
+                                cursor.skipSpace()
+                                continue
+                            }
                             guard pendingCount < 8 else { throw Failure(reason: "more than 8 entities on one event") }
                             remember(cursor.position, entity)
                         }
@@ -568,14 +573,15 @@ struct ByteTable: Sendable {
 }
 
 extension EventReader {
-    /// The reserved top-level keys, recognised by their bytes.
-    static func topLevel(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+    /// The reserved top-level keys, recognised by their bytes: 1 `event` or `type`, 2 `time`,
+    /// 3 `id`, 0 anything else (an entity).
+    @inline(__always) static func topLevel(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         switch bytes.count {
-        case 2 where bytes[0] == 105 && bytes[1] == 100: return "id"
-        case 4 where bytes[0] == 116 && bytes[1] == 105 && bytes[2] == 109 && bytes[3] == 101: return "time"
-        case 4 where bytes[0] == 116 && bytes[1] == 121 && bytes[2] == 112 && bytes[3] == 101: return "type"
-        case 5 where bytes[0] == 101 && bytes[1] == 118 && bytes[2] == 101 && bytes[3] == 110 && bytes[4] == 116: return "event"
-        default: return ""
+        case 2 where bytes[0] == 105 && bytes[1] == 100: return 3
+        case 4 where bytes[0] == 116 && bytes[1] == 105 && bytes[2] == 109 && bytes[3] == 101: return 2
+        case 4 where bytes[0] == 116 && bytes[1] == 121 && bytes[2] == 112 && bytes[3] == 101: return 1
+        case 5 where bytes[0] == 101 && bytes[1] == 118 && bytes[2] == 101 && bytes[3] == 110 && bytes[4] == 116: return 1
+        default: return 0
         }
     }
 }

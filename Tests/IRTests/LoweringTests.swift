@@ -64,7 +64,7 @@ struct LoweringTests {
         #expect(dispatch.always == [2])
         #expect(dispatch.branches.count == 1)
         #expect(dispatch.branches[0].rules == [[0], [1]])
-        #expect(program.slots[dispatch.branches[0].slot].field == "tier")
+        #expect(dispatch.branches[0].slots.map { program.slots[$0].field } == ["tier"])
         let placed = try #require(program.events.firstIndex { $0.name == "order.placed" })
         #expect(program.dispatch[placed].always == [3])
     }

@@ -194,7 +194,7 @@ struct SemanticsByHandTests {
             """))
         let result = run(program, [Shop.delivered("2026-06-01T10:00:00Z", tier: "VIP"), Shop.delivered("2026-06-02T10:00:00Z", tier: "Standard")])
         #expect(result.decisions.map { $0.actions[0].amount } == ["11.00 EUR", "4.00 EUR"])
-        #expect(result.decisions.map(\.key) == ["r|shipment:S1|1", "r|shipment:S1|2"])
+        #expect(result.decisions.map(\.key) == ["r|shipment:S1|@line 1", "r|shipment:S1|@line 2"])
     }
 
     @Test func badLinesAreKeptWithTheirReason() throws {
@@ -215,6 +215,15 @@ struct SemanticsByHandTests {
         #expect(result.deadLetters[4].reason == "customer.tier: \"Gold\" is not a case of Tier")
         #expect(result.deadLetters[5].reason.contains("customer.tier is missing"))
         #expect(result.decisions.count == 1)
+    }
+
+    @Test func spacesInTheJSONAreFine() throws {
+        let program = try #require(compile(Self.mission))
+        let spaced = " { \"event\" : \"shipment.delivered\" , \"time\" : \"2026-11-09T14:00:00Z\" , \"shipment\" : { \"id\" : \"S1\" , \"delay\" : \"3d\" } ,\t\"customer\" : { \"id\" : \"C1\" , \"tier\" : \"VIP\" } } "
+        let typeLast = "{\"customer\":{\"id\":\"C1\",\"tier\":\"VIP\"},\"shipment\":{\"id\":\"S2\",\"delay\":\"3d\"},\"time\":\"2026-11-09T14:00:00Z\",\"event\":\"shipment.delivered\"}"
+        let result = run(program, [spaced, typeLast])
+        #expect(result.deadLetters.isEmpty, "\(result.deadLetters)")
+        #expect(result.decisions.map(\.subject.key) == ["S1", "S2"])
     }
 
     @Test func sameInputSameDecisions() throws {

@@ -39,8 +39,16 @@ struct Run: ParsableCommand {
     @Option(help: "Events between checkpoints of --state.")
     var checkpointEvery: Int = 1000
 
+    // CSV input through a YAML mapping (docs/events.md, "CSV input"): see RunCommand+Mapping.swift.
+    @Option(help: "Read --events as CSV through this YAML mapping (docs/events.md, \"CSV input\").")
+    var mapping: String?
+
+    @Option(help: ArgumentHelp("With --mapping: read the joined file NAME from PATH instead of the mapping's file.", valueName: "NAME=PATH"))
+    var join: [String] = []
+
     func run() throws {
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
+        if let mapping { return try runMapped(program, mapping: mapping) }
         let fingerprint = program.fingerprint
         let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
         guard input >= 0 else {

@@ -1,0 +1,62 @@
+import Foundation
+import RedressIR
+import RedressRuntime
+import Testing
+
+/// No event line crashes the reader or the engine: random bytes and mutations of valid lines
+/// either become events or dead letters with a reason, from fixed seeds.
+struct EventFuzzTests {
+    static let fragments = ["{", "}", "[", "]", ",", ":", "\"", "\\", "\\u00", "null", "true", "-", "1e9", "3d", "EUR", "%",
+                            "\"event\"", "\"time\"", "\u{00}", "é", "9999999999999999999999", "\n", " ", "{\"a\":{\"b\":[[[[", "2026-13-45T99:99:99Z"]
+
+    @Test func readerAndEngineNeverCrash() throws {
+        let program = try #require(compile("""
+            policy cap 20 EUR per customer within 30d
+            when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology, flag handwritten
+            rule serial on return.registered when count(return.registered where return.reason == wrong_size within 90d) >= 3 then send size_guide
+            rule not_shipped on order.placed unless shipment.shipped within 48h then send dispatch_delay_notice
+            """))
+        let valid = [
+            Shop.delivered("2026-11-09T14:00:00Z"), Shop.shipped("2026-11-03T08:00:00Z"), Shop.placed("2026-11-02T09:00:00Z"),
+            Shop.returned("2026-11-04T09:00:00Z", id: "R1"),
+        ]
+        var random = SplitMixGenerator(state: 2026)
+        let engine = Engine(program: program)
+        let reader = EventReader(program: program)
+        var event = Event(slotCount: program.slots.count)
+        var accepted = 0, rejected = 0
+        for index in 0..<20_000 {
+            var bytes: [UInt8]
+            if index % 5 == 0 {
+                bytes = (0..<Int(random.next() % 300)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            } else {
+                bytes = Array(valid[Int(random.next() % UInt64(valid.count))].utf8)
+                for _ in 0..<(1 + Int(random.next() % 4)) {
+                    let position = bytes.isEmpty ? 0 : Int(random.next() % UInt64(bytes.count))
+                    switch random.next() % 4 {
+                    case 0 where !bytes.isEmpty: bytes.remove(at: position)
+                    case 1: bytes.insert(contentsOf: Array(Self.fragments[Int(random.next() % UInt64(Self.fragments.count))].utf8), at: position)
+                    case 2 where !bytes.isEmpty: bytes[position] = UInt8(truncatingIfNeeded: random.next())
+                    default:
+                        let end = min(bytes.count, position + Int(random.next() % 30))
+                        bytes.removeSubrange(position..<end)
+                    }
+                }
+            }
+            let failure = bytes.withUnsafeBufferPointer { reader.read($0, number: index + 1, into: &event) }
+            if let failure {
+                #expect(!failure.isEmpty)
+                rejected += 1
+            } else {
+                accepted += 1
+                _ = engine.process(event)
+            }
+        }
+        #expect(accepted > 300, "mutations should leave some lines readable")
+        #expect(rejected > 1000)
+        // Deep nesting is refused, not recursed into.
+        let deep = "{\"event\":\"order.placed\",\"time\":\"2026-01-01T00:00:00Z\",\"x\":" + String(repeating: "[", count: 100_000) + "}"
+        var text = deep
+        #expect(text.withUTF8 { reader.read($0, number: 1, into: &event) } != nil)
+    }
+}

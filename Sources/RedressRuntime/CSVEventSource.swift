@@ -456,7 +456,7 @@ public final class CSVEventSource {
         }
         if !diagnostics.isEmpty { throw OpenError(diagnostics: diagnostics) }
         matched = [[[String]]](repeating: [], count: joins.count)
-        carriedFields = program.events.indices.map { type in fields.indices.filter { reader.carried[type].contains(fields[$0].entity) } }
+        carriedFields = program.events.indices.map { type in fields.indices.filter { program.events[type].carries.contains(fields[$0].entity) } }
     }
 
     func missingColumn(_ ref: EventMapping.ColumnRef, in file: String, header: [String]) -> Diagnostic {

@@ -68,7 +68,8 @@ public struct EventReader: Sendable {
     let caseNames: [ByteTable]
     /// By event type: the slots that must be present (required fields of carried entities).
     let requiredSlots: [[Int]]
-    let carried: [Set<Int>]
+    /// By event type: bit `e` set when the type carries entity `e` (for the first 64 entities).
+    let carried: [UInt64]
 
     public static let maximumDepth = 32
 
@@ -82,7 +83,7 @@ public struct EventReader: Sendable {
         enumCases = program.enums.map { enumeration in
             Dictionary(uniqueKeysWithValues: enumeration.cases.enumerated().map { ($1, Int64($0)) })
         }
-        carried = program.events.map { Set($0.carries) }
+        carried = program.events.map { event in event.carries.reduce(UInt64(0)) { $1 < 64 ? $0 | (1 << UInt64($1)) : $0 } }
         eventNames = ByteTable(program.events.map(\.name))
         entityNames = ByteTable(program.entities.map(\.name))
         var names: [ByteTable] = []
@@ -195,7 +196,7 @@ public struct EventReader: Sendable {
                         if let entity = entityNames.find(rawKey), entity < 256, cursor.peek == UInt8(ascii: "{") {
                             if let type {
                                 // The type came first (as it usually does): read the entity in this pass.
-                                if carried[type].contains(entity) { try readEntity(entity, &cursor, into: &event) } else { try cursor.skipValue(depth: 0) }
+                                if carried[type] & (1 << UInt64(entity & 63)) != 0 { try readEntity(entity, &cursor, into: &event) } else { try cursor.skipValue(depth: 0) }
                                 cursor.skipSpace()
                                 continue
                             }
@@ -218,7 +219,7 @@ public struct EventReader: Sendable {
             let packed = [pending.0, pending.1, pending.2, pending.3, pending.4, pending.5, pending.6, pending.7]
             for i in 0..<pendingCount {
                 let entity = packed[i] & 0xFF, start = packed[i] >> 8
-                guard carried[type].contains(entity) else { continue }
+                guard carried[type] & (1 << UInt64(entity & 63)) != 0 else { continue }
                 cursor.position = start
                 try readEntity(entity, &cursor, into: &event)
             }
@@ -429,17 +430,20 @@ struct Cursor {
         while position < bytes.count {
             guard let found = memchr(base + position, 34, bytes.count - position) else { break }
             let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-            var i = position
+            // Backslashes are rare: look for one with memchr too, and walk bytes only then.
+            guard let slash = memchr(base + position, 92, quote - position) else {
+                position = quote + 1
+                return escaped
+            }
+            escaped = true
+            var i = base.distance(to: slash.assumingMemoryBound(to: UInt8.self))
             var closed = true
             while i < quote {
-                let b = base[i]
-                if b == 92 {
-                    escaped = true
+                if base[i] == 92 {
                     if i + 1 == quote { closed = false; i = quote + 1; break }  // the quote is escaped
                     i += 2
                     continue
                 }
-                if b < 0x20 { throw EventReader.Failure(reason: "control character in a string at column \(i + 1)") }
                 i += 1
             }
             if closed, i >= quote {
@@ -550,9 +554,11 @@ struct Cursor {
         case UInt8(ascii: "n"): guard takeWord("null") else { throw EventReader.Failure(reason: "malformed JSON at column \(position + 1)") }
         default:
             let start = position
-            while position < bytes.count, (bytes[position] >= 48 && bytes[position] <= 57)
-                || [UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[position]) {
-                position += 1
+            numbers: while position < bytes.count {
+                switch bytes[position] {
+                case 48...57, 45, 43, 46, 101, 69: position += 1  // digits - + . e E
+                default: break numbers
+                }
             }
             guard position > start else { throw EventReader.Failure(reason: "malformed JSON at column \(position + 1)") }
         }

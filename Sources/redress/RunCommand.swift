@@ -92,7 +92,6 @@ struct Run: ParsableCommand {
         var deadLetterSink = deadLetterDescriptor.map { OutputSink(descriptor: $0) }
         let deadLetterStart = checkpoint?.deadLetterBytes ?? 0
         var deadLetterCount = 0
-        var event = Event(slotCount: program.slots.count)
         var stop: DeadLetter? = nil
         var emitted: [String] = []
         var sinceCheckpoint = 0
@@ -114,31 +113,31 @@ struct Run: ParsableCommand {
         }
 
         var failure: Error? = nil
-        while stop == nil, failure == nil, lines.next({ line, number in
-            if number <= resumeAfter { return }
-            defer { engine.state.position = number }
-            if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
-            if let reason = reader.read(line, number: number, into: &event) {
-                let letter = DeadLetter(line: number, reason: reason, text: String(decoding: line, as: UTF8.self))
+        // Lines are parsed on a second thread while this one evaluates (see EventPipeline).
+        let pipeline = EventPipeline(reader: reader, lines: lines, slotCount: program.slots.count, skipThrough: resumeAfter)
+        pipeline.run { item, number in
+            engine.state.position = number
+            switch item {
+            case .deadLetter(let letter):
                 deadLetterCount += 1
-                if strict { stop = letter; return }
+                if strict { stop = letter; return false }
                 if deadLetterSink == nil {
                     let descriptor = open(deadLetters, O_WRONLY | O_CREAT | O_APPEND, 0o644)
                     deadLetterSink = OutputSink(descriptor: descriptor >= 0 ? descriptor : STDERR_FILENO)
                 }
                 deadLetterSink?.write(DeadLetterText.line(letter))
-                return
-            }
-            for decision in engine.process(event) {
-                sink.write(decision.jsonLine() + "\n")
-                if store != nil { emitted.append(decision.key) }
+            case .event(let event):
+                for decision in engine.process(event) {
+                    sink.write(decision.jsonLine() + "\n")
+                    if store != nil { emitted.append(decision.key) }
+                }
             }
             sinceCheckpoint += 1
             if store != nil, sinceCheckpoint >= checkpointEvery {
-                engine.state.position = number
-                do { try saveCheckpoint() } catch { failure = error }
+                do { try saveCheckpoint() } catch { failure = error; return false }
             }
-        }) {}
+            return true
+        }
         if let failure { throw failure }
         sink.flush()
         deadLetterSink?.flush()

@@ -111,8 +111,13 @@ public final class Engine {
         eventNames = program.events.map(\.name)
         branchIndex = program.dispatch.map { dispatch in
             dispatch.branches.map { branch in
-                var table: [[RuntimeValue]: [Int]] = [:]
-                for (values, rules) in zip(branch.values, branch.rules) { table[values] = rules }
+                var table: [DispatchKey: [Int]] = [:]
+                for (values, rules) in zip(branch.values, branch.rules) {
+                    var key = DispatchKey()
+                    for (place, value) in values.prefix(DispatchKey.width).enumerated() { key[place] = value }
+                    table[key, default: []] += rules
+                }
+                for key in table.keys { table[key]?.sort() }
                 return table
             }
         }
@@ -253,13 +258,12 @@ public final class Engine {
         candidateBuffer.append(contentsOf: dispatch.always)
         var sources = dispatch.always.isEmpty ? 0 : 1
         for (position, branch) in dispatch.branches.enumerated() {
-            var key: [RuntimeValue] = []
-            key.reserveCapacity(branch.slots.count)
+            var key = DispatchKey()
             var missing = false
-            for slot in branch.slots {
+            for (place, slot) in branch.slots.prefix(DispatchKey.width).enumerated() {
                 let value = frame.slots[slot]
                 if value.isMissing { missing = true; break }
-                key.append(value)
+                key[place] = value
             }
             if missing {
                 // Evaluate them all, so the missing field is counted where it decides.
@@ -280,7 +284,7 @@ public final class Engine {
 
     var candidateBuffer: [Int] = []
     /// Per event type and branch: the branch's values → its rules, as a hash table.
-    let branchIndex: [[[[RuntimeValue]: [Int]]]]
+    let branchIndex: [[[DispatchKey: [Int]]]]
 
     func markNotTriggered(except rules: [Int]) {
         let tried = Set(rules)
@@ -618,6 +622,24 @@ struct DeadlineQueue {
             if smallest == parent { return }
             heap.swapAt(parent, smallest)
             parent = smallest
+        }
+    }
+}
+
+/// The values of up to four tested slots, as one hash key without an allocation per event.
+/// Rules testing more slots are filed under their first four; their condition checks the rest.
+struct DispatchKey: Hashable {
+    static let width = 4
+    var a = RuntimeValue.missing, b = RuntimeValue.missing, c = RuntimeValue.missing, d = RuntimeValue.missing
+    subscript(place: Int) -> RuntimeValue {
+        get { [a, b, c, d][place] }
+        set {
+            switch place {
+            case 0: a = newValue
+            case 1: b = newValue
+            case 2: c = newValue
+            default: d = newValue
+            }
         }
     }
 }

@@ -102,7 +102,7 @@ extension Run {
             sink.synchronize()
             deadLetterSink?.synchronize()
             do {
-                try store.save(engine.state, outputBytes: outputStart + sink.written,
+                try store.save(engine.snapshot(), outputBytes: outputStart + sink.written,
                                deadLetterBytes: deadLetterStart + (deadLetterSink?.written ?? 0), program: fingerprint, emitted: emitted)
             } catch {
                 Output.error("error: \(error)")
@@ -157,7 +157,7 @@ extension Run {
             throw ExitCode(1)
         }
         try saveCheckpoint()
-        let statistics = engine.state.statistics
+        let statistics = engine.statistics
         func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
         var summary = "read \(plural(rows, "row")) (\(blank) blank), \(plural(statistics.events, "event")), \(plural(statistics.decisions, "decision"))"
         if bad > 0 { summary += ", \(plural(bad, "bad row")) kept in \(deadLetters)" }
@@ -166,6 +166,7 @@ extension Run {
         }
         if !engine.state.pending.isEmpty { summary += ", \(plural(engine.state.pending.count, "deadline")) pending" }
         Output.error(summary)
+        if case let details = Run.details(engine), !details.isEmpty { Output.error(details) }
         if sink.failed {
             Output.error("error: could not write all decisions")
             throw ExitCode(2)

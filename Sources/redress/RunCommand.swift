@@ -151,10 +151,28 @@ struct Run: ParsableCommand {
         if deadLetterCount > 0 { summary += ", \(deadLetterCount) bad line\(deadLetterCount == 1 ? "" : "s") kept in \(deadLetters)" }
         if !engine.state.pending.isEmpty { summary += ", \(engine.state.pending.count) deadline\(engine.state.pending.count == 1 ? "" : "s") pending" }
         Output.error(summary)
+        if case let details = Run.details(engine), !details.isEmpty { Output.error(details) }
         if sink.failed {
             Output.error("error: could not write all decisions")
             throw ExitCode(2)
         }
+    }
+
+    /// Conditions left undecided by missing fields, and decisions held back by policies, per
+    /// rule: the counts of the whole run (a restarted run includes those before the restart).
+    static func details(_ engine: Engine) -> String {
+        var lines: [String] = []
+        func section(_ title: String, _ counts: [String: Int]) {
+            guard !counts.isEmpty else { return }
+            lines.append(title)
+            for (key, count) in counts.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
+                let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
+                lines.append("  \(parts[0]): \(parts.count > 1 ? parts[1] : "") \(count)")
+            }
+        }
+        section("missing data (rule: field, events whose condition it left undecided):", engine.state.misses)
+        section("held back (rule: policy, decisions):", engine.state.statistics.heldBack)
+        return lines.joined(separator: "\n")
     }
 
     /// Opens an output file for appending; with `keeping`, first cuts it back to that many

@@ -358,10 +358,15 @@ public final class Engine {
             }
             actions.append(decided)
         }
+        // Key values for the policies; a policy whose key this event does not have does not apply.
         var keys: [Int: String] = [:]
-        for policy in rule.limits + rule.caps { keys[policy.key.slot] = keyText(frame.slots[policy.key.slot]) }
-        for policy in program.policies { keys[policy.key.slot] = keyText(frame.slots[policy.key.slot]) }
-        if let group = rule.group { keys[program.groups[group].key.slot] = keyText(frame.slots[program.groups[group].key.slot]) }
+        func key(_ slot: Int) {
+            let value = frame.slots[slot]
+            if !value.isMissing { keys[slot] = keyText(value) }
+        }
+        for policy in rule.limits + rule.caps { key(policy.key.slot) }
+        for policy in program.policies { key(policy.key.slot) }
+        if let group = rule.group { key(program.groups[group].key.slot) }
         var customer: String? = nil
         if let slot = rule.customerKey?.slot, !frame.slots[slot].isMissing { customer = keyText(frame.slots[slot]) }
         // Rollout is decided here, where the customer is known; it never changes for a customer.
@@ -403,7 +408,8 @@ public final class Engine {
             if let from = rule.activeFrom, time < from { note(draft.rule, .inactive); continue }
             if let until = rule.activeUntil, time >= until { note(draft.rule, .inactive); continue }
             if let blocked = rule.limits.enumerated().first(where: { position, limit in
-                recent(state.limitUses["r\(draft.rule).\(position)|\(draft.keys[limit.key.slot] ?? "")"], window: limit.windowMilliseconds, at: time) >= limit.amount
+                guard let key = draft.keys[limit.key.slot] else { return false }
+                return recent(state.limitUses["r\(draft.rule).\(position)|\(key)"], window: limit.windowMilliseconds, at: time) >= limit.amount
             }) {
                 note(draft.rule, .limit("limit \(blocked.element.amount) per \(blocked.element.key.text)"))
                 continue
@@ -414,9 +420,12 @@ public final class Engine {
         var winners: [Draft] = []
         var contested: [String: Int] = [:]
         for draft in eligible {
-            guard let groupIndex = program.rules[draft.rule].group else { winners.append(draft); continue }
+            guard let groupIndex = program.rules[draft.rule].group, let groupKey = draft.keys[program.groups[groupIndex].key.slot] else {
+                winners.append(draft)
+                continue
+            }
             let group = program.groups[groupIndex]
-            let key = "g\(groupIndex)|\(draft.keys[group.key.slot] ?? "")"
+            let key = "g\(groupIndex)|\(groupKey)"
             if recent(state.groupUses[key], window: group.windowMilliseconds, at: time) > 0 {
                 note(draft.rule, .group("\(group.name) already decided for this \(group.key.text)"))
                 continue
@@ -441,12 +450,14 @@ public final class Engine {
             let rule = program.rules[draft.rule]
             var blocked: Outcome? = nil
             for (position, cap) in rule.caps.enumerated() where blocked == nil {
-                if exceeds(cap, key: "r\(draft.rule).c\(position)|\(draft.keys[cap.key.slot] ?? "")", draft: draft, at: time) {
+                guard let capKey = draft.keys[cap.key.slot] else { continue }
+                if exceeds(cap, key: "r\(draft.rule).c\(position)|\(capKey)", draft: draft, at: time) {
                     blocked = .cap("cap \(ValueText.describe(RuntimeValue(.money, cap.amount, unit: cap.currency ?? 0), program: program)) per \(cap.key.text)")
                 }
             }
             for (position, policy) in program.policies.enumerated() where blocked == nil {
-                let key = "p\(position)|\(draft.keys[policy.key.slot] ?? "")"
+                guard let policyKey = draft.keys[policy.key.slot] else { continue }
+                let key = "p\(position)|\(policyKey)"
                 switch policy.kind {
                 case .cap:
                     if exceeds(policy, key: key, draft: draft, at: time) {
@@ -491,14 +502,17 @@ public final class Engine {
     func accept(_ draft: Draft, at time: Int64) -> Decision {
         let rule = program.rules[draft.rule]
         for (position, limit) in rule.limits.enumerated() {
-            append(&state.limitUses["r\(draft.rule).\(position)|\(draft.keys[limit.key.slot] ?? "")", default: []], time, window: limit.windowMilliseconds)
+            guard let key = draft.keys[limit.key.slot] else { continue }
+            append(&state.limitUses["r\(draft.rule).\(position)|\(key)", default: []], time, window: limit.windowMilliseconds)
         }
         for (position, cap) in rule.caps.enumerated() {
             let amount = draft.money[cap.currency ?? 0] ?? 0
-            if amount > 0 { state.capUses["r\(draft.rule).c\(position)|\(draft.keys[cap.key.slot] ?? "")", default: []].append([time, amount]) }
+            guard amount > 0, let key = draft.keys[cap.key.slot] else { continue }
+            state.capUses["r\(draft.rule).c\(position)|\(key)", default: []].append([time, amount])
         }
         for (position, policy) in program.policies.enumerated() {
-            let key = "p\(position)|\(draft.keys[policy.key.slot] ?? "")"
+            guard let policyKey = draft.keys[policy.key.slot] else { continue }
+            let key = "p\(position)|\(policyKey)"
             switch policy.kind {
             case .cap:
                 let amount = draft.money[policy.currency ?? 0] ?? 0
@@ -507,9 +521,8 @@ public final class Engine {
                 append(&state.limitUses[key, default: []], time, window: policy.windowMilliseconds)
             }
         }
-        if let groupIndex = rule.group {
-            let group = program.groups[groupIndex]
-            append(&state.groupUses["g\(groupIndex)|\(draft.keys[group.key.slot] ?? "")", default: []], time, window: group.windowMilliseconds)
+        if let groupIndex = rule.group, let key = draft.keys[program.groups[groupIndex].key.slot] {
+            append(&state.groupUses["g\(groupIndex)|\(key)", default: []], time, window: program.groups[groupIndex].windowMilliseconds)
         }
         let subject = program.entities[rule.subject].name
         state.statistics.decisions += 1

@@ -186,6 +186,17 @@ extension Checker {
         }
         let subject = triggers.first?.subject ?? ""
 
+        // An exclusive group holds decisions per its key: every trigger must carry that key.
+        if let written = rule.policies.lazy.compactMap({ clause -> Exclusive? in if case .exclusive(let e) = clause { return e } else { return nil } }).first,
+           let group = declaredGroups[written.group.name]?.group,
+           let lacking = triggers.first(where: { !$0.carries.contains(group.key.entity.name) }) {
+            error(.triggerLacksEntity, "`\(lacking.name)` does not carry `\(group.key.entity.name)`, which group `\(written.group.name)` is kept per",
+                  file: file, span: written.span, label: "member of `\(written.group.name)`",
+                  secondary: [Label(file: declaredGroups[written.group.name]?.file ?? file, span: group.key.span, message: "kept per \(group.key.text)")],
+                  notes: ["`\(lacking.name)` carries \(lacking.carries.map { "`\($0)`" }.joined(separator: ", "))"],
+                  help: "trigger the rule on an event that carries `\(group.key.entity.name)`, or use a group kept per an entity it carries")
+        }
+
         if let awaited, let written = rule.absence, !awaited.carries.contains(subject), !subject.isEmpty {
             error(.triggerLacksEntity, "`\(awaited.name)` does not carry `\(subject)`, so it cannot be matched to the triggering event",
                   file: file, span: written.event.span, label: "awaited event",

@@ -93,6 +93,21 @@ struct SemanticsByHandTests {
         #expect(result.decisions.map(\.subject.key) == ["S1", "S3"])
     }
 
+    @Test func aPolicyWhoseKeyIsMissingDoesNotApply() throws {
+        // One decision per preferred channel; customers without one are not grouped under an empty key.
+        let program = try #require(compile("""
+            policy limit 1 per customer.preferred_channel
+            rule r on shipment.delivered when shipment.delay > 2d then send apology limit none
+            """))
+        let with = { (shipment: String, channel: String?) in
+            Shop.delivered("2026-03-01T10:00:00Z", shipment: shipment).replacingOccurrences(
+                of: "\"tier\":\"VIP\"", with: "\"tier\":\"VIP\"" + (channel.map { ",\"preferred_channel\":\"\($0)\"" } ?? ""))
+        }
+        let result = run(program, [with("S1", "sms"), with("S2", "sms"), with("S3", nil), with("S4", nil), with("S5", "email")])
+        #expect(result.deadLetters.isEmpty, "\(result.deadLetters)")
+        #expect(result.decisions.map(\.subject.key) == ["S1", "S3", "S4", "S5"])
+    }
+
     @Test func exclusiveGroupByPriority() throws {
         let program = try #require(compile("""
             group delivery per order by priority

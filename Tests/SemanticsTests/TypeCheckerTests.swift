@@ -103,6 +103,7 @@ struct TypeCheckerTests {
         ("rule r on order.placed then send apology active from 2026-02-30", "E0003"),
         ("rule r on order.placed then send apology rollout 10% rollout 20%", "E0408"),
         ("rule r on order.placed then send apology exclusive nothing", "E0406"),
+        ("group g per shipment\nrule r on order.placed then send apology exclusive g", "E0401"),
         ("rule r on order.placed when t[customer.country] > 1d then send apology", "E0205"),
         ("rule r on order.placed when order.total.amount > 1 EUR then send apology", "E0201"),
         ("rule r on order.placed when customer > 1 then send apology", "E0201"),

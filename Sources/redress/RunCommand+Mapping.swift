@@ -53,67 +53,13 @@ extension Run {
         }
         for warning in source.warnings { Output.error("warning: \(warning)") }
 
-        // State and outputs as for JSON lines (see `run()`).
-        let fingerprint = program.fingerprint
-        var store: StateStore? = nil
-        var checkpoint: StateStore.Checkpoint? = nil
-        var engineState = EngineState()
-        if let state {
-            do {
-                store = try StateStore(path: state)
-                if let (saved, savedState) = try store?.load(program: fingerprint, path: state) {
-                    checkpoint = saved
-                    engineState = savedState
-                }
-            } catch {
-                Output.error("error: \(error)")
-                throw ExitCode(2)
-            }
-            if checkpoint != nil, out == nil {
-                Output.error("warning: resuming with decisions on standard output: those written after the last checkpoint are written again; use --out for exactly-once output")
-            }
-        }
-        let output = try openOutput(out, keeping: checkpoint?.outputBytes)
-        defer { if output != STDOUT_FILENO { close(output) } }
-        var deadLetterDescriptor: Int32? = nil
-        if checkpoint.map({ $0.deadLetterBytes > 0 }) ?? false {
-            deadLetterDescriptor = try openOutput(deadLetters, keeping: checkpoint?.deadLetterBytes)
-        }
-        defer { if let deadLetterDescriptor { close(deadLetterDescriptor) } }
-
-        let engine = Engine(program: program, state: engineState)
-        let sink = OutputSink(descriptor: output)
-        let outputStart = checkpoint?.outputBytes ?? 0
-        var deadLetterSink = deadLetterDescriptor.map { OutputSink(descriptor: $0) }
-        let deadLetterStart = checkpoint?.deadLetterBytes ?? 0
-        var emitted: [String] = []
-        var sinceCheckpoint = 0
-        let resumeAfter = checkpoint?.position ?? 0
-
-        func keep(_ letter: DeadLetter) {
-            if deadLetterSink == nil {
-                let descriptor = open(deadLetters, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-                deadLetterSink = OutputSink(descriptor: descriptor >= 0 ? descriptor : STDERR_FILENO)
-            }
-            deadLetterSink?.write(DeadLetterText.line(letter))
-        }
-        func saveCheckpoint() throws {
-            guard let store else { return }
-            sink.synchronize()
-            deadLetterSink?.synchronize()
-            do {
-                try store.save(engine.snapshot(), outputBytes: outputStart + sink.written,
-                               deadLetterBytes: deadLetterStart + (deadLetterSink?.written ?? 0), program: fingerprint, emitted: emitted)
-            } catch {
-                Output.error("error: \(error)")
-                throw ExitCode(2)
-            }
-            emitted.removeAll(keepingCapacity: true)
-            sinceCheckpoint = 0
-        }
+        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters)
+        let engine = session.engine
+        let resumeAfter = session.resumeAfter
+        func keep(_ letter: DeadLetter) { session.keep(letter) }
 
         // Rows of joined files that could not be read: kept once (not again on a resume).
-        if checkpoint == nil {
+        if session.checkpoint == nil {
             for letter in source.joinProblems {
                 if strict {
                     Output.error("error: \(letter.reason) (line \(letter.line))")
@@ -139,37 +85,24 @@ extension Run {
                 }
                 keep(letter)
             case .events(let events):
-                for event in events {
-                    for decision in engine.process(event) {
-                        sink.write(decision.jsonLine() + "\n")
-                        if store != nil { emitted.append(decision.key) }
-                    }
-                }
-                sinceCheckpoint += events.count
+                for event in events { session.evaluate(event) }
             }
             engine.state.position = number
-            if store != nil, sinceCheckpoint >= checkpointEvery { try saveCheckpoint() }
+            // Checkpoints fall between rows only: a row's events go in together.
+            if case .events(let events) = row { try session.advance(by: events.count, every: checkpointEvery) }
         }
-        sink.flush()
-        deadLetterSink?.flush()
         if let stop {
+            session.sink.flush()
             Output.error("error: line \(stop.line): \(stop.reason)")
             throw ExitCode(1)
         }
-        try saveCheckpoint()
         let statistics = engine.statistics
         func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
         var summary = "read \(plural(rows, "row")) (\(blank) blank), \(plural(statistics.events, "event")), \(plural(statistics.decisions, "decision"))"
         if bad > 0 { summary += ", \(plural(bad, "bad row")) kept in \(deadLetters)" }
-        if checkpoint == nil, !source.joinProblems.isEmpty {
+        if session.checkpoint == nil, !source.joinProblems.isEmpty {
             summary += ", \(plural(source.joinProblems.count, "bad row")) of joined files kept in \(deadLetters)"
         }
-        if !engine.state.pending.isEmpty { summary += ", \(plural(engine.state.pending.count, "deadline")) pending" }
-        Output.error(summary)
-        if case let details = Run.details(engine), !details.isEmpty { Output.error(details) }
-        if sink.failed {
-            Output.error("error: could not write all decisions")
-            throw ExitCode(2)
-        }
+        try session.finish(summary: summary)
     }
 }

@@ -131,10 +131,16 @@ extension Checker {
             guard literal.text.contains("."), let value = LiteralValue.decimal(literal.text) else {
                 return bad("the number `\(literal.text)` is too large", "numbers in rules have at most 18 digits")
             }
+            if literal.text.split(separator: ".").last.map({ $0.count > 6 }) ?? false {
+                return bad("`\(literal.text)` has more than 6 decimals", "rules compute decimals with 6 decimal places")
+            }
             return TypedExpression(.constant(.decimal(value)), .decimal, span)
         case .percent:
             guard let value = LiteralValue.decimal(String(literal.text.dropLast())) else {
                 return bad("the percentage `\(literal.text)` is too large", "write a percentage such as `5%`")
+            }
+            if literal.text.dropLast().split(separator: ".").dropFirst().first.map({ $0.count > 4 }) ?? false {
+                return bad("`\(literal.text)` has more than 4 decimals", "percentages are computed with 4 decimal places (0.0001%)")
             }
             return TypedExpression(.constant(.percent(value)), .percent, span)
         case .duration:
@@ -172,6 +178,10 @@ extension Checker {
             }
             return TypedExpression(.constant(.date(days)), .date, span)
         case .timestamp:
+            if !(literal.text.hasSuffix("Z") || literal.text.dropFirst(16).contains(where: { $0 == "+" || $0 == "-" })) {
+                // No zone: the lexer has reported it already.
+                return TypedExpression(.constant(.bool(false)), .error, span)
+            }
             guard let ms = LiteralValue.timestamp(literal.text) else {
                 return bad("`\(literal.text)` is not a valid timestamp", "write timestamps as YYYY-MM-DDTHH:MM[:SS] with a zone, e.g. 2026-12-01T08:00:00Z")
             }

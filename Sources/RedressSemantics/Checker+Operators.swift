@@ -167,6 +167,7 @@ extension Checker {
         case (.times, .duration, _) where b.isNumeric: return .duration
         case (.times, _, .duration) where a.isNumeric: return .duration
         case (.times, .percent, .duration), (.of, .percent, .duration): return b
+        case (.times, .duration, .percent): return a
         case (.of, .percent, _) where b.isNumeric: return .decimal
         case (.times, .percent, _) where b.isNumeric: return .percent
         case (.times, _, .percent) where a.isNumeric: return .percent

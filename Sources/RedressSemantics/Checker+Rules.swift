@@ -50,6 +50,8 @@ extension Checker {
                         error(.incompatibleComparison, "the deadline after `by` must be a timestamp, but this is \(typed.type)", file: file,
                               span: instant.span, label: "this is \(typed.type)",
                               help: "use a timestamp field such as `shipment.promised_at`, or `within DURATION` for a deadline relative to the trigger")
+                    } else if typed.type.isOptional {
+                        requireValue(typed, written: instant, file: file, what: "the deadline")
                     } else if let awaited {
                         absence = CheckedAbsence(event: awaited.name, deadline: .at(typed))
                     }
@@ -159,7 +161,7 @@ extension Checker {
                 error(.noTrigger, entities.isEmpty
                       ? "the rule reads no field, so no event can be inferred to trigger it"
                       : "no event carries everything this rule reads (\(entities.map { "`\($0)`" }.joined(separator: ", ")))",
-                      file: file, span: span, label: "reads \(entities.joined(separator: " and "))", notes: notes,
+                      file: file, span: span, label: entities.isEmpty ? "reads no field" : "reads \(entities.joined(separator: " and "))", notes: notes,
                       help: "name the triggering event with `on EVENT`, or read fields that one event carries together")
                 return nil
             }

@@ -238,7 +238,7 @@ public struct Checker {
             }
             for pattern in arm.patterns {
                 guard case .name(let key) = pattern.kind else {
-                    error(.wrongActionArgument, "table keys must be cases of `\(enumeration.name)`", file: file, span: pattern.span,
+                    error(.unknownEnumCase, "table keys must be cases of `\(enumeration.name)`", file: file, span: pattern.span,
                           label: "not a case name", help: "write a case such as `\(enumeration.cases.first ?? "DE")`")
                     continue
                 }
@@ -359,7 +359,11 @@ public struct Checker {
             if !typed.type.isError {
                 if case .money = typed.type {
                     amount = ConstantFolder.fold(typed, definitions: [:], parameters: parameters)
-                    if amount == nil {
+                    if case .money(let value, _)? = amount, value <= 0 {
+                        error(.invalidPolicy, "a cap must be more than zero", file: scope.file, span: cap.amount.span,
+                              label: "not positive", help: "a cap of zero or less would hold back every decision with money; remove the rule instead")
+                        amount = nil
+                    } else if amount == nil {
                         error(.notConstant, "a cap must be a constant amount", file: scope.file, span: cap.amount.span,
                               help: "write an amount such as `20 EUR` or use a parameter")
                     }

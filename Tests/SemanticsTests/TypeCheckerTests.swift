@@ -32,6 +32,7 @@ struct TypeCheckerTests {
         "rule r on shipment.delivered when shipment.delivered_at - shipment.promised_at > 1d then send apology",
         "rule r on shipment.delivered when shipment.promised_at + 2d < shipment.delivered_at then send apology",
         "rule r on order.packed then refund clamp(5% of order.total, 3 EUR, 5 EUR)",
+        "rule r on order.packed when order.time_to_pack * 50% > 2h then send apology",
         "rule r on order.packed then refund min(order.total, 5 EUR), voucher max(1 EUR, 2% of order.total)",
         "rule r on playback.ended when playback.rebuffer_ratio > 2% then refund rental.price",
         "rule r on order.placed when order.item_count > 2.5 then send apology",
@@ -113,6 +114,11 @@ struct TypeCheckerTests {
         ("rule r on order.placed when customer.tier == VIP and customer.tier == Plus then send apology", "W0504"),
         ("rule r on order.placed when order.total is missing then send apology", "W0504"),
         ("rule r on order.placed when order.total > 1.001 EUR then send apology", "E0003"),
+        ("rule r on shipment.delivered when shipment.weight_kg > 0.1234567 then send apology", "E0003"),
+        ("rule r on playback.ended when playback.rebuffer_ratio > 2.00001% then send apology", "E0003"),
+        ("rule r on shipment.shipped unless shipment.delivered by shipment.predicted_delivery_at then send apology", "E0306"),
+        ("rule r on order.placed then refund 5 EUR cap -5 EUR per customer", "E0408"),
+        ("table t by Country { \"DE\" -> 1d, else -> 2d }\nrule r on order.placed when order.placed_at + t[customer.country] > order.placed_at then send apology", "E0204"),
     ]
 
     @Test(arguments: rejected)

@@ -9,7 +9,7 @@ struct Redress: ParsableCommand {
     static let version = "0.1.0"
     static let configuration = CommandConfiguration(
         commandName: "redress",
-        abstract: "Rules for proactive customer compensation: check, format, and (soon) run and simulate them.",
+        abstract: "Rules for proactive customer compensation: check and format them, compile them, run them over events and explain their decisions.",
         version: version,
         subcommands: [Check.self, Format.self, Compile.self, Run.self, Explain.self]
     )

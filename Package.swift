@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "RedressSemantics", targets: ["RedressSemantics"]),
         .library(name: "RedressIR", targets: ["RedressIR"]),
         .library(name: "RedressRuntime", targets: ["RedressRuntime"]),
+        .library(name: "RedressSimulation", targets: ["RedressSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,10 +34,11 @@ let package = Package(
             // ever used from one thread (the pipeline hands whole batches across).
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
+        .target(name: "RedressSimulation", dependencies: ["RedressRuntime", "RedressIR"]),
         .executableTarget(
             name: "redress",
             dependencies: [
-                "RedressSyntax", "RedressSemantics", "RedressIR", "RedressRuntime",
+                "RedressSyntax", "RedressSemantics", "RedressIR", "RedressRuntime", "RedressSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +53,7 @@ let package = Package(
             "RedressRuntime", "RedressIR", "RedressSemantics",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
+        .testTarget(name: "SimulationTests", dependencies: ["RedressSimulation", "RedressRuntime", "RedressIR", "RedressSemantics"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
     ]
 )

@@ -19,6 +19,22 @@ public struct Decision: Sendable, Codable, Equatable {
         /// Template, tag, or another name from the catalog.
         public var argument: String?
         public var channel: String?
+        /// The amount as computed (for pricing); not part of the JSON.
+        public var value: RuntimeValue? = nil
+
+        enum CodingKeys: String, CodingKey { case verb, amount, argument, channel }
+
+        public init(verb: String, amount: String?, argument: String?, channel: String?, value: RuntimeValue? = nil) {
+            self.verb = verb
+            self.amount = amount
+            self.argument = argument
+            self.channel = channel
+            self.value = value
+        }
+
+        public static func == (a: Action, b: Action) -> Bool {
+            a.verb == b.verb && a.amount == b.amount && a.argument == b.argument && a.channel == b.channel
+        }
     }
 
     public var rule: String

@@ -347,6 +347,7 @@ public final class Engine {
                     return nil
                 }
                 decided.amount = ValueText.describe(value, program: program)
+                decided.value = value
                 if value.kind == .money { money[value.unit, default: 0] += value.bits }
             }
             if let channel = channels[index][position] {

@@ -11,46 +11,8 @@ import RedressSyntax
 /// line a row starts on).
 extension Run {
     func runMapped(_ program: Program, mapping path: String) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            Output.error("error: cannot read the mapping \(path)")
-            throw ExitCode(2)
-        }
-        let mappingSource = SourceFile(path: path, text: text)
-        let renderer = DiagnosticRenderer(files: [path: mappingSource])
-        let (loaded, diagnostics) = EventMapping.load(mappingSource, program: program)
-        if !diagnostics.isEmpty { Output.error(renderer.human(diagnostics)) }
-        guard let mapping = loaded else {
-            Output.error("error: the mapping \(path) has errors; see docs/events.md, \"CSV input\"")
-            throw ExitCode(2)
-        }
-        var joinPaths: [String: String] = [:]
-        for option in join {
-            guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
-                Output.error("error: --join takes NAME=PATH, found `\(option)`")
-                throw ExitCode(2)
-            }
-            let name = String(option[..<equals])
-            guard mapping.joins.contains(where: { $0.name == name }) else {
-                Output.error("error: --join \(name): the mapping has no join `\(name)`; its joins are \(mapping.joins.map(\.name).joined(separator: ", "))")
-                throw ExitCode(2)
-            }
-            joinPaths[name] = String(option[option.index(after: equals)...])
-        }
-
-        let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
-        guard input >= 0 else {
-            Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
-        }
+        let (source, input) = try Run.openMapped(program, mapping: path, events: events, join: join)
         defer { if input != STDIN_FILENO { close(input) } }
-        let source: CSVEventSource
-        do {
-            source = try CSVEventSource(mapping: mapping, program: program, descriptor: input, path: events, joinPaths: joinPaths)
-        } catch {
-            Output.error(renderer.human(error.diagnostics))
-            Output.error("error: cannot read \(events) through the mapping \(path)")
-            throw ExitCode(2)
-        }
         for warning in source.warnings { Output.error("warning: \(warning)") }
 
         let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters)
@@ -104,5 +66,48 @@ extension Run {
             summary += ", \(plural(source.joinProblems.count, "bad row")) of joined files kept in \(deadLetters)"
         }
         try session.finish(summary: summary)
+    }
+
+    /// Loads a mapping and opens `events` through it (shared by `run` and `simulate`).
+    static func openMapped(_ program: Program, mapping path: String, events: String, join: [String]) throws -> (CSVEventSource, Int32) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            Output.error("error: cannot read the mapping \(path)")
+            throw ExitCode(2)
+        }
+        let mappingSource = SourceFile(path: path, text: text)
+        let renderer = DiagnosticRenderer(files: [path: mappingSource])
+        let (loaded, diagnostics) = EventMapping.load(mappingSource, program: program)
+        if !diagnostics.isEmpty { Output.error(renderer.human(diagnostics)) }
+        guard let mapping = loaded else {
+            Output.error("error: the mapping \(path) has errors; see docs/events.md, \"CSV input\"")
+            throw ExitCode(2)
+        }
+        var joinPaths: [String: String] = [:]
+        for option in join {
+            guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
+                Output.error("error: --join takes NAME=PATH, found `\(option)`")
+                throw ExitCode(2)
+            }
+            let name = String(option[..<equals])
+            guard mapping.joins.contains(where: { $0.name == name }) else {
+                Output.error("error: --join \(name): the mapping has no join `\(name)`; its joins are \(mapping.joins.map(\.name).joined(separator: ", "))")
+                throw ExitCode(2)
+            }
+            joinPaths[name] = String(option[option.index(after: equals)...])
+        }
+        let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
+        guard input >= 0 else {
+            Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
+            throw ExitCode(2)
+        }
+        do {
+            let source = try CSVEventSource(mapping: mapping, program: program, descriptor: input, path: events, joinPaths: joinPaths)
+            return (source, input)
+        } catch {
+            if input != STDIN_FILENO { close(input) }
+            Output.error(renderer.human(error.diagnostics))
+            Output.error("error: cannot read \(events) through the mapping \(path)")
+            throw ExitCode(2)
+        }
     }
 }

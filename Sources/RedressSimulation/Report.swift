@@ -1,0 +1,175 @@
+import Foundation
+import RedressIR
+import RedressRuntime
+
+/// What a replay projects: counts and costs, broken down by rule, action, week and month.
+/// Costs are in minor units of the catalog's currency; every list is in a fixed order, so the
+/// same input gives the same report, byte for byte.
+public struct Report: Sendable {
+    public struct Line: Sendable, Codable, Equatable {
+        public var key: String
+        public var decisions: Int
+        public var cost: Int64
+    }
+
+    let program: Program
+    public var events = 0
+    public var eventsByType: [String: Int] = [:]
+    public var deadLetters = 0
+    public var outOfOrder = 0
+    public var decisions = 0
+    public var cost: Int64 = 0
+    /// Money in other currencies than the catalog's, not converted: currency → minor units.
+    public var unconverted: [String: Int64] = [:]
+    var byRule: [String: Line] = [:]
+    var byAction: [String: Line] = [:]
+    var byWeek: [String: Line] = [:]
+    var byMonth: [String: Line] = [:]
+    var customers: Set<String> = []
+    var subjects: Set<String> = []
+    public var heldBack: [String: Int] = [:]
+    public var missing: [String: Int] = [:]
+    public var pending = 0
+
+    init(program: Program) {
+        self.program = program
+    }
+
+    mutating func add(_ decision: Decision, pricing: Pricing) {
+        decisions += 1
+        var total: Int64 = 0
+        for action in decision.actions {
+            if let cost = pricing.cost(action) {
+                total += cost
+                byAction[action.verb, default: Line(key: action.verb, decisions: 0, cost: 0)].cost += cost
+            } else if let value = action.value {
+                unconverted[program.currencies[Int(value.unit)].code, default: 0] += value.bits
+            }
+            byAction[action.verb, default: Line(key: action.verb, decisions: 0, cost: 0)].decisions += 1
+        }
+        cost += total
+        func count(_ table: inout [String: Line], _ key: String) {
+            table[key, default: Line(key: key, decisions: 0, cost: 0)].decisions += 1
+            table[key]?.cost += total
+        }
+        count(&byRule, decision.rule)
+        if let ms = TimeFormat.timestamp(decision.time) {
+            count(&byMonth, String(decision.time.prefix(7)))
+            count(&byWeek, Report.week(ms))
+        }
+        if let customer = decision.customer { customers.insert(customer) }
+        subjects.insert("\(decision.subject.entity):\(decision.subject.key)")
+    }
+
+    mutating func finish(_ engine: Engine) {
+        let statistics = engine.statistics
+        events = statistics.events
+        eventsByType = statistics.eventsByType
+        heldBack = statistics.heldBack
+        missing = engine.state.misses
+        pending = engine.state.pending.count
+    }
+
+    /// ISO 8601 week of a time, `2026-W47`.
+    static func week(_ ms: Int64) -> String {
+        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let weekday = ((days % 7) + 10) % 7  // Monday = 0 (1970-01-01 was a Thursday)
+        let thursday = days - weekday + 3
+        let (year, _, _) = TimeFormat.civil(fromDays: thursday)
+        let first = TimeFormat.daysFromCivil(year, 1, 1)
+        let week = (thursday - first) / 7 + 1
+        return "\(year)-W\(week < 10 ? "0" : "")\(week)"
+    }
+
+    public var rules: [Line] { byRule.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) } }
+    public var actions: [Line] { byAction.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) } }
+    public var weeks: [Line] { byWeek.values.sorted { $0.key < $1.key } }
+    public var months: [Line] { byMonth.values.sorted { $0.key < $1.key } }
+    public var customersAffected: Int { customers.count }
+    public var subjectsAffected: Int { subjects.count }
+
+    var currency: Program.Currency { program.currencies[Int(program.catalog.currency)] }
+
+    public func money(_ minor: Int64) -> String {
+        ValueText.describe(RuntimeValue(.money, minor, unit: program.catalog.currency), program: program)
+    }
+
+    // MARK: - Rendering
+
+    /// An aligned table for the terminal.
+    public func table() -> String {
+        var out = ""
+        out += "events read       \(events)" + (deadLetters > 0 ? " (\(deadLetters) bad lines)" : "")
+            + (outOfOrder > 0 ? " (\(outOfOrder) out of time order, replayed sorted)" : "") + "\n"
+        for (type, count) in eventsByType.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
+            out += "  \(type.padding(toLength: 24, withPad: " ", startingAt: 0)) \(count)\n"
+        }
+        out += "decisions         \(decisions)\n"
+        out += "customers         \(customersAffected)\n"
+        out += "subjects          \(subjectsAffected)\n"
+        out += "projected cost    \(money(cost))\n"
+        for (code, minor) in unconverted.sorted(by: { $0.key < $1.key }) {
+            out += "  not converted   \(ValueText.describe(RuntimeValue(.money, minor, unit: Int32(program.currencies.firstIndex { $0.code == code } ?? 0)), program: program))\n"
+        }
+        func section(_ title: String, _ lines: [Line]) {
+            guard !lines.isEmpty else { return }
+            let width = max(title.count, lines.map(\.key.count).max() ?? 0)
+            out += "\n" + title.padding(toLength: width, withPad: " ", startingAt: 0) + "   decisions         cost\n"
+            for line in lines {
+                let count = String(line.decisions)
+                let price = money(line.cost)
+                out += line.key.padding(toLength: width, withPad: " ", startingAt: 0) + "   "
+                    + String(repeating: " ", count: max(0, 9 - count.count)) + count + "  "
+                    + String(repeating: " ", count: max(0, 11 - price.count)) + price + "\n"
+            }
+        }
+        section("rule", rules)
+        section("action", actions)
+        section("month", months)
+        section("week", weeks)
+        if !heldBack.isEmpty {
+            out += "\nheld back by policies\n"
+            for (key, count) in heldBack.sorted(by: { $0.key < $1.key }) { out += "  \(key.replacingOccurrences(of: "|", with: ": ")) \(count)\n" }
+        }
+        if !missing.isEmpty {
+            out += "\nconditions left undecided by missing data\n"
+            for (key, count) in missing.sorted(by: { $0.key < $1.key }) { out += "  \(key.replacingOccurrences(of: "|", with: ": ")) \(count)\n" }
+        }
+        if pending > 0 { out += "\n\(pending) absence deadline\(pending == 1 ? "" : "s") after the end of the data (not counted)\n" }
+        return out
+    }
+
+    struct JSONReport: Encodable {
+        var version = 1
+        var currency: String
+        var events: Int
+        var eventsByType: [String: Int]
+        var deadLetters: Int
+        var outOfOrder: Int
+        var decisions: Int
+        var customers: Int
+        var subjects: Int
+        var cost: String
+        var costMinor: Int64
+        var unconverted: [String: Int64]
+        var byRule: [Line]
+        var byAction: [Line]
+        var byMonth: [Line]
+        var byWeek: [Line]
+        var heldBack: [String: Int]
+        var missing: [String: Int]
+        var pendingDeadlines: Int
+    }
+
+    /// The report as JSON (schema in docs/simulation.md); keys sorted, lists in fixed order.
+    public func json() -> String {
+        let report = JSONReport(
+            currency: currency.code, events: events, eventsByType: eventsByType, deadLetters: deadLetters, outOfOrder: outOfOrder,
+            decisions: decisions, customers: customersAffected, subjects: subjectsAffected, cost: money(cost), costMinor: cost,
+            unconverted: unconverted, byRule: rules, byAction: actions, byMonth: months, byWeek: weeks, heldBack: heldBack,
+            missing: missing, pendingDeadlines: pending)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self) + "\n"
+    }
+}

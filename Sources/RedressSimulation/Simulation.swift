@@ -1,0 +1,77 @@
+import RedressIR
+import RedressRuntime
+
+/// Replays historical events through the engine (the same one `run` uses, with event time as
+/// the clock) and prices every decision with the catalog's cost model.
+///
+/// Events are replayed in event-time order: they are read into memory and sorted by time,
+/// keeping the input order for equal times, so unsorted input gives the same result as sorted.
+/// After the last event, deadlines up to its time fire (the data's clock stops there).
+public struct Simulation {
+    public let program: Program
+
+    public init(program: Program) {
+        self.program = program
+    }
+
+    /// Replays `events` (any order) and returns the report.
+    public func replay(_ events: [Event], deadLetters: Int = 0) -> Report {
+        let ordered = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+        let engine = Engine(program: program)
+        var report = Report(program: program)
+        report.deadLetters = deadLetters
+        report.outOfOrder = zip(events, events.dropFirst()).filter { $0.time > $1.time }.count
+        for event in ordered {
+            for decision in engine.process(event) { report.add(decision, pricing: pricing) }
+        }
+        if let last = ordered.last {
+            for decision in engine.advance(to: last.time + 1) { report.add(decision, pricing: pricing) }
+        }
+        report.finish(engine)
+        return report
+    }
+
+    var pricing: Pricing { Pricing(program: program) }
+}
+
+/// The catalog's cost model: a refund costs its amount, a voucher its amount times the
+/// redemption rate, a message its channel, a flag its tag, other actions their fixed or
+/// per-unit cost. Costs are in minor units of the catalog's currency.
+public struct Pricing: Sendable {
+    let program: Program
+    let actions: [String: Program.Catalog.Action]
+    let channels: [String: Int64]
+    let tags: [String: Int64]
+
+    public init(program: Program) {
+        self.program = program
+        actions = Dictionary(program.catalog.actions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        channels = Dictionary(program.catalog.channels.map { ($0.name, $0.costMinor) }, uniquingKeysWith: { a, _ in a })
+        tags = Dictionary(program.catalog.tags.map { ($0.name, $0.costMinor) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The cost of one action, or nil when its money is in another currency than the catalog's.
+    public func cost(_ action: Decision.Action) -> Int64? {
+        let definition = actions[action.verb]
+        var cost: Int64 = 0
+        switch definition?.cost {
+        case "amount":
+            guard let value = action.value, value.kind == .money else { return 0 }
+            guard value.unit == program.catalog.currency else { return nil }
+            cost = value.bits
+        case "fixed":
+            cost = definition?.costMinor ?? 0
+        case "per_unit":
+            let units = action.value.map { $0.kind == .integer ? $0.bits : 0 } ?? 0
+            cost = (definition?.costMinor ?? 0) * units
+        default:
+            cost = 0
+        }
+        if let rate = definition?.redemptionRate {
+            cost = FixedPoint.multiplyDivide(cost, rate, FixedPoint.scale) ?? cost
+        }
+        if let channel = action.channel { cost += channels[channel] ?? 0 }
+        if let argument = action.argument, let tag = tags[argument] { cost += tag }
+        return cost
+    }
+}

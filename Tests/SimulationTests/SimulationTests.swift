@@ -1,0 +1,83 @@
+import Foundation
+import RedressIR
+import RedressRuntime
+import RedressSemantics
+import RedressSimulation
+import RedressSyntax
+import Testing
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func shop(_ name: String) -> SourceFile {
+    SourceFile(path: "rules/shop/\(name)", text: (try? String(contentsOf: repositoryRoot.appendingPathComponent("rules/shop/\(name)"), encoding: .utf8)) ?? "")
+}
+
+func events(_ lines: [String], program: Program) -> [Event] {
+    let reader = EventReader(program: program)
+    var event = Event(slotCount: program.slots.count)
+    return lines.enumerated().compactMap { index, line in
+        var text = line
+        return text.withUTF8 { reader.read($0, number: index + 1, into: &event) } == nil ? event : nil
+    }
+}
+
+func delivered(_ time: String, shipment: String, customer: String, tier: String = "VIP", delay: String = "3d") -> String {
+    "{\"event\":\"shipment.delivered\",\"time\":\"\(time)\",\"shipment\":{\"id\":\"\(shipment)\",\"delay\":\"\(delay)\"},\"customer\":{\"id\":\"\(customer)\",\"tier\":\"\(tier)\"}}"
+}
+
+struct SimulationTests {
+    static func program(_ rules: String) throws -> Program {
+        let report = RuleSetLoader.check(rules: [SourceFile(path: "t.rules", text: rules)], schema: shop("schema.yaml"), catalog: shop("catalog.yaml"))
+        return try #require(Program.compile(report).0)
+    }
+
+    /// Worked out by hand from rules/shop/catalog.yaml: refund 5 EUR + apology by e-mail (0.01 EUR)
+    /// + handwritten tag (2.50 EUR) = 7.51 EUR per decision; a 5 EUR voucher at 35% redemption is
+    /// 1.75 EUR, plus its e-mail 0.01 EUR.
+    @Test func pricesEveryDecisionWithTheCatalog() throws {
+        let program = try Self.program("""
+            when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology, flag handwritten
+            rule voucher on shipment.delivered when shipment.delay > 4d then voucher 5 EUR, send carrier_delay_apology via email
+            """)
+        let report = Simulation(program: program).replay(events([
+            delivered("2026-03-02T10:00:00Z", shipment: "S1", customer: "A"),
+            delivered("2026-03-03T10:00:00Z", shipment: "S2", customer: "B", delay: "5d"),
+            delivered("2026-03-04T10:00:00Z", shipment: "S3", customer: "C", tier: "Plus", delay: "5d"),
+            delivered("2026-04-01T10:00:00Z", shipment: "S4", customer: "A", delay: "1d"),
+        ], program: program))
+        #expect(report.events == 4)
+        #expect(report.decisions == 4)
+        #expect(report.customersAffected == 3)
+        #expect(report.cost == 751 + 751 + 176 + 176)
+        #expect(report.money(report.cost) == "18.54 EUR")
+        #expect(report.rules.map(\.key) == ["t:1", "voucher"])
+        #expect(report.rules.map(\.cost) == [1502, 352])
+        #expect(report.months.map(\.key) == ["2026-03"])
+        #expect(report.weeks.map(\.key) == ["2026-W10"])
+        #expect(report.actions.first { $0.key == "voucher" }?.cost == 350)
+    }
+
+    @Test func unsortedInputIsReplayedInTimeOrder() throws {
+        // A limit of one per customer: which decision survives depends on time order, not file order.
+        let program = try Self.program("rule r on shipment.delivered when shipment.delay > 2d then refund 5 EUR limit 1 per customer")
+        let lines = [delivered("2026-03-05T10:00:00Z", shipment: "LATE", customer: "A"),
+                     delivered("2026-03-01T10:00:00Z", shipment: "EARLY", customer: "A")]
+        let report = Simulation(program: program).replay(events(lines, program: program))
+        #expect(report.outOfOrder == 1)
+        #expect(report.decisions == 1)
+        #expect(report.heldBack["r|limit"] == 1)
+        let sorted = Simulation(program: program).replay(events(lines.reversed(), program: program))
+        #expect(sorted.json().replacingOccurrences(of: "\"outOfOrder\" : 0", with: "\"outOfOrder\" : 1") == report.json())
+    }
+
+    @Test func deadlinesFireUpToTheEndOfTheData() throws {
+        let program = try Self.program("rule not_shipped on order.placed unless shipment.shipped within 48h then send dispatch_delay_notice")
+        let placed = { (time: String, order: String) in
+            "{\"event\":\"order.placed\",\"time\":\"\(time)\",\"order\":{\"id\":\"\(order)\"},\"customer\":{\"id\":\"C\",\"tier\":\"VIP\"}}"
+        }
+        let report = Simulation(program: program).replay(events([placed("2026-03-01T10:00:00Z", "O1"), placed("2026-03-04T10:00:00Z", "O2")], program: program))
+        // O1's deadline (03-03) falls inside the data; O2's (03-06) after its end.
+        #expect(report.decisions == 1)
+        #expect(report.pending == 1)
+    }
+}

@@ -21,6 +21,11 @@ extension Program {
         return ((try? encoder.encode(self)) ?? Data()) + Data("\n".utf8)
     }
 
+    /// The slot of `entity.field`, if the program has one.
+    public func slot(named path: String) -> Int? {
+        slots.firstIndex { "\(entities[$0.entity].name).\($0.field)" == path }
+    }
+
     /// Identifies the rules a state was made with (FNV-1a of the IR's JSON).
     public var fingerprint: String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -41,9 +46,9 @@ extension Program {
     }
 
     /// Checks and lowers a rule set report; nil (and the problems) when it has errors.
-    public static func compile(_ report: RuleSetReport) -> (Program?, [String]) {
+    public static func compile(_ report: RuleSetReport, extraFields: [String] = []) -> (Program?, [String]) {
         guard let checked = report.checked, !report.diagnostics.contains(where: { $0.severity == .error }) else { return (nil, []) }
-        let (program, problems) = Lowering.lower(checked) { file, span in
+        let (program, problems) = Lowering.lower(checked, extraFields: extraFields) { file, span in
             report.sources[file]?.location(of: span.start).line ?? 0
         }
         return (problems.isEmpty ? program : nil, problems)

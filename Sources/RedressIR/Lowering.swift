@@ -12,12 +12,21 @@ public final class Lowering {
     var stringIndex: [String: Int] = [:]
     var currencyIndex: [String: Int32] = [:]
     var lines: (String, Span) -> Int
-    public private(set) var problems: [String] = []
+    public internal(set) var problems: [String] = []
 
     /// `lines` turns a rule's file and span into its line number (for decisions and `explain`).
-    public static func lower(_ checked: CheckedRuleSet, lines: @escaping (String, Span) -> Int) -> (Program, [String]) {
+    /// `extraFields` (`entity.field`) get slots even if no rule reads them: the simulator reports by them.
+    public static func lower(_ checked: CheckedRuleSet, extraFields: [String] = [], lines: @escaping (String, Span) -> Int) -> (Program, [String]) {
         let lowering = Lowering(checked: checked, lines: lines)
         lowering.run()
+        for path in extraFields {
+            let parts = path.split(separator: ".").map(String.init)
+            guard parts.count == 2, checked.schema.entity(parts[0])?.field(parts[1]) != nil else {
+                lowering.problems.append("unknown field `\(path)`")
+                continue
+            }
+            _ = lowering.slot(parts[0], parts[1])
+        }
         return (lowering.program, lowering.problems)
     }
 

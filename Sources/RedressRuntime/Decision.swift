@@ -46,6 +46,8 @@ public struct Decision: Sendable, Codable, Equatable {
     public var actions: [Action]
     /// The rule's n-th decision for this subject (0 for rules with `limit none`).
     public var occurrence: Int
+    /// Values of the engine's `reportSlots` on the triggering event (for the simulator); not in the JSON.
+    public var dimensions: [String] = []
     /// `rule|entity:key|occurrence`, or `rule|entity:key|@event-id` for rules with `limit none`:
     /// the same input always gives the same key, so a consumer that remembers keys applies each
     /// decision once.
@@ -63,6 +65,7 @@ public struct Draft: Sendable, Codable {
     public var money: [Int32: Int64]
     /// Values of the slots that policy keys read, captured at the trigger.
     public var keys: [Int: String]
+    public var dimensions: [String] = []
 }
 
 extension Decision {

@@ -86,6 +86,9 @@ public final class Engine {
     /// Pending deadlines in time order (the state's dictionary has no order).
     var queue = DeadlineQueue()
 
+    /// Slots whose values each decision carries in `dimensions` (the simulator's `--by`).
+    public var reportSlots: [Int] = []
+
     /// Outcomes of the last event, per rule (only when `recordOutcomes` is set, for explain).
     public var recordOutcomes = false
     public private(set) var outcomes: [Int: Outcome] = [:]
@@ -379,7 +382,8 @@ public final class Engine {
             }
         }
         return Draft(rule: index, subjectKey: keyText(subject), customerKey: customer, event: reference,
-                     actions: actions, money: money, keys: keys)
+                     actions: actions, money: money, keys: keys,
+                     dimensions: reportSlots.map { slot in frame.slots[slot].isMissing ? "(missing)" : keyText(frame.slots[slot]) })
     }
 
     /// Stable rollout: FNV-1a of the rule name and the customer's key, as a share in millionths.
@@ -543,7 +547,7 @@ public final class Engine {
         }
         return Decision(rule: rule.name, subject: Decision.Subject(entity: subject, key: draft.subjectKey), customer: draft.customerKey,
                         event: draft.event, time: TimeFormat.format(timestamp: time), actions: draft.actions,
-                        occurrence: occurrence, key: key)
+                        occurrence: occurrence, dimensions: draft.dimensions, key: key)
     }
 
     /// Adds a use; without a window only the count matters, so one entry per use is kept

@@ -30,6 +30,16 @@ public struct Report: Sendable {
     public var heldBack: [String: Int] = [:]
     public var missing: [String: Int] = [:]
     public var pending = 0
+    /// `--by`: the fields, and the cost per combination of their values.
+    public var byFields: [String] = []
+    var byDimension: [String: Line] = [:]
+    var byCustomer: [String: Line] = [:]
+    /// Rules per subject, for the overlap between rules.
+    var rulesBySubject: [String: Set<String>] = [:]
+    var costs: [Int64] = []
+    public var budget: Int64? = nil
+    /// When the cumulative cost first went over the budget (decision time).
+    public var budgetExhausted: String? = nil
 
     init(program: Program) {
         self.program = program
@@ -57,8 +67,49 @@ public struct Report: Sendable {
             count(&byMonth, String(decision.time.prefix(7)))
             count(&byWeek, Report.week(ms))
         }
-        if let customer = decision.customer { customers.insert(customer) }
-        subjects.insert("\(decision.subject.entity):\(decision.subject.key)")
+        if let customer = decision.customer {
+            customers.insert(customer)
+            count(&byCustomer, customer)
+        }
+        let subject = "\(decision.subject.entity):\(decision.subject.key)"
+        subjects.insert(subject)
+        rulesBySubject[subject, default: []].insert(decision.rule)
+        if !byFields.isEmpty { count(&byDimension, decision.dimensions.joined(separator: ", ")) }
+        costs.append(total)
+        if let budget, budgetExhausted == nil, cost > budget { budgetExhausted = decision.time }
+    }
+
+    public var dimensions: [Line] { byDimension.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) } }
+    public var topCustomers: [Line] { Array(byCustomer.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }.prefix(10)) }
+
+    /// Subjects decided on by more than one rule, and how often each pair of rules met.
+    public var overlap: (subjects: Int, pairs: [Line]) {
+        var pairs: [String: Int] = [:]
+        var shared = 0
+        for rules in rulesBySubject.values where rules.count > 1 {
+            shared += 1
+            let sorted = rules.sorted()
+            for i in sorted.indices { for j in sorted.indices where j > i { pairs["\(sorted[i]) + \(sorted[j])", default: 0] += 1 } }
+        }
+        return (shared, pairs.map { Line(key: $0.key, decisions: $0.value, cost: 0) }.sorted { ($1.decisions, $0.key) < ($0.decisions, $1.key) })
+    }
+
+    /// Decisions by cost, in buckets of the catalog currency's major unit (upper bound included).
+    public var distribution: [Line] {
+        var unit: Int64 = 1
+        for _ in 0..<currency.minorUnits { unit *= 10 }
+        let edges: [Int64] = [0, 1, 2, 5, 10, 20, 50, 100]
+        var lines: [Line] = []
+        let free = costs.filter { $0 <= 0 }
+        if !free.isEmpty { lines.append(Line(key: "free", decisions: free.count, cost: 0)) }
+        for (index, low) in edges.enumerated() {
+            let high = index + 1 < edges.count ? edges[index + 1] : nil
+            let bucket = costs.filter { cost in cost > low * unit && (high.map { cost <= $0 * unit } ?? true) }
+            guard !bucket.isEmpty else { continue }
+            let label = high.map { "\(low) – \($0) \(currency.code)" } ?? "over \(low) \(currency.code)"
+            lines.append(Line(key: label, decisions: bucket.count, cost: bucket.reduce(0, +)))
+        }
+        return lines
     }
 
     mutating func finish(_ engine: Engine) {
@@ -123,10 +174,21 @@ public struct Report: Sendable {
                     + String(repeating: " ", count: max(0, 11 - price.count)) + price + "\n"
             }
         }
+        if let budget {
+            out += "budget            \(money(budget)): " + (budgetExhausted.map { "runs out at \($0)" } ?? "enough") + "\n"
+        }
         section("rule", rules)
         section("action", actions)
+        if !byFields.isEmpty { section(byFields.joined(separator: ", "), dimensions) }
         section("month", months)
         section("week", weeks)
+        section("top customer", topCustomers)
+        section("decision cost", distribution)
+        let (shared, pairs) = overlap
+        if shared > 0 {
+            out += "\n\(shared) subject\(shared == 1 ? "" : "s") decided on by more than one rule\n"
+            for pair in pairs.prefix(10) { out += "  \(pair.key): \(pair.decisions)\n" }
+        }
         if !heldBack.isEmpty {
             out += "\nheld back by policies\n"
             for (key, count) in heldBack.sorted(by: { $0.key < $1.key }) { out += "  \(key.replacingOccurrences(of: "|", with: ": ")) \(count)\n" }
@@ -159,6 +221,14 @@ public struct Report: Sendable {
         var heldBack: [String: Int]
         var missing: [String: Int]
         var pendingDeadlines: Int
+        var byFields: [String]
+        var byField: [Line]
+        var topCustomers: [Line]
+        var distribution: [Line]
+        var overlapSubjects: Int
+        var overlapPairs: [Line]
+        var budget: String?
+        var budgetExhaustedAt: String?
     }
 
     /// The report as JSON (schema in docs/simulation.md); keys sorted, lists in fixed order.
@@ -167,7 +237,9 @@ public struct Report: Sendable {
             currency: currency.code, events: events, eventsByType: eventsByType, deadLetters: deadLetters, outOfOrder: outOfOrder,
             decisions: decisions, customers: customersAffected, subjects: subjectsAffected, cost: money(cost), costMinor: cost,
             unconverted: unconverted, byRule: rules, byAction: actions, byMonth: months, byWeek: weeks, heldBack: heldBack,
-            missing: missing, pendingDeadlines: pending)
+            missing: missing, pendingDeadlines: pending, byFields: byFields, byField: dimensions, topCustomers: topCustomers,
+            distribution: distribution, overlapSubjects: overlap.subjects, overlapPairs: overlap.pairs,
+            budget: budget.map(money), budgetExhaustedAt: budgetExhausted)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self) + "\n"

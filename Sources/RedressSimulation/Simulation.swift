@@ -9,16 +9,25 @@ import RedressRuntime
 /// After the last event, deadlines up to its time fire (the data's clock stops there).
 public struct Simulation {
     public let program: Program
+    /// Fields (`customer.tier`) to break the cost down by; they must have slots in the program.
+    public var by: [String] = []
+    /// A budget in minor units of the catalog's currency: the report says when it runs out.
+    public var budget: Int64? = nil
 
-    public init(program: Program) {
+    public init(program: Program, by: [String] = [], budget: Int64? = nil) {
         self.program = program
+        self.by = by
+        self.budget = budget
     }
 
     /// Replays `events` (any order) and returns the report.
     public func replay(_ events: [Event], deadLetters: Int = 0) -> Report {
         let ordered = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
         let engine = Engine(program: program)
+        engine.reportSlots = by.compactMap { program.slot(named: $0) }
         var report = Report(program: program)
+        report.byFields = by
+        report.budget = budget
         report.deadLetters = deadLetters
         report.outOfOrder = zip(events, events.dropFirst()).filter { $0.time > $1.time }.count
         for event in ordered {

@@ -44,7 +44,7 @@ struct Compile: ParsableCommand {
 /// IR file (`.json`) is loaded as it is; rule sources are checked and lowered, and any errors
 /// are printed as `check` prints them.
 enum RuleSetInput {
-    static func compile(_ paths: [String], schema: String?, catalog: String?) throws -> Program {
+    static func compile(_ paths: [String], schema: String?, catalog: String?, extraFields: [String] = []) throws -> Program {
         if paths.count == 1, paths[0].hasSuffix(".json") {
             guard let data = FileManager.default.contents(atPath: paths[0]) else {
                 Output.error("error: cannot read \(paths[0])")
@@ -76,7 +76,7 @@ enum RuleSetInput {
             Output.error("error: the rule set has \(errors.count) error\(errors.count == 1 ? "" : "s"); see `redress check`")
             throw ExitCode(1)
         }
-        let (program, problems) = Program.compile(report)
+        let (program, problems) = Program.compile(report, extraFields: extraFields)
         guard let program else {
             for problem in problems { Output.error("error: \(problem)") }
             throw ExitCode(1)

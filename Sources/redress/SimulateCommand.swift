@@ -30,6 +30,12 @@ struct Simulate: ParsableCommand {
     @Option(help: "Report format: table or json.")
     var format: ReportFormat = .table
 
+    @Option(help: ArgumentHelp("Also break the cost down by these fields, e.g. customer.tier,customer.country.", valueName: "FIELDS"))
+    var by: String?
+
+    @Option(help: ArgumentHelp("A budget in the catalog's currency, e.g. \"5000 EUR\": the report says when it runs out.", valueName: "AMOUNT"))
+    var budget: String?
+
     @Option(help: "Schema file to use instead of the nearest schema.yaml.")
     var schema: String?
 
@@ -37,7 +43,22 @@ struct Simulate: ParsableCommand {
     var catalog: String?
 
     func run() throws {
-        let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
+        let fields = by.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+        let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog, extraFields: fields)
+        if let missing = fields.first(where: { program.slot(named: $0) == nil }) {
+            Output.error("error: --by \(missing): not a field of the schema (or not in this IR file)")
+            throw ExitCode(2)
+        }
+        var budgetMinor: Int64? = nil
+        if let budget {
+            let currency = program.currencies[Int(program.catalog.currency)]
+            let parts = budget.split(separator: " ")
+            guard parts.count == 2, String(parts[1]) == currency.code, let amount = Decimal(string: String(parts[0])), amount > 0 else {
+                Output.error("error: --budget takes an amount in \(currency.code), e.g. \"5000 \(currency.code)\"")
+                throw ExitCode(2)
+            }
+            budgetMinor = NSDecimalNumber(decimal: amount * Decimal(sign: .plus, exponent: currency.minorUnits, significand: 1)).int64Value
+        }
         var collected: [Event] = []
         var bad = 0
         if let mapping {
@@ -65,7 +86,7 @@ struct Simulate: ParsableCommand {
                 if reader.read(line, number: number, into: &event) == nil { collected.append(event) } else { bad += 1 }
             }) {}
         }
-        let report = Simulation(program: program).replay(collected, deadLetters: bad)
+        let report = Simulation(program: program, by: fields, budget: budgetMinor).replay(collected, deadLetters: bad)
         Output.write(format == .json ? report.json() : report.table())
     }
 }

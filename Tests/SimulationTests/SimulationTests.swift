@@ -31,6 +31,11 @@ struct SimulationTests {
         return try #require(Program.compile(report).0)
     }
 
+    static func program(_ rules: String, extra: [String]) throws -> Program? {
+        let report = RuleSetLoader.check(rules: [SourceFile(path: "t.rules", text: rules)], schema: shop("schema.yaml"), catalog: shop("catalog.yaml"))
+        return Program.compile(report, extraFields: extra).0
+    }
+
     /// Worked out by hand from rules/shop/catalog.yaml: refund 5 EUR + apology by e-mail (0.01 EUR)
     /// + handwritten tag (2.50 EUR) = 7.51 EUR per decision; a 5 EUR voucher at 35% redemption is
     /// 1.75 EUR, plus its e-mail 0.01 EUR.
@@ -55,6 +60,32 @@ struct SimulationTests {
         #expect(report.months.map(\.key) == ["2026-03"])
         #expect(report.weeks.map(\.key) == ["2026-W10"])
         #expect(report.actions.first { $0.key == "voucher" }?.cost == 350)
+    }
+
+    @Test func breakdownsTopCustomersOverlapDistributionAndBudget() throws {
+        let rules = """
+            when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology, flag handwritten
+            rule voucher on shipment.delivered when shipment.delay > 4d then voucher 5 EUR, send carrier_delay_apology via email
+            """
+        let report = try Self.program(rules, extra: ["customer.tier"]).map { program in
+            Simulation(program: program, by: ["customer.tier"], budget: 1000).replay(events([
+                delivered("2026-03-02T10:00:00Z", shipment: "S1", customer: "A"),
+                delivered("2026-03-03T10:00:00Z", shipment: "S2", customer: "B", delay: "5d"),
+                delivered("2026-03-04T10:00:00Z", shipment: "S3", customer: "C", tier: "Plus", delay: "5d"),
+            ], program: program))
+        }
+        let result = try #require(report)
+        // VIP: 7.51 (A) + 7.51 + 1.76 (B) = 16.78; Plus: 1.76 (C).
+        #expect(result.dimensions.map(\.key) == ["VIP", "Plus"])
+        #expect(result.dimensions.map(\.cost) == [1678, 176])
+        #expect(result.topCustomers.map(\.key) == ["B", "A", "C"])
+        #expect(result.topCustomers.map(\.cost) == [927, 751, 176])
+        #expect(result.overlap.subjects == 1)
+        #expect(result.overlap.pairs.map(\.key) == ["t:1 + voucher"])
+        #expect(result.distribution.map(\.key) == ["1 – 2 EUR", "5 – 10 EUR"])
+        #expect(result.distribution.map(\.decisions) == [2, 2])
+        // 7.51 at 03-02, then 15.02 at 03-03: over 10.00 EUR on the 3rd.
+        #expect(result.budgetExhausted == "2026-03-03T10:00:00Z")
     }
 
     @Test func unsortedInputIsReplayedInTimeOrder() throws {

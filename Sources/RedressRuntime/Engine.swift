@@ -304,6 +304,14 @@ public final class Engine {
         }
     }
 
+    /// Called with every draft a policy held back (the simulator prices what policies saved).
+    public var heldBack: ((Draft, Outcome) -> Void)? = nil
+
+    func hold(_ draft: Draft, _ outcome: Outcome) {
+        note(draft.rule, outcome)
+        heldBack?(draft, outcome)
+    }
+
     public static func reason(_ outcome: Outcome) -> String {
         switch outcome {
         case .decided: "decided"
@@ -410,13 +418,13 @@ public final class Engine {
         var eligible: [Draft] = []
         for draft in drafts {
             let rule = program.rules[draft.rule]
-            if let from = rule.activeFrom, time < from { note(draft.rule, .inactive); continue }
-            if let until = rule.activeUntil, time >= until { note(draft.rule, .inactive); continue }
+            if let from = rule.activeFrom, time < from { hold(draft, .inactive); continue }
+            if let until = rule.activeUntil, time >= until { hold(draft, .inactive); continue }
             if let blocked = rule.limits.enumerated().first(where: { position, limit in
                 guard let key = draft.keys[limit.key.slot] else { return false }
                 return recent(state.limitUses["r\(draft.rule).\(position)|\(key)"], window: limit.windowMilliseconds, at: time) >= limit.amount
             }) {
-                note(draft.rule, .limit("limit \(blocked.element.amount) per \(blocked.element.key.text)"))
+                hold(draft, .limit("limit \(blocked.element.amount) per \(blocked.element.key.text)"))
                 continue
             }
             eligible.append(draft)
@@ -432,16 +440,16 @@ public final class Engine {
             let group = program.groups[groupIndex]
             let key = "g\(groupIndex)|\(groupKey)"
             if recent(state.groupUses[key], window: group.windowMilliseconds, at: time) > 0 {
-                note(draft.rule, .group("\(group.name) already decided for this \(group.key.text)"))
+                hold(draft, .group("\(group.name) already decided for this \(group.key.text)"))
                 continue
             }
             if let position = contested[key] {
                 let current = winners[position]
                 if beats(draft, current, order: group.order) {
-                    note(current.rule, .group("\(group.name): `\(program.rules[draft.rule].name)` wins"))
+                    hold(current, .group("\(group.name): `\(program.rules[draft.rule].name)` wins"))
                     winners[position] = draft
                 } else {
-                    note(draft.rule, .group("\(group.name): `\(program.rules[current.rule].name)` wins"))
+                    hold(draft, .group("\(group.name): `\(program.rules[current.rule].name)` wins"))
                 }
             } else {
                 contested[key] = winners.count
@@ -475,7 +483,7 @@ public final class Engine {
                 }
             }
             if let blocked {
-                note(draft.rule, blocked)
+                hold(draft, blocked)
                 continue
             }
             decisions.append(accept(draft, at: time))

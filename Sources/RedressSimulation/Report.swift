@@ -38,6 +38,8 @@ public struct Report: Sendable {
     var rulesBySubject: [String: Set<String>] = [:]
     var costs: [Int64] = []
     public var budget: Int64? = nil
+    /// Decisions held back, and what they would have cost, by the kind of policy.
+    public var savedByPolicy: [Line] = []
     /// When the cumulative cost first went over the budget (decision time).
     public var budgetExhausted: String? = nil
 
@@ -182,6 +184,7 @@ public struct Report: Sendable {
         if !byFields.isEmpty { section(byFields.joined(separator: ", "), dimensions) }
         section("month", months)
         section("week", weeks)
+        section("held back by", savedByPolicy)
         section("top customer", topCustomers)
         section("decision cost", distribution)
         let (shared, pairs) = overlap
@@ -229,6 +232,7 @@ public struct Report: Sendable {
         var overlapPairs: [Line]
         var budget: String?
         var budgetExhaustedAt: String?
+        var savedByPolicy: [Line]
     }
 
     /// The report as JSON (schema in docs/simulation.md); keys sorted, lists in fixed order.
@@ -239,7 +243,7 @@ public struct Report: Sendable {
             unconverted: unconverted, byRule: rules, byAction: actions, byMonth: months, byWeek: weeks, heldBack: heldBack,
             missing: missing, pendingDeadlines: pending, byFields: byFields, byField: dimensions, topCustomers: topCustomers,
             distribution: distribution, overlapSubjects: overlap.subjects, overlapPairs: overlap.pairs,
-            budget: budget.map(money), budgetExhaustedAt: budgetExhausted)
+            budget: budget.map(money), budgetExhaustedAt: budgetExhausted, savedByPolicy: savedByPolicy)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self) + "\n"

@@ -28,6 +28,15 @@ public struct Simulation {
         var report = Report(program: program)
         report.byFields = by
         report.budget = budget
+        // What policies saved: the price of each decision they held back.
+        var saved: [String: Report.Line] = [:]
+        let pricing = self.pricing
+        engine.heldBack = { draft, outcome in
+            let cost = draft.actions.reduce(Int64(0)) { $0 + (pricing.cost($1) ?? 0) }
+            let key = Engine.reason(outcome)
+            saved[key, default: Report.Line(key: key, decisions: 0, cost: 0)].decisions += 1
+            saved[key]?.cost += cost
+        }
         report.deadLetters = deadLetters
         report.outOfOrder = zip(events, events.dropFirst()).filter { $0.time > $1.time }.count
         for event in ordered {
@@ -37,6 +46,7 @@ public struct Simulation {
             for decision in engine.advance(to: last.time + 1) { report.add(decision, pricing: pricing) }
         }
         report.finish(engine)
+        report.savedByPolicy = saved.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
         return report
     }
 

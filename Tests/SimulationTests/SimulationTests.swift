@@ -88,6 +88,23 @@ struct SimulationTests {
         #expect(result.budgetExhausted == "2026-03-03T10:00:00Z")
     }
 
+    @Test func pricesWhatPoliciesSaved() throws {
+        // An 8 EUR cap per customer counts refunds: A's second 5 EUR refund would make 10 EUR; its
+        // decision would have cost 7.51 EUR with the message and the tag.
+        let program = try Self.program("""
+            policy cap 8 EUR per customer within 30d
+            rule late on shipment.delivered when shipment.delay > 2d then refund 5 EUR, send apology, flag handwritten
+            """)
+        let report = Simulation(program: program).replay(events([
+            delivered("2026-03-02T10:00:00Z", shipment: "S1", customer: "A"),
+            delivered("2026-03-03T10:00:00Z", shipment: "S2", customer: "A"),
+        ], program: program))
+        #expect(report.decisions == 1)
+        #expect(report.savedByPolicy.map(\.key) == ["cap"])
+        #expect(report.savedByPolicy.map(\.decisions) == [1])
+        #expect(report.savedByPolicy.map(\.cost) == [751])
+    }
+
     @Test func unsortedInputIsReplayedInTimeOrder() throws {
         // A limit of one per customer: which decision survives depends on time order, not file order.
         let program = try Self.program("rule r on shipment.delivered when shipment.delay > 2d then refund 5 EUR limit 1 per customer")

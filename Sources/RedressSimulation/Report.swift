@@ -40,6 +40,41 @@ public struct Report: Sendable {
     public var budget: Int64? = nil
     /// Decisions held back, and what they would have cost, by the kind of policy.
     public var savedByPolicy: [Line] = []
+    /// `--outcome`: the last value of the outcome field per key, and the keys each rule compensated.
+    public var outcomeField: String? = nil
+    var outcomes: [String: RuntimeValue] = [:]
+    var compensatedKeys: [String: Set<String>] = [:]
+
+    mutating func recordOutcome(key: String, value: RuntimeValue) { outcomes[key] = value }
+
+    public struct OutcomeLine: Sendable, Codable, Equatable {
+        public var group: String
+        public var keys: Int
+        public var average: String
+    }
+
+    /// The outcome's average for the keys compensated (all rules, then each rule) and for the rest.
+    public var outcomeComparison: [OutcomeLine] {
+        guard outcomeField != nil, !outcomes.isEmpty else { return [] }
+        func average(_ keys: [String]) -> OutcomeLine? {
+            let values = keys.compactMap { outcomes[$0] }
+            guard let first = values.first else { return nil }
+            let total = values.reduce(Int64(0)) { $0 + $1.bits }
+            // Two decimals, exactly: total / count in the value's own units.
+            let scale: Int64 = first.kind == .integer ? 1 : FixedPoint.scale
+            let hundredths = FixedPoint.multiplyDivide(total, 100, Int64(values.count) * scale) ?? 0
+            let text = ValueText.describe(RuntimeValue(.decimal, hundredths * 10_000), program: program)
+            return OutcomeLine(group: "", keys: values.count, average: text)
+        }
+        let all = Set(compensatedKeys.values.flatMap { $0 })
+        var lines: [OutcomeLine] = []
+        if var line = average(Array(all)) { line.group = "compensated"; lines.append(line) }
+        if var line = average(outcomes.keys.filter { !all.contains($0) }) { line.group = "everyone else"; lines.append(line) }
+        for (rule, keys) in compensatedKeys.sorted(by: { $0.key < $1.key }) {
+            if var line = average(Array(keys)) { line.group = "  \(rule)"; lines.append(line) }
+        }
+        return lines
+    }
     /// When the cumulative cost first went over the budget (decision time).
     public var budgetExhausted: String? = nil
 
@@ -76,7 +111,10 @@ public struct Report: Sendable {
         let subject = "\(decision.subject.entity):\(decision.subject.key)"
         subjects.insert(subject)
         rulesBySubject[subject, default: []].insert(decision.rule)
-        if !byFields.isEmpty { count(&byDimension, decision.dimensions.joined(separator: ", ")) }
+        if !byFields.isEmpty { count(&byDimension, decision.dimensions.prefix(byFields.count).joined(separator: ", ")) }
+        if outcomeField != nil, decision.dimensions.count > byFields.count, let key = decision.dimensions.last {
+            compensatedKeys[decision.rule, default: []].insert(key)
+        }
         costs.append(total)
         if let budget, budgetExhausted == nil, cost > budget { budgetExhausted = decision.time }
     }
@@ -185,6 +223,14 @@ public struct Report: Sendable {
         section("month", months)
         section("week", weeks)
         section("held back by", savedByPolicy)
+        if let outcomeField, !outcomeComparison.isEmpty {
+            let width = max(outcomeField.count, outcomeComparison.map(\.group.count).max() ?? 0)
+            out += "\n" + outcomeField.padding(toLength: width, withPad: " ", startingAt: 0) + "   average   count\n"
+            for line in outcomeComparison {
+                out += line.group.padding(toLength: width, withPad: " ", startingAt: 0)
+                    + "   " + line.average.padding(toLength: 7, withPad: " ", startingAt: 0) + "   \(line.keys)\n"
+            }
+        }
         section("top customer", topCustomers)
         section("decision cost", distribution)
         let (shared, pairs) = overlap
@@ -233,6 +279,8 @@ public struct Report: Sendable {
         var budget: String?
         var budgetExhaustedAt: String?
         var savedByPolicy: [Line]
+        var outcome: String?
+        var outcomeComparison: [OutcomeLine]
     }
 
     /// The report as JSON (schema in docs/simulation.md); keys sorted, lists in fixed order.
@@ -243,7 +291,8 @@ public struct Report: Sendable {
             unconverted: unconverted, byRule: rules, byAction: actions, byMonth: months, byWeek: weeks, heldBack: heldBack,
             missing: missing, pendingDeadlines: pending, byFields: byFields, byField: dimensions, topCustomers: topCustomers,
             distribution: distribution, overlapSubjects: overlap.subjects, overlapPairs: overlap.pairs,
-            budget: budget.map(money), budgetExhaustedAt: budgetExhausted, savedByPolicy: savedByPolicy)
+            budget: budget.map(money), budgetExhaustedAt: budgetExhausted, savedByPolicy: savedByPolicy,
+            outcome: outcomeField, outcomeComparison: outcomeComparison)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self) + "\n"

@@ -13,6 +13,9 @@ public struct Simulation {
     public var by: [String] = []
     /// A budget in minor units of the catalog's currency: the report says when it runs out.
     public var budget: Int64? = nil
+    /// An outcome field (`review.score`) and the entity to match it per (`order`): the report
+    /// compares the outcome of what the rules compensated with everyone else's.
+    public var outcome: (field: String, per: String)? = nil
 
     public init(program: Program, by: [String] = [], budget: Int64? = nil) {
         self.program = program
@@ -25,9 +28,17 @@ public struct Simulation {
         let ordered = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
         let engine = Engine(program: program)
         engine.reportSlots = by.compactMap { program.slot(named: $0) }
+        // The outcome's key travels with each decision as one more (hidden) dimension.
+        var outcomeSlots: (value: Int, key: Int)? = nil
+        if let outcome, let value = program.slot(named: outcome.field),
+           let entity = program.entities.first(where: { $0.name == outcome.per }), let key = program.slot(named: "\(entity.name).\(entity.key)") {
+            outcomeSlots = (value, key)
+            engine.reportSlots.append(key)
+        }
         var report = Report(program: program)
         report.byFields = by
         report.budget = budget
+        report.outcomeField = outcome.map { "\($0.field) per \($0.per)" }
         // What policies saved: the price of each decision they held back.
         var saved: [String: Report.Line] = [:]
         let pricing = self.pricing
@@ -40,6 +51,12 @@ public struct Simulation {
         report.deadLetters = deadLetters
         report.outOfOrder = zip(events, events.dropFirst()).filter { $0.time > $1.time }.count
         for event in ordered {
+            if let (value, key) = outcomeSlots, !event.slots[value].isMissing, !event.slots[key].isMissing {
+                let keyValue = event.slots[key]
+                let text = keyValue.kind == .string ? String(event.string(keyValue, program: program))
+                    : ValueText.describe(keyValue, program: program, strings: event.strings)
+                report.recordOutcome(key: text, value: event.slots[value])
+            }
             for decision in engine.process(event) { report.add(decision, pricing: pricing) }
         }
         if let last = ordered.last {

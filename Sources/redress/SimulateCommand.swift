@@ -33,6 +33,12 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("Also break the cost down by these fields, e.g. customer.tier,customer.country.", valueName: "FIELDS"))
     var by: String?
 
+    @Option(help: ArgumentHelp("An outcome field to compare for compensated and other subjects, e.g. review.score.", valueName: "FIELD"))
+    var outcome: String?
+
+    @Option(help: ArgumentHelp("The entity the outcome is matched per (default: customer).", valueName: "ENTITY"))
+    var outcomePer: String = "customer"
+
     @Option(help: ArgumentHelp("A budget in the catalog's currency, e.g. \"5000 EUR\": the report says when it runs out.", valueName: "AMOUNT"))
     var budget: String?
 
@@ -44,7 +50,19 @@ struct Simulate: ParsableCommand {
 
     func run() throws {
         let fields = by.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
-        let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog, extraFields: fields)
+        var extra = fields
+        if let outcome { extra += [outcome] }
+        var program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog, extraFields: extra)
+        if outcome != nil, let entity = program.entities.first(where: { $0.name == outcomePer }) {
+            program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog, extraFields: extra + ["\(entity.name).\(entity.key)"])
+        } else if outcome != nil {
+            Output.error("error: --outcome-per \(outcomePer): not an entity of the schema")
+            throw ExitCode(2)
+        }
+        if let outcome, program.slot(named: outcome) == nil {
+            Output.error("error: --outcome \(outcome): not a field of the schema (or not in this IR file)")
+            throw ExitCode(2)
+        }
         if let missing = fields.first(where: { program.slot(named: $0) == nil }) {
             Output.error("error: --by \(missing): not a field of the schema (or not in this IR file)")
             throw ExitCode(2)
@@ -86,7 +104,9 @@ struct Simulate: ParsableCommand {
                 if reader.read(line, number: number, into: &event) == nil { collected.append(event) } else { bad += 1 }
             }) {}
         }
-        let report = Simulation(program: program, by: fields, budget: budgetMinor).replay(collected, deadLetters: bad)
+        var simulation = Simulation(program: program, by: fields, budget: budgetMinor)
+        if let outcome { simulation.outcome = (outcome, outcomePer) }
+        let report = simulation.replay(collected, deadLetters: bad)
         Output.write(format == .json ? report.json() : report.table())
     }
 }

@@ -105,6 +105,26 @@ struct SimulationTests {
         #expect(report.savedByPolicy.map(\.cost) == [751])
     }
 
+    @Test func comparesAnOutcomeOfCompensatedAndOtherSubjects() throws {
+        let program = try #require(try Self.program(
+            "rule late on shipment.delivered when shipment.delay > 2d then refund 5 EUR, send apology",
+            extra: ["survey.nps", "customer.id"]))
+        let answered = { (customer: String, nps: Int) in
+            "{\"event\":\"survey.answered\",\"time\":\"2026-03-10T10:00:00Z\",\"survey\":{\"id\":\"Q\(customer)\",\"nps\":\(nps)},\"customer\":{\"id\":\"\(customer)\",\"tier\":\"VIP\"}}"
+        }
+        var simulation = Simulation(program: program)
+        simulation.outcome = ("survey.nps", "customer")
+        let report = simulation.replay(events([
+            delivered("2026-03-02T10:00:00Z", shipment: "S1", customer: "A"),
+            delivered("2026-03-02T11:00:00Z", shipment: "S2", customer: "B", delay: "1d"),
+            answered("A", 2), answered("B", 9), answered("C", 8),
+        ], program: program))
+        // A was compensated (NPS 2); B and C were not: (9 + 8) / 2 = 8.5.
+        #expect(report.outcomeComparison.map(\.group) == ["compensated", "everyone else", "  late"])
+        #expect(report.outcomeComparison.map(\.average) == ["2", "8.5", "2"])
+        #expect(report.outcomeComparison.map(\.keys) == [1, 2, 1])
+    }
+
     @Test func unsortedInputIsReplayedInTimeOrder() throws {
         // A limit of one per customer: which decision survives depends on time order, not file order.
         let program = try Self.program("rule r on shipment.delivered when shipment.delay > 2d then refund 5 EUR limit 1 per customer")

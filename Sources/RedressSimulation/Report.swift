@@ -283,6 +283,28 @@ public struct Report: Sendable {
         var outcomeComparison: [OutcomeLine]
     }
 
+    /// The breakdowns as CSV, one line per row of every section: `section,key,decisions,cost,cost_minor`
+    /// (RFC 4180 quoting), for spreadsheets.
+    public func csv() -> String {
+        func field(_ text: String) -> String {
+            text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        }
+        var out = "section,key,decisions,cost,cost_minor\r\n"
+        out += "total,all,\(decisions),\(field(money(cost))),\(cost)\r\n"
+        let sections: [(String, [Line])] = [
+            ("rule", rules), ("action", actions), ("month", months), ("week", weeks),
+            (byFields.isEmpty ? "by" : "by " + byFields.joined(separator: "+"), dimensions), ("top customer", topCustomers),
+            ("decision cost", distribution), ("held back by", savedByPolicy),
+        ]
+        for (section, lines) in sections {
+            for line in lines {
+                out += "\(field(section)),\(field(line.key)),\(line.decisions),\(field(money(line.cost))),\(line.cost)\r\n"
+            }
+        }
+        return out
+    }
+
     /// The report as JSON (schema in docs/simulation.md); keys sorted, lists in fixed order.
     public func json() -> String {
         let report = JSONReport(

@@ -4,7 +4,7 @@ import RedressIR
 import RedressRuntime
 import RedressSimulation
 
-enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case table, json }
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
 
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,7 +27,7 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("With --mapping: read the joined file NAME from PATH.", valueName: "NAME=PATH"))
     var join: [String] = []
 
-    @Option(help: "Report format: table or json.")
+    @Option(help: "Report format: table, json or csv.")
     var format: ReportFormat = .table
 
     @Option(help: ArgumentHelp("Also break the cost down by these fields, e.g. customer.tier,customer.country.", valueName: "FIELDS"))
@@ -107,6 +107,10 @@ struct Simulate: ParsableCommand {
         var simulation = Simulation(program: program, by: fields, budget: budgetMinor)
         if let outcome { simulation.outcome = (outcome, outcomePer) }
         let report = simulation.replay(collected, deadLetters: bad)
-        Output.write(format == .json ? report.json() : report.table())
+        switch format {
+        case .table: Output.write(report.table())
+        case .json: Output.write(report.json())
+        case .csv: Output.write(report.csv())
+        }
     }
 }

@@ -27,6 +27,9 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("With --mapping: read the joined file NAME from PATH.", valueName: "NAME=PATH"))
     var join: [String] = []
 
+    @Option(help: ArgumentHelp("Replay the same events through this rule set too, and show the difference per rule.", valueName: "RULESET"))
+    var baseline: String?
+
     @Option(help: "Report format: table, json or csv.")
     var format: ReportFormat = .table
 
@@ -77,40 +80,75 @@ struct Simulate: ParsableCommand {
             }
             budgetMinor = NSDecimalNumber(decimal: amount * Decimal(sign: .plus, exponent: currency.minorUnits, significand: 1)).int64Value
         }
-        var collected: [Event] = []
-        var bad = 0
-        if let mapping {
-            let (source, input) = try Run.openMapped(program, mapping: mapping, events: events, join: join)
-            defer { if input != STDIN_FILENO { close(input) } }
-            while let row = source.next() {
-                switch row {
-                case .events(let events): collected += events
-                case .deadLetter: bad += 1
-                case .blank: break
-                }
-            }
-        } else {
-            let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
-            guard input >= 0 else {
-                Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
+        var programs = [program]
+        if let baseline {
+            programs.append(try RuleSetInput.compile([baseline], schema: schema, catalog: catalog, extraFields: extra))
+            if programs[1].currencies[Int(programs[1].catalog.currency)] != program.currencies[Int(program.catalog.currency)] {
+                Output.error("error: --baseline prices in another currency than the rule set; compare rule sets with one catalog currency")
                 throw ExitCode(2)
             }
-            defer { if input != STDIN_FILENO { close(input) } }
-            let reader = EventReader(program: program)
-            let lines = LineReader(descriptor: input)
-            var event = Event(slotCount: program.slots.count)
-            while lines.next({ line, number in
-                if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
-                if reader.read(line, number: number, into: &event) == nil { collected.append(event) } else { bad += 1 }
-            }) {}
         }
+        let inputs = try read(programs)
+        let (collected, bad) = inputs[0]
         var simulation = Simulation(program: program, by: fields, budget: budgetMinor)
         if let outcome { simulation.outcome = (outcome, outcomePer) }
         let report = simulation.replay(collected, deadLetters: bad)
+        var comparison: Comparison? = nil
+        if programs.count > 1 {
+            var other = Simulation(program: programs[1], by: fields, budget: budgetMinor)
+            if let outcome { other.outcome = (outcome, outcomePer) }
+            comparison = Comparison(current: report, baseline: other.replay(inputs[1].0, deadLetters: inputs[1].1))
+        }
         switch format {
-        case .table: Output.write(report.table())
-        case .json: Output.write(report.json())
+        case .table: Output.write(report.table() + (comparison.map { "\n" + $0.table() } ?? ""))
+        case .json:
+            if let comparison {
+                Output.write("{\n\"comparison\" : " + comparison.json().trimmingCharacters(in: .whitespacesAndNewlines)
+                             + ",\n\"report\" : " + report.json().trimmingCharacters(in: .whitespacesAndNewlines) + "\n}\n")
+            } else {
+                Output.write(report.json())
+            }
         case .csv: Output.write(report.csv())
         }
+    }
+
+    /// The events for each program. JSON lines are read once and parsed for every program (each
+    /// program has its own slots); CSV is read once per program, through the mapping.
+    func read(_ programs: [Program]) throws -> [([Event], Int)] {
+        var results = [([Event], Int)](repeating: ([], 0), count: programs.count)
+        if let mapping {
+            for (index, program) in programs.enumerated() {
+                let (source, input) = try Run.openMapped(program, mapping: mapping, events: events, join: join)
+                defer { if input != STDIN_FILENO { close(input) } }
+                while let row = source.next() {
+                    switch row {
+                    case .events(let events): results[index].0 += events
+                    case .deadLetter: results[index].1 += 1
+                    case .blank: break
+                    }
+                }
+            }
+            return results
+        }
+        let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
+        guard input >= 0 else {
+            Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
+            throw ExitCode(2)
+        }
+        defer { if input != STDIN_FILENO { close(input) } }
+        let readers = programs.map { EventReader(program: $0) }
+        var scratch = programs.map { Event(slotCount: $0.slots.count) }
+        let lines = LineReader(descriptor: input)
+        while lines.next({ line, number in
+            if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
+            for index in programs.indices {
+                if readers[index].read(line, number: number, into: &scratch[index]) == nil {
+                    results[index].0.append(scratch[index])
+                } else {
+                    results[index].1 += 1
+                }
+            }
+        }) {}
+        return results
     }
 }

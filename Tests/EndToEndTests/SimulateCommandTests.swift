@@ -20,4 +20,27 @@ struct SimulateCommandTests {
         #expect(rows.contains("total,all,3,15.11 EUR,1511"))
         #expect(rows.contains("rule,mission:1,1,7.51 EUR,751"))
     }
+
+    @Test func comparesWithABaselineRuleSet() throws {
+        // The baseline compensates VIPs only after 4 days: the sample's 3d20h delay then falls to the
+        // delivery group's next member (slow delivery: 3 EUR voucher at 35% + e-mail = 1.06 EUR).
+        let baseline = try temporaryRuleSet()
+        let shop = repositoryRoot.appendingPathComponent("rules/shop")
+        for name in try FileManager.default.contentsOfDirectory(atPath: shop.path) where name.hasSuffix(".rules") {
+            let text = read(shop.appendingPathComponent(name)).replacingOccurrences(of: "param late_threshold = 2d", with: "param late_threshold = 4d")
+            try text.write(to: baseline.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let run = try redress(["simulate", "rules/shop", "--events", "rules/shop/events/sample.jsonl", "--baseline", baseline.path, "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let comparison = try #require(object["comparison"] as? [String: Any])
+        #expect(comparison["baselineCostMinor"] as? Int == 866)
+        #expect(comparison["costMinor"] as? Int == 1511)
+        #expect(comparison["deltaMinor"] as? Int == 645)
+        let rows = try #require(comparison["byRule"] as? [[String: Any]])
+        #expect(rows.compactMap { $0["rule"] as? String }.prefix(2) == ["vip_late_delivery", "slow_delivery_for_country"])
+        #expect(rows.compactMap { $0["delta"] as? Int }.prefix(2) == [751, -106])
+        let table = try redress(["simulate", "rules/shop", "--events", "rules/shop/events/sample.jsonl", "--baseline", baseline.path])
+        #expect(table.stdout.contains("  difference      +6.45 EUR"))
+    }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import RedressIR
+import RedressRuntime
+
+/// Two replays of the same events — the rule set under review and a baseline — side by side:
+/// the cost of both and the difference, in total and per rule. Both must price in one currency.
+public struct Comparison: Sendable {
+    public struct Row: Sendable, Codable, Equatable {
+        public var rule: String
+        public var baselineDecisions: Int
+        public var decisions: Int
+        public var baselineCost: Int64
+        public var cost: Int64
+        public var delta: Int64
+    }
+
+    public let current: Report
+    public let baseline: Report
+
+    public init(current: Report, baseline: Report) {
+        self.current = current
+        self.baseline = baseline
+    }
+
+    /// One row per rule of either rule set, by the size of the change (largest first).
+    public var rows: [Row] {
+        let names = Set(current.rules.map(\.key) + baseline.rules.map(\.key))
+        return names.map { name in
+            let now = current.rules.first { $0.key == name }, before = baseline.rules.first { $0.key == name }
+            return Row(rule: name, baselineDecisions: before?.decisions ?? 0, decisions: now?.decisions ?? 0,
+                       baselineCost: before?.cost ?? 0, cost: now?.cost ?? 0, delta: (now?.cost ?? 0) - (before?.cost ?? 0))
+        }.sorted { (abs($1.delta), $0.rule) < (abs($0.delta), $1.rule) }
+    }
+
+    public var delta: Int64 { current.cost - baseline.cost }
+
+    func signed(_ minor: Int64) -> String { (minor > 0 ? "+" : "") + current.money(minor) }
+
+    public func table() -> String {
+        var out = "compared with the baseline\n"
+        out += "  baseline cost   \(current.money(baseline.cost))   (\(baseline.decisions) decisions)\n"
+        out += "  this rule set   \(current.money(current.cost))   (\(current.decisions) decisions)\n"
+        out += "  difference      \(signed(delta))\n\n"
+        let rows = self.rows
+        let width = max(4, rows.map(\.rule.count).max() ?? 0)
+        out += "rule".padding(toLength: width, withPad: " ", startingAt: 0) + "   baseline          this       difference\n"
+        for row in rows {
+            func right(_ text: String, _ size: Int) -> String { String(repeating: " ", count: max(0, size - text.count)) + text }
+            out += row.rule.padding(toLength: width, withPad: " ", startingAt: 0) + "   " + right(current.money(row.baselineCost), 12)
+                + "  " + right(current.money(row.cost), 12) + "  " + right(signed(row.delta), 14) + "\n"
+        }
+        return out
+    }
+
+    struct JSONComparison: Encodable {
+        var version = 1
+        var currency: String
+        var baselineCost: String
+        var baselineCostMinor: Int64
+        var cost: String
+        var costMinor: Int64
+        var delta: String
+        var deltaMinor: Int64
+        var byRule: [Row]
+    }
+
+    public func json() -> String {
+        let value = JSONComparison(currency: current.currency.code, baselineCost: current.money(baseline.cost), baselineCostMinor: baseline.cost,
+                                   cost: current.money(current.cost), costMinor: current.cost, delta: signed(delta), deltaMinor: delta, byRule: rows)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self) + "\n"
+    }
+}

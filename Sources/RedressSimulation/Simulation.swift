@@ -8,7 +8,7 @@ import RedressRuntime
 /// keeping the input order for equal times, so unsorted input gives the same result as sorted.
 /// After the last event, deadlines up to its time fire (the data's clock stops there).
 public struct Simulation {
-    public let program: Program
+    public var program: Program
     /// Fields (`customer.tier`) to break the cost down by; they must have slots in the program.
     public var by: [String] = []
     /// A budget in minor units of the catalog's currency: the report says when it runs out.

@@ -30,6 +30,9 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("Replay the same events through this rule set too, and show the difference per rule.", valueName: "RULESET"))
     var baseline: String?
 
+    @Option(help: ArgumentHelp("Replay once per value of a parameter, e.g. late_threshold=1d,2d,3d.", valueName: "NAME=V1,V2,..."))
+    var sweep: String?
+
     @Option(help: "Report format: table, json or csv.")
     var format: ReportFormat = .table
 
@@ -93,6 +96,11 @@ struct Simulate: ParsableCommand {
         var simulation = Simulation(program: program, by: fields, budget: budgetMinor)
         if let outcome { simulation.outcome = (outcome, outcomePer) }
         let report = simulation.replay(collected, deadLetters: bad)
+        var swept: Sweep? = nil
+        if let sweep {
+            let (name, values) = try sweepValues(sweep, program: program)
+            swept = Sweep.run(simulation, parameter: name, values: values, events: collected, deadLetters: bad)
+        }
         var comparison: Comparison? = nil
         if programs.count > 1 {
             var other = Simulation(program: programs[1], by: fields, budget: budgetMinor)
@@ -100,16 +108,60 @@ struct Simulate: ParsableCommand {
             comparison = Comparison(current: report, baseline: other.replay(inputs[1].0, deadLetters: inputs[1].1))
         }
         switch format {
-        case .table: Output.write(report.table() + (comparison.map { "\n" + $0.table() } ?? ""))
+        case .table: Output.write(report.table() + (comparison.map { "\n" + $0.table() } ?? "") + (swept?.table() ?? ""))
         case .json:
-            if let comparison {
-                Output.write("{\n\"comparison\" : " + comparison.json().trimmingCharacters(in: .whitespacesAndNewlines)
-                             + ",\n\"report\" : " + report.json().trimmingCharacters(in: .whitespacesAndNewlines) + "\n}\n")
+            if comparison != nil || swept != nil {
+                var parts: [String] = []
+                if let comparison { parts.append("\"comparison\" : " + comparison.json().trimmingCharacters(in: .whitespacesAndNewlines)) }
+                parts.append("\"report\" : " + report.json().trimmingCharacters(in: .whitespacesAndNewlines))
+                if let swept { parts.append("\"sweep\" : " + swept.json().trimmingCharacters(in: .whitespacesAndNewlines)) }
+                Output.write("{\n" + parts.joined(separator: ",\n") + "\n}\n")
             } else {
                 Output.write(report.json())
             }
         case .csv: Output.write(report.csv())
         }
+    }
+
+    /// `NAME=V1,V2,…`: the parameter and its values, written as in rules (`2d`, `5 EUR`, `5%`, `3`).
+    func sweepValues(_ text: String, program: Program) throws -> (String, [RuntimeValue]) {
+        guard let equals = text.firstIndex(of: "="), let parameter = program.parameters.first(where: { $0.name == String(text[..<equals]) }) else {
+            Output.error("error: --sweep takes NAME=V1,V2,… with NAME a parameter of the rule set (\(program.parameters.map(\.name).joined(separator: ", ")))")
+            throw ExitCode(2)
+        }
+        var values: [RuntimeValue] = []
+        for item in text[text.index(after: equals)...].split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let kind = parameter.value.kind
+            /// Exact: a value with more decimals than the unit keeps is refused, never rounded.
+            func scaled(_ number: String, _ places: Int) -> Int64? {
+                guard let decimal = Decimal(string: number) else { return nil }
+                var value = decimal * Decimal(sign: .plus, exponent: places, significand: 1)
+                var whole = Decimal()
+                NSDecimalRound(&whole, &value, 0, .plain)
+                guard whole == value else { return nil }
+                return NSDecimalNumber(decimal: whole).int64Value
+            }
+            var value: RuntimeValue? = nil
+            switch kind {
+            case .duration: value = TimeFormat.duration(item).map { RuntimeValue(.duration, $0) }
+            case .integer: value = Int64(item).map { RuntimeValue(.integer, $0) }
+            case .decimal: value = scaled(item, 6).map { RuntimeValue(.decimal, $0) }
+            case .percent where item.hasSuffix("%"): value = scaled(String(item.dropLast()), 4).map { RuntimeValue(.percent, $0) }
+            case .money:
+                let currency = program.currencies[Int(parameter.value.unit)]
+                let parts = item.split(separator: " ")
+                if parts.count == 2, String(parts[1]) == currency.code {
+                    value = scaled(String(parts[0]), currency.minorUnits).map { RuntimeValue(.money, $0, unit: parameter.value.unit) }
+                }
+            default: break
+            }
+            guard let value else {
+                Output.error("error: --sweep \(parameter.name): `\(item)` is not a \(parameter.type) (write it as in a rule, e.g. `\(ValueText.describe(parameter.value, program: program))`)")
+                throw ExitCode(2)
+            }
+            values.append(value)
+        }
+        return (parameter.name, values)
     }
 
     /// The events for each program. JSON lines are read once and parsed for every program (each

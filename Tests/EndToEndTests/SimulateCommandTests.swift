@@ -43,4 +43,17 @@ struct SimulateCommandTests {
         let table = try redress(["simulate", "rules/shop", "--events", "rules/shop/events/sample.jsonl", "--baseline", baseline.path])
         #expect(table.stdout.contains("  difference      +6.45 EUR"))
     }
+
+    @Test func sweepsAParameter() throws {
+        let run = try redress(["simulate", "rules/shop", "--events", "rules/shop/events/sample.jsonl", "--sweep", "late_threshold=2d,4d", "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let sweep = try #require(object["sweep"] as? [String: Any])
+        let points = try #require(sweep["points"] as? [[String: Any]])
+        #expect(points.compactMap { $0["value"] as? String } == ["2d", "4d"])
+        #expect(points.compactMap { $0["costMinor"] as? Int } == [1511, 866])
+        let bad = try redress(["simulate", "rules/shop", "--events", "rules/shop/events/sample.jsonl", "--sweep", "late_threshold=2 EUR"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("is not a duration"))
+    }
 }

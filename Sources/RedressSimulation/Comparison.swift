@@ -34,7 +34,7 @@ public struct Comparison: Sendable {
 
     public var delta: Int64 { current.cost - baseline.cost }
 
-    func signed(_ minor: Int64) -> String { (minor > 0 ? "+" : "") + current.money(minor) }
+    public func signed(_ minor: Int64) -> String { (minor > 0 ? "+" : "") + current.money(minor) }
 
     public func table() -> String {
         var out = "compared with the baseline\n"

@@ -25,6 +25,8 @@ public struct Report: Sendable {
     var byAction: [String: Line] = [:]
     var byWeek: [String: Line] = [:]
     var byMonth: [String: Line] = [:]
+    /// Cost per rule and week, for the chart of cost over time.
+    var byRuleWeek: [String: [String: Int64]] = [:]
     var customers: Set<String> = []
     var subjects: Set<String> = []
     public var heldBack: [String: Int] = [:]
@@ -103,6 +105,7 @@ public struct Report: Sendable {
         if let ms = TimeFormat.timestamp(decision.time) {
             count(&byMonth, String(decision.time.prefix(7)))
             count(&byWeek, Report.week(ms))
+            byRuleWeek[decision.rule, default: [:]][Report.week(ms), default: 0] += total
         }
         if let customer = decision.customer {
             customers.insert(customer)

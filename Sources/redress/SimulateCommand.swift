@@ -33,6 +33,9 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("Replay once per value of a parameter, e.g. late_threshold=1d,2d,3d.", valueName: "NAME=V1,V2,..."))
     var sweep: String?
 
+    @Option(help: ArgumentHelp("Also write one self-contained HTML page with charts to this file.", valueName: "FILE"))
+    var html: String?
+
     @Option(help: "Report format: table, json or csv.")
     var format: ReportFormat = .table
 
@@ -106,6 +109,14 @@ struct Simulate: ParsableCommand {
             var other = Simulation(program: programs[1], by: fields, budget: budgetMinor)
             if let outcome { other.outcome = (outcome, outcomePer) }
             comparison = Comparison(current: report, baseline: other.replay(inputs[1].0, deadLetters: inputs[1].1))
+        }
+        if let html {
+            do {
+                try HTMLReport.render(report, comparison: comparison, sweep: swept).write(toFile: html, atomically: true, encoding: .utf8)
+            } catch {
+                Output.error("error: cannot write \(html): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
         }
         switch format {
         case .table: Output.write(report.table() + (comparison.map { "\n" + $0.table() } ?? "") + (swept?.table() ?? ""))

@@ -125,6 +125,23 @@ struct SimulationTests {
         #expect(report.outcomeComparison.map(\.keys) == [1, 2, 1])
     }
 
+    @Test func htmlEscapesEveryStringAndDrawsCharts() throws {
+        #expect(HTMLReport.escape("<script>alert('x') & \"y\"</script>") == "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;")
+        let program = try #require(try Self.program(
+            "when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology, flag handwritten", extra: ["customer.id"]))
+        let report = Simulation(program: program, by: ["customer.id"]).replay(events([
+            delivered("2026-03-02T10:00:00Z", shipment: "S1", customer: "<b>A</b>"),
+            delivered("2026-03-12T10:00:00Z", shipment: "S2", customer: "B"),
+        ], program: program))
+        let page = HTMLReport.render(report)
+        #expect(page.hasPrefix("<!DOCTYPE html>"))
+        #expect(page.contains("&lt;b&gt;A&lt;/b&gt;"))
+        #expect(!page.contains("<b>A</b>"))
+        #expect(page.components(separatedBy: "<svg").count - 1 == 2)
+        #expect(page.contains("<polyline"))
+        #expect(!page.contains("<script"))
+    }
+
     @Test func unsortedInputIsReplayedInTimeOrder() throws {
         // A limit of one per customer: which decision survives depends on time order, not file order.
         let program = try Self.program("rule r on shipment.delivered when shipment.delay > 2d then refund 5 EUR limit 1 per customer")

@@ -26,48 +26,75 @@ public struct Simulation {
     /// Replays `events` (any order) and returns the report.
     public func replay(_ events: [Event], deadLetters: Int = 0) -> Report {
         let ordered = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
-        let engine = Engine(program: program)
-        engine.reportSlots = by.compactMap { program.slot(named: $0) }
-        // The outcome's key travels with each decision as one more (hidden) dimension.
-        var outcomeSlots: (value: Int, key: Int)? = nil
-        if let outcome, let value = program.slot(named: outcome.field),
-           let entity = program.entities.first(where: { $0.name == outcome.per }), let key = program.slot(named: "\(entity.name).\(entity.key)") {
-            outcomeSlots = (value, key)
-            engine.reportSlots.append(key)
-        }
-        var report = Report(program: program)
-        report.byFields = by
-        report.budget = budget
-        report.outcomeField = outcome.map { "\($0.field) per \($0.per)" }
-        // What policies saved: the price of each decision they held back.
-        var saved: [String: Report.Line] = [:]
-        let pricing = self.pricing
-        engine.heldBack = { draft, outcome in
-            let cost = draft.actions.reduce(Int64(0)) { $0 + (pricing.cost($1) ?? 0) }
-            let key = Engine.reason(outcome)
-            saved[key, default: Report.Line(key: key, decisions: 0, cost: 0)].decisions += 1
-            saved[key]?.cost += cost
-        }
-        report.deadLetters = deadLetters
+        let replay = Replay(self)
+        for event in ordered { replay.feed(event) }
+        var report = replay.finish(deadLetters: deadLetters)
         report.outOfOrder = zip(events, events.dropFirst()).filter { $0.time > $1.time }.count
-        for event in ordered {
-            if let (value, key) = outcomeSlots, !event.slots[value].isMissing, !event.slots[key].isMissing {
-                let keyValue = event.slots[key]
-                let text = keyValue.kind == .string ? String(event.string(keyValue, program: program))
-                    : ValueText.describe(keyValue, program: program, strings: event.strings)
-                report.recordOutcome(key: text, value: event.slots[value])
-            }
-            for decision in engine.process(event) { report.add(decision, pricing: pricing) }
-        }
-        if let last = ordered.last {
-            for decision in engine.advance(to: last.time + 1) { report.add(decision, pricing: pricing) }
-        }
-        report.finish(engine)
-        report.savedByPolicy = saved.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
         return report
     }
 
     var pricing: Pricing { Pricing(program: program) }
+}
+
+/// A replay fed one event at a time, in time order: what `simulate` streams when its input is
+/// already sorted, so memory does not grow with the length of the input.
+public final class Replay {
+    let simulation: Simulation
+    let engine: Engine
+    var report: Report
+    var outcomeSlots: (value: Int, key: Int)? = nil
+    var saved: [String: Report.Line] = [:]
+    let pricing: Pricing
+    /// The latest event time fed; an earlier one means the input is not sorted.
+    public private(set) var lastTime: Int64 = .min
+
+    public init(_ simulation: Simulation) {
+        self.simulation = simulation
+        let program = simulation.program
+        engine = Engine(program: program)
+        pricing = simulation.pricing
+        engine.reportSlots = simulation.by.compactMap { program.slot(named: $0) }
+        // The outcome's key travels with each decision as one more (hidden) dimension.
+        if let outcome = simulation.outcome, let value = program.slot(named: outcome.field),
+           let entity = program.entities.first(where: { $0.name == outcome.per }), let key = program.slot(named: "\(entity.name).\(entity.key)") {
+            outcomeSlots = (value, key)
+            engine.reportSlots.append(key)
+        }
+        report = Report(program: program)
+        report.byFields = simulation.by
+        report.budget = simulation.budget
+        report.outcomeField = simulation.outcome.map { "\($0.field) per \($0.per)" }
+        // What policies saved: the price of each decision they held back.
+        engine.heldBack = { [unowned self] draft, outcome in
+            let cost = draft.actions.reduce(Int64(0)) { $0 + (self.pricing.cost($1) ?? 0) }
+            let key = Engine.reason(outcome)
+            self.saved[key, default: Report.Line(key: key, decisions: 0, cost: 0)].decisions += 1
+            self.saved[key]?.cost += cost
+        }
+    }
+
+    public func feed(_ event: Event) {
+        lastTime = max(lastTime, event.time)
+        let program = simulation.program
+        if let (value, key) = outcomeSlots, !event.slots[value].isMissing, !event.slots[key].isMissing {
+            let keyValue = event.slots[key]
+            let text = keyValue.kind == .string ? String(event.string(keyValue, program: program))
+                : ValueText.describe(keyValue, program: program, strings: event.strings)
+            report.recordOutcome(key: text, value: event.slots[value])
+        }
+        for decision in engine.process(event) { report.add(decision, pricing: pricing) }
+    }
+
+    /// Fires the deadlines up to the last event's time and returns the report.
+    public func finish(deadLetters: Int) -> Report {
+        if lastTime != .min {
+            for decision in engine.advance(to: lastTime + 1) { report.add(decision, pricing: pricing) }
+        }
+        report.deadLetters = deadLetters
+        report.finish(engine)
+        report.savedByPolicy = saved.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
+        return report
+    }
 }
 
 /// The catalog's cost model: a refund costs its amount, a voucher its amount times the

@@ -133,6 +133,31 @@ struct OlistTests {
         }
     }
 
+    /// `simulate` on the original Olist data: the decisions per rule of the independent model above,
+    /// priced by hand from rules/olist/catalog.yaml (refund 5 BRL + e-mail 0.05; flag handwritten
+    /// 8.00; voucher 20 BRL at 40% = 8.00 + e-mail 0.05; notices by e-mail 0.05).
+    @Test(.enabled(if: available, "needs ../shared/data/olist and python3"))
+    func simulationTotalsMatchAnIndependentComputation() throws {
+        let expected = try Self.expected("olist", kind: "original")
+        let unitCost: [String: Int] = [
+            "late_delivery_refund": 505, "late_valuable_order": 800, "late_delivery_bad_review": 805,
+            "not_shipped_by_estimate": 5, "not_delivered_by_estimate": 5,
+        ]
+        let result = try redress(["simulate", "rules/olist", "--events", Self.data.appendingPathComponent("olist/orders.csv").path,
+                                  "--mapping", "rules/olist/olist.mapping.yaml", "--format", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(report["events"] as? Int == expected.events)
+        #expect(report["decisions"] as? Int == expected.decisions)
+        let byRule = try #require(report["byRule"] as? [[String: Any]])
+        var decisions: [String: Int] = [:]
+        for line in byRule { decisions[line["key"] as? String ?? ""] = line["decisions"] as? Int }
+        #expect(decisions == expected.by_rule)
+        let cost = expected.by_rule.reduce(0) { $0 + $1.value * (unitCost[$1.key] ?? 0) }
+        #expect(report["costMinor"] as? Int == cost)
+        #expect(report["currency"] as? String == "BRL")
+    }
+
     @Test func mappingMistakesAreReportedWithTheirLocation() throws {
         let directory = try temporaryRuleSet(["late.rules": "when shipment.delay > 2d then refund 5 EUR\n"])
         defer { try? FileManager.default.removeItem(at: directory) }

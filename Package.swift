@@ -40,6 +40,7 @@ let package = Package(
             dependencies: [
                 "RedressSyntax", "RedressSemantics", "RedressIR", "RedressRuntime", "RedressSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // Speed measurements; run in release mode (see Benchmarks/README.md). Never part of the tests.

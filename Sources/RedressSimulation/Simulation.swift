@@ -16,6 +16,9 @@ public struct Simulation {
     /// An outcome field (`review.score`) and the entity to match it per (`order`): the report
     /// compares the outcome of what the rules compensated with everyone else's.
     public var outcome: (field: String, per: String)? = nil
+    /// Exchange rates into the catalog's currency, in millionths (1 USD = 0.92 EUR is 920_000),
+    /// by currency code.
+    public var rates: [String: Int64] = [:]
 
     public init(program: Program, by: [String] = [], budget: Int64? = nil) {
         self.program = program
@@ -33,7 +36,7 @@ public struct Simulation {
         return report
     }
 
-    var pricing: Pricing { Pricing(program: program) }
+    var pricing: Pricing { Pricing(program: program, rates: rates) }
 }
 
 /// A replay fed one event at a time, in time order: what `simulate` streams when its input is
@@ -105,23 +108,42 @@ public struct Pricing: Sendable {
     let actions: [String: Program.Catalog.Action]
     let channels: [String: Int64]
     let tags: [String: Int64]
+    /// By currency index: the rate into the catalog's currency, in millionths.
+    let rates: [Int32: Int64]
 
-    public init(program: Program) {
+    public init(program: Program, rates: [String: Int64] = [:]) {
         self.program = program
+        var byIndex: [Int32: Int64] = [:]
+        for (index, currency) in program.currencies.enumerated() { if let rate = rates[currency.code] { byIndex[Int32(index)] = rate } }
+        self.rates = byIndex
         actions = Dictionary(program.catalog.actions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         channels = Dictionary(program.catalog.channels.map { ($0.name, $0.costMinor) }, uniquingKeysWith: { a, _ in a })
         tags = Dictionary(program.catalog.tags.map { ($0.name, $0.costMinor) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// The cost of one action, or nil when its money is in another currency than the catalog's.
+    /// Money of another currency in minor units of the catalog's: amount × rate, rescaled between
+    /// the two currencies' minor units, rounded half to even. Nil without a rate.
+    func convert(_ value: RuntimeValue) -> Int64? {
+        guard let rate = rates[value.unit] else { return nil }
+        let from = program.currencies[Int(value.unit)].minorUnits, to = program.currencies[Int(program.catalog.currency)].minorUnits
+        var numerator = rate, denominator = FixedPoint.scale
+        if to > from { for _ in 0..<(to - from) { numerator *= 10 } } else { for _ in 0..<(from - to) { denominator *= 10 } }
+        return FixedPoint.multiplyDivide(value.bits, numerator, denominator)
+    }
+
+    /// The cost of one action, or nil when its money is in another currency without a rate.
     public func cost(_ action: Decision.Action) -> Int64? {
         let definition = actions[action.verb]
         var cost: Int64 = 0
         switch definition?.cost {
         case "amount":
             guard let value = action.value, value.kind == .money else { return 0 }
-            guard value.unit == program.catalog.currency else { return nil }
-            cost = value.bits
+            if value.unit == program.catalog.currency {
+                cost = value.bits
+            } else {
+                guard let converted = convert(value) else { return nil }
+                cost = converted
+            }
         case "fixed":
             cost = definition?.costMinor ?? 0
         case "per_unit":

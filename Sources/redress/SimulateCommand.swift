@@ -3,6 +3,7 @@ import Foundation
 import RedressIR
 import RedressRuntime
 import RedressSimulation
+import Yams
 
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
 
@@ -32,6 +33,9 @@ struct Simulate: ParsableCommand {
 
     @Option(help: ArgumentHelp("Replay once per value of a parameter, e.g. late_threshold=1d,2d,3d.", valueName: "NAME=V1,V2,..."))
     var sweep: String?
+
+    @Option(help: ArgumentHelp("Exchange rates into the catalog's currency (YAML: `base: EUR` and `rates: {USD: 0.92}`).", valueName: "FILE"))
+    var rates: String?
 
     @Option(help: ArgumentHelp("Also write one self-contained HTML page with charts to this file.", valueName: "FILE"))
     var html: String?
@@ -94,11 +98,13 @@ struct Simulate: ParsableCommand {
                 throw ExitCode(2)
             }
         }
+        let exchange = try readRates(program)
         // Sorted JSON lines stream through (two cores, flat memory); unsorted input is read into
         // memory and sorted instead.
         if programs.count == 1, mapping == nil, sweep == nil, events != "-" {
             var simulation = Simulation(program: program, by: fields, budget: budgetMinor)
             if let outcome { simulation.outcome = (outcome, outcomePer) }
+            simulation.rates = exchange
             if let report = try streamed(simulation) {
                 try write(report, comparison: nil, sweep: nil)
                 return
@@ -108,6 +114,7 @@ struct Simulate: ParsableCommand {
         let (collected, bad) = inputs[0]
         var simulation = Simulation(program: program, by: fields, budget: budgetMinor)
         if let outcome { simulation.outcome = (outcome, outcomePer) }
+        simulation.rates = exchange
         let report = simulation.replay(collected, deadLetters: bad)
         var swept: Sweep? = nil
         if let sweep {
@@ -118,6 +125,7 @@ struct Simulate: ParsableCommand {
         if programs.count > 1 {
             var other = Simulation(program: programs[1], by: fields, budget: budgetMinor)
             if let outcome { other.outcome = (outcome, outcomePer) }
+            other.rates = exchange
             comparison = Comparison(current: report, baseline: other.replay(inputs[1].0, deadLetters: inputs[1].1))
         }
         try write(report, comparison: comparison, sweep: swept)
@@ -176,6 +184,34 @@ struct Simulate: ParsableCommand {
             return true
         }
         return sorted ? replay.finish(deadLetters: bad) : nil
+    }
+
+    /// `--rates FILE`: `base:` must be the catalog's currency; each rate is a decimal with at most
+    /// six places (how many units of the base one unit of the currency is worth).
+    func readRates(_ program: Program) throws -> [String: Int64] {
+        guard let rates else { return [:] }
+        let base = program.currencies[Int(program.catalog.currency)].code
+        guard let text = try? String(contentsOfFile: rates, encoding: .utf8),
+              let document = try? Yams.load(yaml: text) as? [String: Any] else {
+            Output.error("error: cannot read the rates in \(rates) (YAML with `base:` and `rates:`)")
+            throw ExitCode(2)
+        }
+        guard (document["base"] as? String) == base, let table = document["rates"] as? [String: Any] else {
+            Output.error("error: \(rates) must have `base: \(base)` (the catalog's currency) and a `rates:` mapping")
+            throw ExitCode(2)
+        }
+        var result: [String: Int64] = [:]
+        for (code, value) in table {
+            guard let decimal = Decimal(string: "\(value)"), decimal > 0 else {
+                Output.error("error: \(rates): the rate of \(code) must be a positive number")
+                throw ExitCode(2)
+            }
+            var scaled = decimal * Decimal(FixedPoint.scale)
+            var whole = Decimal()
+            NSDecimalRound(&whole, &scaled, 0, .bankers)
+            result[code] = NSDecimalNumber(decimal: whole).int64Value
+        }
+        return result
     }
 
     /// `NAME=V1,V2,…`: the parameter and its values, written as in rules (`2d`, `5 EUR`, `5%`, `3`).

@@ -142,6 +142,19 @@ struct SimulationTests {
         #expect(!page.contains("<script"))
     }
 
+    @Test func convertsOtherCurrenciesWithRates() throws {
+        let program = try Self.program("rule r on shipment.delivered when shipment.delay > 2d then refund 5 USD")
+        let lines = [delivered("2026-03-02T10:00:00Z", shipment: "S1", customer: "A")]
+        let unconverted = Simulation(program: program).replay(events(lines, program: program))
+        #expect(unconverted.cost == 0)
+        #expect(unconverted.unconverted == ["USD": 500])
+        var simulation = Simulation(program: program)
+        simulation.rates = ["USD": 925_000]  // 1 USD = 0.925 EUR: 5 USD = 4.625 EUR → 4.62 EUR (half to even)
+        let converted = simulation.replay(events(lines, program: program))
+        #expect(converted.cost == 462)
+        #expect(converted.unconverted.isEmpty)
+    }
+
     @Test func unsortedInputIsReplayedInTimeOrder() throws {
         // A limit of one per customer: which decision survives depends on time order, not file order.
         let program = try Self.program("rule r on shipment.delivered when shipment.delay > 2d then refund 5 EUR limit 1 per customer")

@@ -13,6 +13,8 @@ public final class LineReader {
     var end = 0
     var finished = false
     public private(set) var lineNumber = 0
+    /// Bytes handed out so far (lines and their line ends), for progress displays.
+    public private(set) var consumed: Int64 = 0
 
     public init(descriptor: Int32, bufferSize: Int = 1 << 20) {
         self.descriptor = descriptor
@@ -29,6 +31,7 @@ public final class LineReader {
                 if lineEnd > start, buffer[lineEnd - 1] == 13 { lineEnd -= 1 }
                 lineNumber += 1
                 let line = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: lineEnd - start)
+                consumed += Int64(newline + 1 - start)
                 start = newline + 1
                 body(line, lineNumber)
                 return true
@@ -39,6 +42,7 @@ public final class LineReader {
                 if buffer[lineEnd - 1] == 13 { lineEnd -= 1 }
                 lineNumber += 1
                 let line = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: lineEnd - start)
+                consumed += Int64(end - start)
                 start = end
                 body(line, lineNumber)
                 return true

@@ -31,6 +31,14 @@ public final class EventPipeline: @unchecked Sendable {
     var freeBatches: [Batch]
     var fullBatches: [Batch?] = []
     var stopped = false
+    var bytesRead: Int64 = 0
+
+    /// Bytes of input parsed so far (safe to read from the consuming thread).
+    public var progress: Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return bytesRead
+    }
 
     /// `skipThrough`: lines up to this number are not parsed (a restart resumes after them).
     public init(reader: EventReader, lines: LineReader, slotCount: Int, skipThrough: Int = 0, batchSize: Int = 2048, batches: Int = 4) {
@@ -109,6 +117,7 @@ public final class EventPipeline: @unchecked Sendable {
             }
             lock.lock()
             fullBatches.append(batch)
+            bytesRead = lines.consumed
             lock.unlock()
             full.signal()
         }

@@ -33,8 +33,8 @@ enum Entry {
 }
 
 enum Output {
-    static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    static func error(_ text: String, newline: Bool = true) {
+        FileHandle.standardError.write(Data((text.hasSuffix("\n") || !newline ? text : text + "\n").utf8))
     }
     static func write(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))

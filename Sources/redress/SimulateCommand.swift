@@ -171,7 +171,17 @@ struct Simulate: ParsableCommand {
         var sorted = true
         let pipeline = EventPipeline(reader: EventReader(program: simulation.program), lines: LineReader(descriptor: input),
                                      slotCount: simulation.program.slots.count)
+        // A progress line on standard error, only on a terminal.
+        let size = lseek(input, 0, SEEK_END)
+        lseek(input, 0, SEEK_SET)
+        let showProgress = isatty(STDERR_FILENO) == 1 && size > 0
+        var count = 0
+        defer { if showProgress { Output.error("\r\u{1B}[K", newline: false) } }
         pipeline.run { item, _ in
+            count += 1
+            if showProgress, count % 100_000 == 0 {
+                Output.error("\rsimulate: \(pipeline.progress * 100 / Int64(size))% (\(count) events)", newline: false)
+            }
             switch item {
             case .deadLetter: bad += 1
             case .event(let event):

@@ -15,16 +15,17 @@ public final class Lowering {
     public internal(set) var problems: [String] = []
 
     /// `lines` turns a rule's file and span into its line number (for decisions and `explain`).
-    /// `extraFields` (`entity.field`) get slots even if no rule reads them: the simulator reports by them.
+    /// `extraFields` (`entity.field`, or `entity` for its key) get slots even if no rule reads them: the
+    /// simulator reports by them.
     public static func lower(_ checked: CheckedRuleSet, extraFields: [String] = [], lines: @escaping (String, Span) -> Int) -> (Program, [String]) {
         let lowering = Lowering(checked: checked, lines: lines)
         lowering.run()
         for path in extraFields {
-            let parts = path.split(separator: ".").map(String.init)
-            guard parts.count == 2, checked.schema.entity(parts[0])?.field(parts[1]) != nil else {
-                lowering.problems.append("unknown field `\(path)`")
-                continue
-            }
+            // An entity name alone stands for its key field.
+            var parts = path.split(separator: ".").map(String.init)
+            if parts.count == 1, let entity = checked.schema.entity(parts[0]) { parts.append(entity.key ?? "id") }
+            // Unknown ones get no slot; the caller reports them (`Program.slot(named:)` is nil).
+            guard parts.count == 2, checked.schema.entity(parts[0])?.field(parts[1]) != nil else { continue }
             _ = lowering.slot(parts[0], parts[1])
         }
         return (lowering.program, lowering.problems)

@@ -55,9 +55,6 @@ public struct DeadLetter: Sendable, Equatable {
 public struct EventReader: Sendable {
     let program: Program
     let eventIndex: [String: Int]
-    let entityIndex: [String: Int]
-    /// By entity index: field name → slot.
-    let fieldSlots: [[String: Int]]
     /// By enum index: case name → case index.
     let enumCases: [[String: Int64]]
     // The same tables as byte strings: names on a line are matched without making a String.
@@ -76,10 +73,8 @@ public struct EventReader: Sendable {
     public init(program: Program) {
         self.program = program
         eventIndex = Dictionary(uniqueKeysWithValues: program.events.enumerated().map { ($1.name, $0) })
-        entityIndex = Dictionary(uniqueKeysWithValues: program.entities.enumerated().map { ($1.name, $0) })
         var fields = [[String: Int]](repeating: [:], count: program.entities.count)
         for (index, slot) in program.slots.enumerated() { fields[slot.entity][slot.field] = index }
-        fieldSlots = fields
         enumCases = program.enums.map { enumeration in
             Dictionary(uniqueKeysWithValues: enumeration.cases.enumerated().map { ($1, Int64($0)) })
         }
@@ -288,44 +283,30 @@ public struct EventReader: Sendable {
             return RuntimeValue(.enumCase, Int64(index), unit: definition.unit)
         case .money:
             let currency = program.currencies[Int(definition.unit)]
-            let start = cursor.position
-            _ = try cursor.stringBytes()
-            guard let minor = cursor.withStringBytes(from: start, { Self.money($0, currency: currency) }) else {
-                throw Failure(reason: "\(name) must be an amount in \(currency.code) such as \"4.99 \(currency.code)\", found \(cursor.text(from: start))")
-            }
-            return RuntimeValue(.money, minor, unit: definition.unit)
+            return RuntimeValue(.money, try quoted(&cursor, { Self.money($0, currency: currency) },
+                                                   "\(name) must be an amount in \(currency.code) such as \"4.99 \(currency.code)\""), unit: definition.unit)
         case .percent:
-            let start = cursor.position
-            _ = try cursor.stringBytes()
-            guard let millionths = cursor.withStringBytes(from: start, Self.percent) else {
-                throw Failure(reason: "\(name) must be a percentage such as \"2.5%\", found \(cursor.text(from: start))")
-            }
-            return RuntimeValue(.percent, millionths)
+            return RuntimeValue(.percent, try quoted(&cursor, Self.percent, "\(name) must be a percentage such as \"2.5%\""))
         case .duration:
-            let start = cursor.position
-            _ = try cursor.stringBytes()
-            guard let ms = cursor.withStringBytes(from: start, TimeFormat.duration) else {
-                throw Failure(reason: "\(name) must be a duration such as \"3d\" or \"-90m\", found \(cursor.text(from: start))")
-            }
-            return RuntimeValue(.duration, ms)
+            return RuntimeValue(.duration, try quoted(&cursor, TimeFormat.duration, "\(name) must be a duration such as \"3d\" or \"-90m\""))
         case .timestamp:
-            let start = cursor.position
-            _ = try cursor.stringBytes()
-            guard let ms = cursor.withStringBytes(from: start, TimeFormat.timestamp) else {
-                throw Failure(reason: "\(name) must be an RFC 3339 time such as \"2026-11-20T10:00:00Z\", found \(cursor.text(from: start))")
-            }
-            return RuntimeValue(.timestamp, ms)
+            return RuntimeValue(.timestamp, try quoted(&cursor, TimeFormat.timestamp, "\(name) must be an RFC 3339 time such as \"2026-11-20T10:00:00Z\""))
         case .date:
-            let start = cursor.position
-            _ = try cursor.stringBytes()
-            guard let days = cursor.withStringBytes(from: start, TimeFormat.date) else {
-                throw Failure(reason: "\(name) must be a date such as \"2026-11-20\", found \(cursor.text(from: start))")
-            }
-            return RuntimeValue(.date, days)
+            return RuntimeValue(.date, try quoted(&cursor, TimeFormat.date, "\(name) must be a date such as \"2026-11-20\""))
         case .list, .missing:
             try cursor.skipValue(depth: 1)
             return .missing
         }
+    }
+
+    /// A JSON string parsed by `parse`; the message (built only on failure) says what was expected.
+    func quoted(_ cursor: inout Cursor, _ parse: (UnsafeBufferPointer<UInt8>) -> Int64?, _ expected: @autoclosure () -> String) throws -> Int64 {
+        let start = cursor.position
+        _ = try cursor.stringBytes()
+        guard let value = cursor.withStringBytes(from: start, parse) else {
+            throw Failure(reason: "\(expected()), found \(cursor.text(from: start))")
+        }
+        return value
     }
 
     /// `4.99 EUR` (or `4.99EUR`, or `-1.5 EUR`) in the given currency → minor units.

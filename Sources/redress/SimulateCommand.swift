@@ -64,11 +64,9 @@ struct Simulate: ParsableCommand {
     func run() throws {
         let fields = by.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
         var extra = fields
-        if let outcome { extra += [outcome] }
-        var program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog, extraFields: extra)
-        if outcome != nil, let entity = program.entities.first(where: { $0.name == outcomePer }) {
-            program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog, extraFields: extra + ["\(entity.name).\(entity.key)"])
-        } else if outcome != nil {
+        if let outcome { extra += [outcome, outcomePer] }
+        let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog, extraFields: extra)
+        if outcome != nil, !program.entities.contains(where: { $0.name == outcomePer }) {
             Output.error("error: --outcome-per \(outcomePer): not an entity of the schema")
             throw ExitCode(2)
         }

@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "RedressIR", targets: ["RedressIR"]),
         .library(name: "RedressRuntime", targets: ["RedressRuntime"]),
         .library(name: "RedressSimulation", targets: ["RedressSimulation"]),
+        .library(name: "RedressReview", targets: ["RedressReview"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,10 +36,15 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         .target(name: "RedressSimulation", dependencies: ["RedressRuntime", "RedressIR"]),
+        // Rule changes under review (the CI tools): rule unit tests with coverage, and rule-set diffs with cost impact.
+        .target(
+            name: "RedressReview",
+            dependencies: ["RedressSimulation", "RedressRuntime", "RedressIR", "RedressSemantics", "RedressSyntax", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "redress",
             dependencies: [
-                "RedressSyntax", "RedressSemantics", "RedressIR", "RedressRuntime", "RedressSimulation",
+                "RedressSyntax", "RedressSemantics", "RedressIR", "RedressRuntime", "RedressSimulation", "RedressReview",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -55,6 +61,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "SimulationTests", dependencies: ["RedressSimulation", "RedressRuntime", "RedressIR", "RedressSemantics"]),
+        .testTarget(name: "ReviewTests", dependencies: ["RedressReview", "RedressSimulation", "RedressRuntime", "RedressIR", "RedressSemantics", "RedressSyntax"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
     ]
 )

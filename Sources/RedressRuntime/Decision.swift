@@ -90,8 +90,9 @@ extension Decision {
     }
 }
 
-enum JSONText {
-    static func quote(_ text: String) -> String {
+/// JSON string literals, escaped as RFC 8259 asks.
+public enum JSONText {
+    public static func quote(_ text: String) -> String {
         // Most texts (ids, names, amounts) need no escaping: then no per-character work.
         if !text.utf8.contains(where: { $0 < 0x20 || $0 == 34 || $0 == 92 }) { return "\"" + text + "\"" }
         var out = "\""

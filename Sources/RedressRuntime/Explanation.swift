@@ -133,3 +133,19 @@ public enum NodePrinter {
         }
     }
 }
+
+// MARK: - Earlier decisions (rule tests)
+
+extension Engine {
+    /// Records a decision as if the engine had made it at `time`, before any event: the rule
+    /// tests' `given: decisions:`. Limits, caps, exclusive groups, rule-set policies and the
+    /// occurrence count take it in exactly as they take in a decision the engine makes, so an
+    /// earlier refund holds back a later one. `keys` holds the values of the policy key slots.
+    public func assumeDecided(rule: Int, subject: String, customer: String?, keys: [Int: String],
+                              actions: [Decision.Action], money: [Int32: Int64], at time: Int64) -> Decision {
+        let reference = Decision.EventReference(type: "given", id: "given", line: 0, time: TimeFormat.format(timestamp: time))
+        let draft = Draft(rule: rule, subjectKey: subject, customerKey: customer, event: reference,
+                          actions: actions, money: money, keys: keys)
+        return accept(draft, at: time)
+    }
+}

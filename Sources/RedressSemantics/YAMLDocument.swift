@@ -174,3 +174,11 @@ struct YAMLDocument {
         }
     }
 }
+
+extension Diagnostic {
+    /// A YAML syntax error (from Yams) as a diagnostic at its line and column: shared by every
+    /// YAML file Redress reads (schema, catalog, mappings, rule tests).
+    public static func yaml(_ error: YamlError, in source: SourceFile) -> Diagnostic {
+        YAMLDocument.diagnostic(for: error, in: source)
+    }
+}

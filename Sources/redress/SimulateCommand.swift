@@ -263,43 +263,8 @@ struct Simulate: ParsableCommand {
         return (parameter.name, values)
     }
 
-    /// The events for each program. JSON lines are read once and parsed for every program (each
-    /// program has its own slots); CSV is read once per program, through the mapping.
+    /// The events for each program (see `EventInput.read`, shared with `diff`).
     func read(_ programs: [Program]) throws -> [([Event], Int)] {
-        var results = [([Event], Int)](repeating: ([], 0), count: programs.count)
-        if let mapping {
-            for (index, program) in programs.enumerated() {
-                let (source, input) = try Run.openMapped(program, mapping: mapping, events: events, join: join)
-                defer { if input != STDIN_FILENO { close(input) } }
-                while let row = source.next() {
-                    switch row {
-                    case .events(let events): results[index].0 += events
-                    case .deadLetter: results[index].1 += 1
-                    case .blank: break
-                    }
-                }
-            }
-            return results
-        }
-        let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
-        guard input >= 0 else {
-            Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
-        }
-        defer { if input != STDIN_FILENO { close(input) } }
-        let readers = programs.map { EventReader(program: $0) }
-        var scratch = programs.map { Event(slotCount: $0.slots.count) }
-        let lines = LineReader(descriptor: input)
-        while lines.next({ line, number in
-            if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
-            for index in programs.indices {
-                if readers[index].read(line, number: number, into: &scratch[index]) == nil {
-                    results[index].0.append(scratch[index])
-                } else {
-                    results[index].1 += 1
-                }
-            }
-        }) {}
-        return results
+        try EventInput.read(programs, events: events, mapping: mapping, join: join)
     }
 }

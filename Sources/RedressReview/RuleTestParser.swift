@@ -1,0 +1,432 @@
+import Foundation
+import RedressIR
+import RedressRuntime
+import RedressSemantics
+import RedressSyntax
+import Yams
+
+typealias YAMLNode = Yams.Node
+
+/// Reads a `*.test.yaml` file against a compiled rule set. Every mistake is a diagnostic with
+/// the file, line and column (from Yams' node marks), rendered like `redress check` renders its
+/// own. Codes: E0601 for YAML syntax, E0602 for a file that does not have the shape of a test
+/// file (unknown keys, wrong types, values the event reader refuses), E0201–E0206 for names the
+/// rule set does not know (with "did you mean").
+public final class RuleTestParser {
+    let source: SourceFile
+    let program: Program
+    let reader: EventReader
+    /// Reads a file named by `events_file:` (path relative to the test file); nil if it cannot.
+    let readFile: (String) -> String?
+    var diagnostics: [Diagnostic] = []
+
+    init(source: SourceFile, program: Program, readFile: @escaping (String) -> String?) {
+        self.source = source
+        self.program = program
+        reader = EventReader(program: program)
+        self.readFile = readFile
+    }
+
+    public static func parse(_ source: SourceFile, program: Program, readFile: @escaping (String) -> String? = { path in
+        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+    }) -> (RuleTestFile?, [Diagnostic]) {
+        let parser = RuleTestParser(source: source, program: program, readFile: readFile)
+        let file = parser.file()
+        return (parser.diagnostics.isEmpty ? file : nil, parser.diagnostics)
+    }
+
+    static let caseKeys = ["name", "description", "given", "events", "events_file", "until", "expect"]
+    static let givenKeys = ["events", "events_file", "decisions"]
+    static let expectKeys = ["rule", "subject", "customer", "time", "actions"]
+    static let actionKeys = ["verb", "amount", "argument", "channel"]
+
+    // MARK: - Structure
+
+    func file() -> RuleTestFile {
+        var result = RuleTestFile(path: source.path, source: source, cases: [])
+        let root: YAMLNode?
+        do {
+            root = try Yams.compose(yaml: source.text)
+        } catch let error as YamlError {
+            diagnostics.append(Diagnostic.yaml(error, in: source))
+            return result
+        } catch {
+            diagnostics.append(Diagnostic(.yamlSyntax, "cannot read YAML: \(error)", at: Label(file: source.path, span: .empty)))
+            return result
+        }
+        guard let root, case .sequence(let cases) = root else {
+            problem("a test file is a YAML list of test cases", root, "expected a list",
+                    help: "start each case with `- name: ...`; see docs/testing.md")
+            return result
+        }
+        var names: [String: Int] = [:]
+        for node in cases {
+            guard let testCase = testCase(node) else { continue }
+            if let first = names[testCase.name] {
+                problem("two test cases are named `\(testCase.name)`", value(node, "name") ?? node, "also on line \(first)",
+                        help: "give every case of a file its own name")
+            }
+            names[testCase.name] = testCase.line
+            result.cases.append(testCase)
+        }
+        return result
+    }
+
+    func testCase(_ node: YAMLNode) -> RuleTestCase? {
+        guard let entries = mapping(node, "a test case is a mapping with `name`, `events` and `expect`") else { return nil }
+        checkKeys(entries, allowed: Self.caseKeys, in: "a test case")
+        guard let nameNode = entries.first(where: { $0.key == "name" })?.value else {
+            problem("this test case has no `name`", node, "no name", help: "add `name: what the case shows` as its first key")
+            return nil
+        }
+        let name = text(nameNode, "`name` must be text") ?? ""
+        var testCase = RuleTestCase(name: name, description: nil, line: line(of: nameNode), history: [], earlierDecisions: [],
+                                    events: [], until: nil, expected: [])
+        if let description = entries.first(where: { $0.key == "description" })?.value {
+            testCase.description = text(description, "`description` must be text")
+        }
+        if let given = entries.first(where: { $0.key == "given" })?.value, let givenEntries = mapping(given, "`given` is a mapping with `events`, `events_file` or `decisions`") {
+            checkKeys(givenEntries, allowed: Self.givenKeys, in: "`given`")
+            testCase.history = events(in: givenEntries, owner: given)
+            if let decisions = givenEntries.first(where: { $0.key == "decisions" })?.value, let list = sequence(decisions, "`decisions` is a list of earlier decisions") {
+                testCase.earlierDecisions = list.compactMap(earlierDecision)
+            }
+        }
+        testCase.events = events(in: entries, owner: node)
+        if !entries.contains(where: { $0.key == "events" || $0.key == "events_file" }) {
+            problem("test case `\(name)` has no `events`", nameNode, "no events",
+                    help: "add `events:` with a list of events, or `events_file: FILE.jsonl`")
+        }
+        if let until = entries.first(where: { $0.key == "until" })?.value {
+            testCase.until = timestamp(until, "`until`")
+        }
+        if let expect = entries.first(where: { $0.key == "expect" })?.value {
+            testCase.expected = expected(expect)
+        } else {
+            problem("test case `\(name)` has no `expect`", nameNode, "nothing expected",
+                    help: "add `expect:` with the decisions it should make, or `expect: nothing`")
+        }
+        return testCase
+    }
+
+    // MARK: - Events
+
+    /// The events of `events:` or `events_file:` in a case or in `given`.
+    func events(in entries: [Entry], owner: YAMLNode) -> [TestEvent] {
+        let inline = entries.first(where: { $0.key == "events" })
+        let file = entries.first(where: { $0.key == "events_file" })
+        if let inline, let file {
+            problem("`events` and `events_file` cannot both be given", file.keyNode, "second source of events",
+                    help: "put the events in one place: inline under `events:`, or in the file")
+            return []
+        }
+        if let inline {
+            guard let list = sequence(inline.value, "`events` is a list of events, each a mapping like a line of JSON events") else { return [] }
+            return list.compactMap(inlineEvent)
+        }
+        if let file {
+            return eventsFile(file.value)
+        }
+        return []
+    }
+
+    func inlineEvent(_ node: YAMLNode) -> TestEvent? {
+        guard let entries = mapping(node, "an event is a mapping: `event`, `time`, `id` and one mapping per entity") else { return nil }
+        guard let typeEntry = entries.first(where: { $0.key == "event" || $0.key == "type" }) else {
+            problem("this event has no `event`", node, "no event type", help: "add `event: shipment.delivered` (a type from the schema)")
+            return nil
+        }
+        guard let typeName = text(typeEntry.value, "`event` must be an event type such as shipment.delivered") else { return nil }
+        guard let type = program.events.firstIndex(where: { $0.name == typeName }) else {
+            error(.unknownEvent, "unknown event type `\(typeName)`", typeEntry.value, "not in the schema",
+                  help: Suggestions.closest(typeName, among: program.events.map(\.name)).map { "did you mean `\($0)`?" } ?? "the schema's events: \(program.events.map(\.name).joined(separator: ", "))")
+            return nil
+        }
+        let carried = program.events[type].carries.map { program.entities[$0].name }
+        var valid = true
+        for entry in entries where !["event", "type", "time", "id"].contains(entry.key) {
+            guard let entity = program.entities.first(where: { $0.name == entry.key }) else {
+                error(.unknownEntity, "`\(entry.key)` is neither an entity nor a key of an event", entry.keyNode, "unknown",
+                      help: Suggestions.closest(entry.key, among: carried + ["event", "time", "id"]).map { "did you mean `\($0)`?" }
+                        ?? "`\(typeName)` carries \(carried.map { "`\($0)`" }.joined(separator: ", "))")
+                valid = false
+                continue
+            }
+            guard carried.contains(entity.name) else {
+                error(.unknownEntity, "`\(typeName)` does not carry `\(entity.name)`", entry.keyNode, "not carried by this event",
+                      help: "`\(typeName)` carries \(carried.map { "`\($0)`" }.joined(separator: ", "))")
+                valid = false
+                continue
+            }
+            guard let fields = mapping(entry.value, "`\(entity.name)` must be a mapping of its fields") else { valid = false; continue }
+            let names = entity.fields.map(\.name)
+            for field in fields where !names.contains(field.key) {
+                error(.unknownField, "`\(entity.name)` has no field `\(field.key)`", field.keyNode, "unknown field",
+                      help: Suggestions.closest(field.key, among: names).map { "did you mean `\($0)`?" } ?? "see the schema's fields of `\(entity.name)`")
+                valid = false
+            }
+        }
+        guard valid else { return nil }
+        let number = line(of: node)
+        var event = Event(slotCount: program.slots.count)
+        var json = Self.json(node)
+        if let reason = json.withUTF8({ reader.read($0, number: number, into: &event) }) {
+            problem("this event cannot be read: \(reason)", node, "refused by the event reader",
+                    help: "write values as in JSON events (docs/events.md): amounts as `4.99 EUR`, durations as `3d`, times as RFC 3339; quote texts that look like numbers")
+            return nil
+        }
+        return TestEvent(event: event, line: number)
+    }
+
+    func eventsFile(_ node: YAMLNode) -> [TestEvent] {
+        guard let name = text(node, "`events_file` must be a path") else { return [] }
+        let directory = (source.path as NSString).deletingLastPathComponent
+        let path = name.hasPrefix("/") || directory.isEmpty ? name : directory + "/" + name
+        guard let contents = readFile(path) else {
+            problem("cannot read the events file `\(path)`", node, "not found or unreadable",
+                    help: "give the path of a JSON-lines file relative to this test file")
+            return []
+        }
+        var result: [TestEvent] = []
+        for (index, line) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var text = String(line)
+            if text.hasSuffix("\r") { text.removeLast() }
+            if text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            var event = Event(slotCount: program.slots.count)
+            if let reason = text.withUTF8({ reader.read($0, number: index + 1, into: &event) }) {
+                problem("line \(index + 1) of `\(name)` cannot be read: \(reason)", node, "in this file",
+                        help: "fix that line; the format is docs/events.md's JSON lines")
+                continue
+            }
+            result.append(TestEvent(event: event, line: index + 1))
+        }
+        return result
+    }
+
+    /// The event as one JSON line: YAML plain scalars that read as JSON numbers, booleans or null
+    /// become those; everything else (quoted, or any other text) becomes a string.
+    static func json(_ node: YAMLNode) -> String {
+        switch node {
+        case .scalar(let scalar):
+            let value = scalar.string
+            if scalar.style == .plain {
+                if ["true", "True", "TRUE"].contains(value) { return "true" }
+                if ["false", "False", "FALSE"].contains(value) { return "false" }
+                if ["", "~", "null", "Null", "NULL"].contains(value) { return "null" }
+                if isJSONNumber(value) { return value }
+            }
+            return JSONText.quote(value)
+        case .mapping(let mapping):
+            return "{" + mapping.map { JSONText.quote($0.key.string ?? "") + ":" + json($0.value) }.joined(separator: ",") + "}"
+        case .sequence(let sequence):
+            return "[" + sequence.map(json).joined(separator: ",") + "]"
+        default:
+            return "null"
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)(.[0-9]+)?`: no exponent, no leading zeros (`007` stays a text).
+    static func isJSONNumber(_ text: String) -> Bool {
+        var rest = Substring(text)
+        if rest.first == "-" { rest = rest.dropFirst() }
+        let whole = rest.prefix(while: { $0.isASCII && $0.isNumber })
+        guard !whole.isEmpty, whole == "0" || whole.first != "0" else { return false }
+        rest = rest.dropFirst(whole.count)
+        if rest.isEmpty { return true }
+        guard rest.first == "." else { return false }
+        let fraction = rest.dropFirst()
+        return !fraction.isEmpty && fraction.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+
+    // MARK: - Expectations
+
+    func expected(_ node: YAMLNode) -> [ExpectedDecision] {
+        if case .scalar(let scalar) = node, scalar.style == .plain, scalar.string == "nothing" { return [] }
+        guard let list = sequence(node, "`expect` is a list of decisions, or `nothing`") else { return [] }
+        return list.compactMap(expectedDecision)
+    }
+
+    func expectedDecision(_ node: YAMLNode) -> ExpectedDecision? {
+        guard let entries = mapping(node, "an expected decision is a mapping with `rule` and optionally `subject`, `customer`, `time`, `actions`") else { return nil }
+        checkKeys(entries, allowed: Self.expectKeys, in: "an expected decision")
+        guard let rule = ruleName(entries, node) else { return nil }
+        var decision = ExpectedDecision(rule: program.rules[rule].name, line: line(of: node))
+        if let subject = entries.first(where: { $0.key == "subject" })?.value { decision.subject = text(subject, "`subject` must be the key of the decision's subject") }
+        if let customer = entries.first(where: { $0.key == "customer" })?.value { decision.customer = text(customer, "`customer` must be a customer's key") }
+        if let time = entries.first(where: { $0.key == "time" })?.value, timestamp(time, "`time`") != nil { decision.time = text(time, "") }
+        if let actions = entries.first(where: { $0.key == "actions" })?.value {
+            decision.actions = self.actions(actions)
+        }
+        return decision
+    }
+
+    func ruleName(_ entries: [Entry], _ node: YAMLNode) -> Int? {
+        guard let ruleNode = entries.first(where: { $0.key == "rule" })?.value else {
+            problem("this decision names no `rule`", node, "no rule", help: "add `rule: NAME` (a rule of this rule set)")
+            return nil
+        }
+        guard let name = text(ruleNode, "`rule` must be a rule name") else { return nil }
+        guard let index = program.rules.firstIndex(where: { $0.name == name }) else {
+            error(.unknownName, "the rule set has no rule `\(name)`", ruleNode, "unknown rule",
+                  help: Suggestions.closest(name, among: program.rules.map(\.name)).map { "did you mean `\($0)`?" } ?? "rules are named as in `rule NAME`; anonymous ones as `FILE:N`")
+            return nil
+        }
+        return index
+    }
+
+    func actions(_ node: YAMLNode) -> [ExpectedAction] {
+        guard let list = sequence(node, "`actions` is a list such as `[refund 5 EUR, send apology]`") else { return [] }
+        var result: [ExpectedAction] = []
+        for item in list {
+            var action: ExpectedAction? = nil
+            switch item {
+            case .scalar(let scalar):
+                action = ExpectedAction.parse(scalar.string)
+                if action == nil {
+                    problem("cannot read the action `\(scalar.string)`", item, "not an action",
+                            help: "write `VERB [AMOUNT | ARGUMENT] [via CHANNEL]`, e.g. `refund 5 EUR` or `send apology via email`")
+                }
+            case .mapping:
+                guard let entries = mapping(item, "") else { continue }
+                checkKeys(entries, allowed: Self.actionKeys, in: "an action")
+                guard let verbNode = entries.first(where: { $0.key == "verb" })?.value, let verb = text(verbNode, "`verb` must be an action verb") else {
+                    problem("this action has no `verb`", item, "no verb", help: "add `verb: refund` (an action of the catalog)")
+                    continue
+                }
+                var made = ExpectedAction(verb: verb)
+                for (key, path) in [("amount", \ExpectedAction.amount), ("argument", \.argument), ("channel", \.channel)] {
+                    if let value = entries.first(where: { $0.key == key })?.value { made[keyPath: path] = text(value, "`\(key)` must be text") }
+                }
+                action = made
+            default:
+                problem("an action is text such as `refund 5 EUR`, or a mapping with `verb`", item, "not an action")
+            }
+            guard let action else { continue }
+            let verbs = program.catalog.actions.map(\.name)
+            if !verbs.contains(action.verb) {
+                error(.unknownAction, "the catalog has no action `\(action.verb)`", item, "unknown action",
+                      help: Suggestions.closest(action.verb, among: verbs).map { "did you mean `\($0)`?" } ?? "the catalog's actions: \(verbs.joined(separator: ", "))")
+                continue
+            }
+            result.append(action)
+        }
+        return result
+    }
+
+    // MARK: - Earlier decisions
+
+    /// `- rule: NAME, time: T, <entity or key>: VALUE ..., actions: [...]`: the subject's key and
+    /// the key of every limit, cap and group of the rule (and of the rule-set policies) must be
+    /// given, so the earlier decision counts exactly where a real one would.
+    func earlierDecision(_ node: YAMLNode) -> EarlierDecision? {
+        guard let entries = mapping(node, "an earlier decision is a mapping with `rule`, `time`, the keys of its subject and policies, and `actions`") else { return nil }
+        guard let rule = ruleName(entries, node) else { return nil }
+        guard let timeNode = entries.first(where: { $0.key == "time" })?.value else {
+            problem("this earlier decision has no `time`", node, "no time", help: "add `time: 2026-11-01T10:00:00Z`: windows of limits and caps count from it")
+            return nil
+        }
+        guard let time = timestamp(timeNode, "`time`") else { return nil }
+        var decision = EarlierDecision(rule: rule, time: time, keys: [:], actions: [], line: line(of: node))
+        for entry in entries where !["rule", "time", "actions"].contains(entry.key) {
+            if let value = text(entry.value, "`\(entry.key)` must be a key value") { decision.keys[entry.key] = value }
+        }
+        if let actions = entries.first(where: { $0.key == "actions" })?.value { decision.actions = self.actions(actions) }
+        for action in decision.actions {
+            if let amount = action.amount, amount.contains(" "), Amount.money(amount, program: program) == nil {
+                problem("`\(amount)` is not an amount of money this rule set knows", node, "in this decision",
+                        help: "write the currency's decimals at most, e.g. `5 EUR` or `4.99 EUR`")
+            }
+        }
+        let needed = Self.keysNeeded(by: rule, program: program)
+        let missing = needed.filter { decision.keys[$0] == nil }
+        if !missing.isEmpty {
+            problem("this earlier decision of `\(program.rules[rule].name)` needs \(missing.map { "`\($0)`" }.joined(separator: ", "))", node,
+                    "keys missing", help: "add \(missing.map { "`\($0): KEY`" }.joined(separator: ", ")): the subject and the keys its limits, caps and groups count by")
+        }
+        let unknown = decision.keys.keys.filter { !needed.contains($0) && $0 != "customer" }.sorted()
+        if let first = unknown.first {
+            problem("`\(first)` is not a key of `\(program.rules[rule].name)`'s subject or policies", node, "unknown key",
+                    help: "its keys are \(needed.map { "`\($0)`" }.joined(separator: ", "))")
+        }
+        return missing.isEmpty && unknown.isEmpty ? decision : nil
+    }
+
+    /// The subject entity and every policy key text that applies to the rule.
+    static func keysNeeded(by rule: Int, program: Program) -> [String] {
+        let definition = program.rules[rule]
+        let carried = Set(definition.triggers.flatMap { program.events[$0].carries })
+        var keys = [program.entities[definition.subject].name]
+        var texts = (definition.limits + definition.caps).map(\.key.text)
+        if let group = definition.group { texts.append(program.groups[group].key.text) }
+        for policy in program.policies where carried.contains(program.slots[policy.key.slot].entity) { texts.append(policy.key.text) }
+        for text in texts where !keys.contains(text) { keys.append(text) }
+        return keys
+    }
+
+    // MARK: - YAMLNode helpers
+
+    typealias Entry = (key: String, keyNode: YAMLNode, value: YAMLNode)
+
+    func mapping(_ node: YAMLNode, _ message: String) -> [Entry]? {
+        guard case .mapping(let mapping) = node else {
+            if !message.isEmpty { problem(message, node, "expected a mapping") }
+            return nil
+        }
+        return mapping.map { ($0.key.string ?? "", $0.key, $0.value) }
+    }
+
+    func sequence(_ node: YAMLNode, _ message: String) -> [YAMLNode]? {
+        if case .sequence(let sequence) = node { return Array(sequence) }
+        problem(message, node, "expected a list")
+        return nil
+    }
+
+    func text(_ node: YAMLNode, _ message: String) -> String? {
+        if case .scalar(let scalar) = node { return scalar.string }
+        if !message.isEmpty { problem(message, node, "expected text") }
+        return nil
+    }
+
+    func timestamp(_ node: YAMLNode, _ what: String) -> Int64? {
+        guard let value = text(node, "\(what) must be a time") else { return nil }
+        guard let time = TimeFormat.timestamp(value) else {
+            problem("\(what) must be an RFC 3339 time, found `\(value)`", node, "not a time", help: "write e.g. `2026-11-20T10:00:00Z`")
+            return nil
+        }
+        return time
+    }
+
+    func checkKeys(_ entries: [Entry], allowed: [String], in place: String) {
+        for entry in entries where !allowed.contains(entry.key) {
+            problem("unknown key `\(entry.key)` in \(place)", entry.keyNode, "unknown key",
+                    help: Suggestions.closest(entry.key, among: allowed).map { "did you mean `\($0)`?" } ?? "the keys of \(place): \(allowed.joined(separator: ", "))")
+        }
+    }
+
+    func value(_ node: YAMLNode, _ key: String) -> YAMLNode? {
+        guard case .mapping(let mapping) = node else { return nil }
+        return mapping.first { $0.key.string == key }?.value
+    }
+
+    func line(of node: YAMLNode) -> Int { node.mark?.line ?? 1 }
+
+    func span(of node: YAMLNode) -> Span {
+        guard let mark = node.mark else { return .empty }
+        let start = source.offset(line: mark.line, column: mark.column)
+        var length = 1
+        if case .scalar(let scalar) = node, scalar.style == .plain { length = max(1, scalar.string.utf8.count) }
+        return Span(start: start, end: min(source.bytes.count, start + length))
+    }
+
+    func problem(_ message: String, _ node: YAMLNode?, _ label: String, help: String? = nil) {
+        error(.invalidSchema, message, node, label, help: help)
+    }
+
+    func error(_ code: DiagnosticCode, _ message: String, _ node: YAMLNode?, _ label: String, help: String? = nil) {
+        let at = node.map { Label(file: source.path, span: span(of: $0), message: label) } ?? Label(file: source.path, span: .empty, message: label)
+        diagnostics.append(Diagnostic(code, message, at: at, help: help))
+    }
+
+}
+

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import RedressIR
+import RedressReview
+import RedressRuntime
+import RedressSemantics
+import RedressSyntax
+
+enum DiffFormat: String, ExpressibleByArgument, CaseIterable { case markdown, json }
+
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare two versions of a rule set: what changed, in domain words, and with --events what it costs.",
+        discussion: """
+            OLD and NEW are rule-set directories (or .rules files). Rules are matched by name, renames by their \
+            body; layout and comments are not changes. With --events the same events are replayed through both \
+            versions and the projected cost of each rule is compared. Exit status: 0 compared (also when there are \
+            changes, unless --exit-code), 1 a rule set has errors (or changes with --exit-code), 2 usage or I/O error.
+            """)
+
+    @Argument(help: "The old rule set (say, the main branch's).")
+    var old: String
+
+    @Argument(help: "The new rule set (the change under review).")
+    var new: String
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Events to replay through both versions: JSON lines, or CSV with --mapping.", valueName: "FILE"))
+    var events: [String] = []
+
+    @Option(help: "Read --events as CSV through this YAML mapping (docs/events.md).")
+    var mapping: String?
+
+    @Option(help: ArgumentHelp("With --mapping: read the joined file NAME from PATH.", valueName: "NAME=PATH"))
+    var join: [String] = []
+
+    @Option(help: "Output format: markdown (a pull-request comment) or json.")
+    var format: DiffFormat = .markdown
+
+    @Flag(help: "Exit with 1 when there are semantic changes (like `git diff --exit-code`).")
+    var exitCode = false
+
+    func run() throws {
+        let before = try Self.load(old, role: "OLD")
+        let after = try Self.load(new, role: "NEW")
+        var diff = RuleSetDiff.compare(old: before, new: after, oldLabel: old, newLabel: new)
+        if !events.isEmpty {
+            let oldProgram = try Self.compile(before, path: old), newProgram = try Self.compile(after, path: new)
+            let oldCurrency = oldProgram.currencies[Int(oldProgram.catalog.currency)].code
+            let newCurrency = newProgram.currencies[Int(newProgram.catalog.currency)].code
+            guard oldCurrency == newCurrency else {
+                Output.error("error: the catalogs price in \(oldCurrency) (OLD) and \(newCurrency) (NEW); --events compares costs in one currency")
+                throw ExitCode(2)
+            }
+            var oldEvents: [Event] = [], newEvents: [Event] = []
+            var oldBad = 0, newBad = 0
+            for file in events {
+                let read = try EventInput.read([oldProgram, newProgram], events: file, mapping: mapping, join: join)
+                oldEvents += read[0].0
+                oldBad += read[0].1
+                newEvents += read[1].0
+                newBad += read[1].1
+            }
+            let renames = Dictionary(diff.rules.compactMap { rule in rule.oldName.map { ($0, rule.name) } }, uniquingKeysWith: { first, _ in first })
+            diff.cost = CostDiff.replay(old: oldProgram, new: newProgram, oldEvents: oldEvents, newEvents: newEvents,
+                                        oldDeadLetters: oldBad, newDeadLetters: newBad, renames: renames)
+        }
+        switch format {
+        case .markdown: Output.write(diff.markdown())
+        case .json: Output.write(diff.json())
+        }
+        if exitCode, diff.hasChanges { throw ExitCode(1) }
+    }
+
+    /// Checks one side; usage problems exit 2, a rule set with errors prints them and exits 1.
+    static func load(_ path: String, role: String) throws -> RuleSetReport {
+        let report: RuleSetReport
+        do {
+            let locations = try RuleSetLoader.locate([path])
+            guard locations.count == 1 else {
+                Output.error(locations.isEmpty ? "error: \(role) \(path): no .rules files found"
+                                               : "error: \(role) \(path): give one rule set (one directory); found \(locations.count)")
+                throw ExitCode(2)
+            }
+            report = try RuleSetLoader.check(locations[0])
+        } catch let error as LoadError {
+            Output.error("error: \(role) \(path): \(error)")
+            throw ExitCode(2)
+        }
+        let errors = report.diagnostics.filter { $0.severity == .error }
+        if !errors.isEmpty {
+            Output.error(DiagnosticRenderer(files: report.sources, colour: false).human(errors))
+            Output.error("error: the \(role) rule set \(path) has \(errors.count) error\(errors.count == 1 ? "" : "s"); see `redress check`")
+            throw ExitCode(1)
+        }
+        return report
+    }
+
+    static func compile(_ report: RuleSetReport, path: String) throws -> Program {
+        let (program, problems) = Program.compile(report)
+        guard let program else {
+            for problem in problems { Output.error("error: \(path): \(problem)") }
+            throw ExitCode(1)
+        }
+        return program
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+
+/// `redress test`: the rule tests in rules/ pass with full coverage; a broken expectation, a
+/// malformed test file and broken rules give exit 1, 2 and 1 with the place to look.
+@Suite(.serialized)
+struct TestCommandTests {
+    @Test func theRuleTestsOfTheRepositoryPass() throws {
+        let run = try redress(["test", "rules/"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.hasSuffix(" passed, 0 failed\n"), "\(run.stdout)")
+        #expect(!run.stdout.contains("FAIL"))
+    }
+
+    @Test func withoutAPathTheRulesDirectoryIsTested() throws {
+        let run = try redress(["test"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout == (try redress(["test", "rules"])).stdout)
+    }
+
+    @Test func everyRuleInTheRepositoryIsFullyCovered() throws {
+        let run = try redress(["test", "rules/", "--coverage", "--min-coverage", "100"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("coverage of rules/shop: 100.0%"), "\(run.stdout)")
+        #expect(run.stdout.contains("coverage of rules/olist: 100.0%"), "\(run.stdout)")
+        #expect(run.stdout.contains("coverage: 100.0% ("), "\(run.stdout)")
+        // Every rule of both rule sets appears in the table.
+        for rule in ["mission:1", "vip_late_delivery", "late_delivery_alarm", "poor_playback_refund", "not_delivered_by_estimate"] {
+            #expect(run.stdout.contains("  \(rule) "), "\(rule) missing from\n\(run.stdout)")
+        }
+    }
+
+    /// A copy of rules/shop with one test file; `expectation` is the `expect:` block.
+    func ruleSetWithTest(_ expectation: String) throws -> URL {
+        let directory = try temporaryRuleSet()
+        for name in try FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("rules/shop").path) where name.hasSuffix(".rules") {
+            try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("rules/shop/\(name)"), to: directory.appendingPathComponent(name))
+        }
+        let test = """
+            - name: a late VIP parcel
+              events:
+                - event: shipment.delivered
+                  time: 2026-11-09T14:00:00Z
+                  shipment: { id: S-1, order_id: O-1, destination_country: DE, promised_at: 2026-11-05T18:00:00Z, delivered_at: 2026-11-09T14:00:00Z, delay: 3d20h }
+                  order: { id: O-1, customer_id: C-1, placed_at: 2026-11-02T09:00:00Z, total: 89.90 EUR, payment_method: card }
+                  customer: { id: C-1, tier: VIP, country: DE, sms_opt_in: false }
+            \(expectation)
+            """
+        try test.write(to: directory.appendingPathComponent("late.test.yaml"), atomically: true, encoding: .utf8)
+        return directory
+    }
+
+    static let rightExpectation = """
+          expect:
+            - { rule: vip_late_delivery, subject: S-1, actions: [refund 5 EUR, send apology, flag handwritten] }
+            - { rule: mission:1, subject: S-1, actions: [refund 5 EUR, send apology, flag handwritten] }
+        """
+
+    @Test func aCopiedRuleSetWithTheRightExpectationPasses() throws {
+        let directory = try ruleSetWithTest(Self.rightExpectation)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try redress(["test", "."], in: directory)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout == "1 passed, 0 failed\n")
+    }
+
+    @Test func aBrokenExpectationFailsWithExpectedAndActualAndTheLine() throws {
+        let directory = try ruleSetWithTest(Self.rightExpectation.replacingOccurrences(of: "[refund 5 EUR, send apology, flag handwritten] }\n    - { rule: mission:1", with: "[refund 7.50 EUR, send apology, flag handwritten] }\n    - { rule: mission:1"))
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try redress(["test"], in: directory)
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("FAIL late.test.yaml:1 a late VIP parcel"), "\(run.stdout)")
+        #expect(run.stdout.contains("- expected  vip_late_delivery for S-1: refund 7.50 EUR, send apology, flag handwritten   (line 9)"), "\(run.stdout)")
+        #expect(run.stdout.contains("+ actual    vip_late_delivery for S-1 (customer C-1, at 2026-11-09T14:00:00Z): refund 5.00 EUR"), "\(run.stdout)")
+        #expect(run.stdout.hasSuffix("0 passed, 1 failed\n"))
+        #expect(!run.stdout.contains("\u{1B}["), "no colour when not on a terminal")
+    }
+
+    @Test func aMalformedTestFileExitsTwoWithItsPlace() throws {
+        let directory = try ruleSetWithTest("  expect:\n    - rule: vip_late_delivry\n")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try redress(["test", "late.test.yaml"], in: directory)
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains("error[E0205]: the rule set has no rule `vip_late_delivry`"), "\(run.stderr)")
+        #expect(run.stderr.contains("--> late.test.yaml:9:13"), "\(run.stderr)")
+        #expect(run.stderr.contains("help: did you mean `vip_late_delivery`?"), "\(run.stderr)")
+    }
+
+    @Test func invalidYAMLExitsTwo() throws {
+        let directory = try ruleSetWithTest("  expect: [\n")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try redress(["test"], in: directory)
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains("error[E0601]"), "\(run.stderr)")
+        #expect(run.stderr.contains("--> late.test.yaml:"), "\(run.stderr)")
+    }
+
+    @Test func rulesThatDoNotCheckExitOne() throws {
+        let directory = try ruleSetWithTest(Self.rightExpectation)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "when shipment.dealy > 2d then refund 5 EUR\n".write(to: directory.appendingPathComponent("broken.rules"), atomically: true, encoding: .utf8)
+        let run = try redress(["test"], in: directory)
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains("error[E0201]: unknown field `shipment.dealy`"), "\(run.stderr)")
+        #expect(run.stderr.contains("its tests were not run"), "\(run.stderr)")
+    }
+
+    @Test(arguments: [["test", "no-such-directory"], ["test", "rules/shop/mission.rules"], ["test", "rules", "--min-coverage", "101"],
+                      ["test", "rules", "--format", "tap"], ["test", "docs"]])
+    func usageProblemsExitTwo(arguments: [String]) throws {
+        let run = try redress(arguments)
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect(!run.stderr.isEmpty)
+    }
+
+    @Test func coverageBelowTheMinimumExitsOne() throws {
+        let directory = try ruleSetWithTest(Self.rightExpectation)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try redress(["test", "--min-coverage", "50"], in: directory)
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("below the minimum of 50%"), "\(run.stdout)")
+        #expect(try redress(["test", "--min-coverage", "5"], in: directory).status == 0)
+    }
+
+    @Test func filterRunsTheMatchingCasesOnly() throws {
+        let run = try redress(["test", "rules/shop", "--filter", "lost parcel", "--verbose"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout == "PASS rules/shop/delivery.test.yaml:195 a lost parcel is sent again once, with an apology\n1 passed, 0 failed\n", "\(run.stdout)")
+    }
+
+    @Test func jsonOutputIsStableAndVersioned() throws {
+        let first = try redress(["test", "rules/", "--format", "json", "--coverage"])
+        let second = try redress(["test", "rules/", "--format", "json", "--coverage"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout == second.stdout)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+        #expect(object["version"] as? Int == 1)
+        let summary = try #require(object["summary"] as? [String: Any])
+        #expect(summary["failed"] as? Int == 0)
+        let coverage = try #require(object["coverage"] as? [String: Any])
+        #expect(coverage["percent"] as? String == "100.0%")
+    }
+
+    @Test func junitOutputIsXMLThatCISystemsRead() throws {
+        let directory = try ruleSetWithTest(Self.rightExpectation.replacingOccurrences(of: "refund 5 EUR", with: "refund 6 EUR"))
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try redress(["test", "--format", "junit", "--coverage"], in: directory)
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.stdout.hasPrefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "))
+        #if canImport(FoundationXML) || os(macOS)
+        let document = try XMLDocument(data: Data(run.stdout.utf8))
+        let root = try #require(document.rootElement())
+        #expect(root.name == "testsuites")
+        #expect(root.attribute(forName: "failures")?.stringValue == "1")
+        let cases = try document.nodes(forXPath: "//testsuite[@name='late.test.yaml']/testcase")
+        #expect(cases.count == 1)
+        let failure = try document.nodes(forXPath: "//testcase/failure").first as? XMLElement
+        #expect(failure?.attribute(forName: "message")?.stringValue == "the decisions differ from those expected at late.test.yaml:1")
+        #expect(failure?.stringValue?.contains("refund 6 EUR") == true)
+        #expect(try document.nodes(forXPath: "//property[@name='coverage']").count == 1)
+        #endif
+    }
+}

@@ -1,0 +1,348 @@
+import Foundation
+import RedressIR
+import RedressReview
+import RedressRuntime
+import RedressSemantics
+import RedressSyntax
+import Testing
+
+/// Inputs for the diff tests: the example shop's schema and catalog, and rule texts checked
+/// against them. (A namespace, so nothing clashes with the other ReviewTests files.)
+enum DiffFixtures {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/diff")
+    static let updating = ProcessInfo.processInfo.environment["REDRESS_UPDATE_GOLDEN"] == "1"
+
+    static func text(_ url: URL) -> String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
+    static let schema = SourceFile(path: "rules/shop/schema.yaml", text: text(root.appendingPathComponent("rules/shop/schema.yaml")))
+    static let catalog = SourceFile(path: "rules/shop/catalog.yaml", text: text(root.appendingPathComponent("rules/shop/catalog.yaml")))
+
+    static func check(_ files: [String: String], catalog: SourceFile = catalog) -> RuleSetReport {
+        RuleSetLoader.check(rules: files.sorted { $0.key < $1.key }.map { SourceFile(path: $0.key, text: $0.value) }, schema: schema, catalog: catalog)
+    }
+
+    /// The diff of two versions of one file `rules.rules`; both must check clean.
+    static func diff(_ old: String, _ new: String) throws -> RuleSetDiff {
+        try diff(["rules.rules": old], ["rules.rules": new])
+    }
+
+    static func diff(_ old: [String: String], _ new: [String: String]) throws -> RuleSetDiff {
+        let before = check(old), after = check(new)
+        try #require(before.diagnostics.filter { $0.severity == .error }.isEmpty, "old: \(before.diagnostics.map(\.message))")
+        try #require(after.diagnostics.filter { $0.severity == .error }.isEmpty, "new: \(after.diagnostics.map(\.message))")
+        return RuleSetDiff.compare(old: before, new: after, oldLabel: "old", newLabel: "new")
+    }
+
+    /// Compares with a golden file, or rewrites it with REDRESS_UPDATE_GOLDEN=1.
+    static func matchesGolden(_ actual: String, _ name: String) -> Bool {
+        let url = directory.appendingPathComponent(name)
+        if updating { try? actual.write(to: url, atomically: true, encoding: .utf8) }
+        return actual == text(url)
+    }
+
+    static let vipRule = """
+        rule vip_late "VIP parcels more than two days late"
+          on shipment.delivered
+          when shipment.delay > 2d and customer.tier == VIP
+          then refund 5 EUR, send apology, flag handwritten
+          limit 1 per order
+
+        """
+}
+
+struct RuleSetDiffTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        /// Replaces `from` with `to` in the VIP rule.
+        var from: String
+        var to: String
+        var expected: [String]
+        var testDescription: String { name }
+    }
+
+    /// Each kind of change to one rule, and the sentence it is reported with.
+    static let cases: [Case] = [
+        Case(name: "threshold", from: "> 2d", to: "> 3d", expected: ["`shipment.delay` threshold 2d → 3d"]),
+        Case(name: "equality value", from: "== VIP", to: "== Plus", expected: ["`customer.tier ==` VIP → Plus"]),
+        Case(name: "operator", from: "> 2d", to: ">= 2d", expected: ["operator of `shipment.delay … 2d`: `>` → `>=`"]),
+        Case(name: "condition part added", from: "== VIP\n", to: "== VIP and order.total > 50 EUR\n",
+             expected: ["condition part added: `order.total > 50 EUR`"]),
+        Case(name: "condition part removed", from: "shipment.delay > 2d and ", to: "shipment.delay > 2d and shipment.delay < 30d and ",
+             expected: ["condition part added: `shipment.delay < 30d`"]),
+        Case(name: "condition removed", from: "  when shipment.delay > 2d and customer.tier == VIP\n", to: "",
+             expected: ["condition removed (was `when shipment.delay > 2d and customer.tier == VIP`)"]),
+        Case(name: "amount", from: "refund 5 EUR", to: "refund 7.50 EUR", expected: ["`refund` 5 EUR → 7.50 EUR"]),
+        Case(name: "channel added", from: "send apology,", to: "send apology via sms,", expected: ["`send apology` channel added: `sms`"]),
+        Case(name: "action added", from: "flag handwritten", to: "flag handwritten, voucher 5 EUR", expected: ["action added: `voucher 5 EUR`"]),
+        Case(name: "action removed", from: ", flag handwritten", to: "", expected: ["action removed: `flag handwritten`"]),
+        Case(name: "actions reordered", from: "refund 5 EUR, send apology", to: "send apology, refund 5 EUR",
+             expected: ["actions reordered: `refund 5 EUR, send apology, flag handwritten` → `send apology, refund 5 EUR, flag handwritten`"]),
+        Case(name: "trigger", from: "on shipment.delivered", to: "on shipment.delivered, shipment.lost",
+             expected: ["trigger `on shipment.delivered` → `on shipment.delivered, shipment.lost`"]),
+        Case(name: "limit changed", from: "limit 1 per order", to: "limit 2 per order",
+             expected: ["limit `limit 1 per order` → `limit 2 per order`"]),
+        Case(name: "limit replaced", from: "limit 1 per order", to: "limit none", expected: ["limit `limit 1 per order` → `limit none`"]),
+        Case(name: "policy added", from: "limit 1 per order\n", to: "limit 1 per order\n  rollout 50%\n", expected: ["policy added: `rollout 50%`"]),
+        Case(name: "policy removed", from: "  limit 1 per order\n", to: "", expected: ["policy removed: `limit 1 per order`"]),
+        Case(name: "active dates", from: "limit 1 per order\n", to: "limit 1 per order\n  active from 2026-12-01\n",
+             expected: ["policy added: `active from 2026-12-01`"]),
+        Case(name: "points argument", from: "flag handwritten", to: "flag handwritten, points 100", expected: ["action added: `points 100`"]),
+        Case(name: "template argument", from: "send apology", to: "send delay_notice", expected: ["`send` apology → delay_notice"]),
+        Case(name: "cap added", from: "limit 1 per order\n", to: "limit 1 per order\n  cap 10 EUR per customer within 30d\n",
+             expected: ["policy added: `cap 10 EUR per customer within 30d`"]),
+        Case(name: "description", from: "\"VIP parcels more than two days late\"", to: "\"VIP parcels late\"",
+             expected: ["description \"VIP parcels more than two days late\" → \"VIP parcels late\""]),
+    ]
+
+    @Test(arguments: cases)
+    func eachKindOfChangeIsSaidInDomainWords(_ change: Case) throws {
+        let edited = DiffFixtures.vipRule.replacingOccurrences(of: change.from, with: change.to)
+        #expect(edited != DiffFixtures.vipRule, "the edit must apply")
+        let diff = try DiffFixtures.diff(DiffFixtures.vipRule, edited)
+        #expect(diff.rules.count == 1)
+        #expect(diff.rules.first?.status == .changed)
+        #expect(diff.rules.first?.name == "vip_late")
+        #expect(diff.rules.first?.changes.map(\.text) == change.expected)
+        #expect(diff.summary.changed == 1 && diff.summary.unchanged == 0)
+        #expect(diff.markdown().contains(change.expected[0]))
+    }
+
+    /// Layout, comments, the order of `and` parts and equal values written differently are not changes.
+    @Test(arguments: [
+        "# a comment\nrule vip_late \"VIP parcels more than two days late\" on shipment.delivered when shipment.delay>2d and customer.tier==VIP then refund 5 EUR,send apology,flag handwritten limit 1 per order  # trailing\n",
+        DiffFixtures.vipRule.replacingOccurrences(of: "shipment.delay > 2d and customer.tier == VIP", with: "customer.tier == VIP and shipment.delay > 2d"),
+        DiffFixtures.vipRule.replacingOccurrences(of: "> 2d", with: "> 48h").replacingOccurrences(of: "5 EUR", with: "5.00 EUR"),
+        DiffFixtures.vipRule.replacingOccurrences(of: "shipment.delay > 2d", with: "(shipment.delay > 2d)"),
+    ])
+    func formattingIsNotAChange(_ reformatted: String) throws {
+        let diff = try DiffFixtures.diff(DiffFixtures.vipRule, reformatted)
+        #expect(diff.rules.isEmpty, "\(diff.rules)")
+        #expect(!diff.hasChanges)
+        #expect(diff.summary.unchanged == 1)
+        #expect(diff.summaryLine == "no semantic changes")
+        #expect(diff.markdown().contains("No semantic changes."))
+    }
+
+    @Test func aRuleWithTheSameBodyUnderAnotherNameIsRenamed() throws {
+        let diff = try DiffFixtures.diff(DiffFixtures.vipRule, DiffFixtures.vipRule.replacingOccurrences(of: "rule vip_late", with: "rule vip_parcel_late"))
+        #expect(diff.rules.count == 1)
+        let rule = try #require(diff.rules.first)
+        #expect(rule.status == .renamed)
+        #expect(rule.name == "vip_parcel_late" && rule.oldName == "vip_late")
+        #expect(rule.changes.map(\.text) == ["renamed `vip_late` → `vip_parcel_late`"])
+        #expect(diff.summaryLine == "1 rule renamed")
+    }
+
+    @Test func aRenameWithAnEditKeepsBoth() throws {
+        let new = DiffFixtures.vipRule.replacingOccurrences(of: "rule vip_late", with: "rule vip_parcel_late")
+            .replacingOccurrences(of: "refund 5 EUR", with: "refund 10 EUR")
+        let diff = try DiffFixtures.diff(DiffFixtures.vipRule, new)
+        let rule = try #require(diff.rules.first)
+        #expect(diff.rules.count == 1)
+        #expect(rule.status == .renamed)
+        #expect(rule.changes.map(\.text) == ["renamed `vip_late` → `vip_parcel_late`", "`refund` 5 EUR → 10 EUR"])
+    }
+
+    @Test func anonymousRulesAreMatchedByTheirBodyNotTheirPosition() throws {
+        let mission = "when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology, flag handwritten\n"
+        let other = "when shipment.delay > 5d then send apology\n"
+        // A rule inserted before the mission sentence moves it from `rules:1` to `rules:2`.
+        let diff = try DiffFixtures.diff(mission, other + "\n" + mission)
+        #expect(diff.rules.map(\.status) == [.added])
+        #expect(diff.rules.first?.name == "rules:1")
+        #expect(diff.summary.unchanged == 1)
+    }
+
+    @Test func addedAndRemovedRulesCarryTheirText() throws {
+        let other = """
+            rule lost_parcel
+              on shipment.lost
+              then refund 10 EUR
+
+            """
+        let diff = try DiffFixtures.diff(DiffFixtures.vipRule + "\n" + other,
+                                         "rule pack\n  on order.packed\n  when order.time_to_pack > 2d\n  then send pack_delay_notice\n")
+        #expect(diff.rules.map(\.status) == [.added, .removed, .removed])
+        #expect(diff.rules.map(\.name) == ["pack", "lost_parcel", "vip_late"])
+        #expect(diff.rules[1].source == "rule lost_parcel\n  on shipment.lost\n  then refund 10 EUR\n")
+        #expect(diff.summaryLine == "1 added, 2 removed")
+    }
+
+    @Test func aParameterDefaultChangeIsReportedWithTheRulesThatUseIt() throws {
+        let old = """
+            param late_threshold = 2d
+
+            let late = shipment.delay > late_threshold
+
+            \(DiffFixtures.vipRule.replacingOccurrences(of: "shipment.delay > 2d", with: "late"))
+            rule other
+              on shipment.lost
+              then refund 10 EUR
+            """
+        let diff = try DiffFixtures.diff(old, old.replacingOccurrences(of: "= 2d", with: "= 3d"))
+        #expect(diff.declarations.count == 1)
+        let parameter = try #require(diff.declarations.first)
+        #expect(parameter.kind == "parameter" && parameter.name == "late_threshold" && parameter.status == .changed)
+        #expect(parameter.changes.map(\.text) == ["parameter `late_threshold` default 2d → 3d"])
+        // Through the definition `late`.
+        #expect(parameter.usedBy == ["vip_late"])
+        #expect(diff.rules.map(\.name) == ["vip_late"])
+        #expect(diff.rules.first?.changes.map(\.kind) == ["dependency"])
+        #expect(diff.rules.first?.changes.first?.text.contains("2d → 3d") == true)
+        #expect(diff.summaryLine == "1 rule changed; 1 shared declaration changed")
+    }
+
+    @Test func absenceDeadlinesAndDefinitionsAreCompared() throws {
+        let old = """
+            let slow = order.total > 100 EUR
+
+            rule not_shipped
+              on order.placed
+              unless shipment.shipped within 3d
+              when slow
+              then send dispatch_delay_notice
+            """
+        let new = old.replacingOccurrences(of: "within 3d", with: "within 5d").replacingOccurrences(of: "100 EUR", with: "150 EUR")
+        let diff = try DiffFixtures.diff(old, new)
+        #expect(diff.declarations.map(\.changes).flatMap { $0 }.map(\.text) == ["definition `slow`: `order.total > 100 EUR` → `order.total > 150 EUR`"])
+        #expect(diff.rules.first?.changes.map(\.text) == [
+            "absence `unless shipment.shipped within 3d` → `unless shipment.shipped within 5d`",
+            "uses definition `slow`, changed: `order.total > 100 EUR` → `order.total > 150 EUR`",
+        ])
+    }
+
+    @Test func tableEntriesGroupsAndRuleSetPoliciesAreCompared() throws {
+        let old = """
+            table days by Country {
+              DE -> 3d,
+              AT | NL -> 4d,
+              else -> 6d,
+            }
+
+            group compensation per order by amount
+
+            policy cap 20 EUR per customer within 30d
+
+            rule late_for_country
+              on shipment.delivered
+              when shipment.delay > days[shipment.destination_country]
+              then refund 5 EUR
+              exclusive compensation priority 1
+            """
+        let new = old.replacingOccurrences(of: "DE -> 3d", with: "DE -> 2d").replacingOccurrences(of: "else -> 6d,", with: "CH -> 5d,\n  else -> 6d,")
+            .replacingOccurrences(of: "by amount", with: "by priority").replacingOccurrences(of: "cap 20 EUR", with: "cap 25 EUR")
+        let diff = try DiffFixtures.diff(old, new)
+        #expect(diff.declarations.map(\.kind) == ["table", "group", "policy"])
+        #expect(diff.declarations[0].changes.map(\.text) == ["table `days`: DE 3d → 2d", "table `days`: entry added `CH -> 5d`"])
+        #expect(diff.declarations[1].changes.map(\.text) == ["group `compensation`: `group compensation per order by amount` → `group compensation per order by priority`"])
+        #expect(diff.declarations[2].changes.map(\.text) == ["rule-set cap `cap 20 EUR per customer within 30d` → `cap 25 EUR per customer within 30d`"])
+        #expect(diff.declarations[0].usedBy == ["late_for_country"] && diff.declarations[1].usedBy == ["late_for_country"])
+        #expect(diff.rules.first?.changes.count == 2)
+    }
+
+    @Test func catalogCostsAreCompared() throws {
+        let cheaper = SourceFile(path: "rules/shop/catalog.yaml", text: DiffFixtures.catalog.text.replacingOccurrences(of: "sms:      { cost: 0.09 EUR }", with: "sms:      { cost: 0.12 EUR }"))
+        #expect(cheaper.text != DiffFixtures.catalog.text)
+        let before = DiffFixtures.check(["rules.rules": DiffFixtures.vipRule]), after = DiffFixtures.check(["rules.rules": DiffFixtures.vipRule], catalog: cheaper)
+        let diff = RuleSetDiff.compare(old: before, new: after, oldLabel: "a", newLabel: "b")
+        #expect(diff.catalog.map(\.text) == ["channel `sms` costs 0.09 EUR → 0.12 EUR"])
+        #expect(diff.rules.isEmpty)
+    }
+
+    /// The example shop against an edited copy: the golden Markdown and JSON, and the same bytes twice.
+    @Test func shopEditsMatchTheGoldenFiles() throws {
+        let (old, new) = try Self.shopVersions()
+        let diff = RuleSetDiff.compare(old: old, new: new, oldLabel: "rules/shop", newLabel: "rules/shop (edited)")
+        let again = RuleSetDiff.compare(old: old, new: new, oldLabel: "rules/shop", newLabel: "rules/shop (edited)")
+        #expect(diff.json() == again.json())
+        #expect(diff.markdown() == again.markdown())
+        #expect(DiffFixtures.matchesGolden(diff.markdown(), "shop.md"), "\(diff.markdown())")
+        #expect(DiffFixtures.matchesGolden(diff.json(), "shop.json"), "\(diff.json())")
+        // Changed rules by name, then added, then removed.
+        #expect(diff.rules.map(\.status.order) == diff.rules.map(\.status.order).sorted())
+        #expect(diff.rules.map(\.status) == [.changed, .changed, .changed, .renamed, .added, .removed])
+    }
+
+    @Test func projectedCostComparesEachRuleInExactMoney() throws {
+        let (old, new) = try Self.shopVersions()
+        let diff = RuleSetDiff.compare(old: old, new: new, oldLabel: "rules/shop", newLabel: "rules/shop (edited)")
+        let before = try #require(Program.compile(old).0), after = try #require(Program.compile(new).0)
+        let lines = DiffFixtures.text(DiffFixtures.root.appendingPathComponent("rules/shop/events/sample.jsonl")).split(separator: "\n").map(String.init)
+        func read(_ program: Program) -> [Event] {
+            let reader = EventReader(program: program)
+            var event = Event(slotCount: program.slots.count)
+            return lines.enumerated().compactMap { index, line in
+                var text = line
+                return text.withUTF8 { reader.read($0, number: index + 1, into: &event) } == nil ? event : nil
+            }
+        }
+        let renames = Dictionary(uniqueKeysWithValues: diff.rules.compactMap { rule in rule.oldName.map { ($0, rule.name) } })
+        let cost = CostDiff.replay(old: before, new: after, oldEvents: read(before), newEvents: read(after), oldDeadLetters: 0, newDeadLetters: 0, renames: renames)
+        #expect(cost.events == 3)
+        #expect(cost.currency == "EUR")
+        // The sample's parcel is 3d20h late for a VIP: the old mission rule decides (refund 5 EUR + e-mail
+        // 0.01 EUR + handwritten note 2.50 EUR = 7.51 EUR); with the threshold at 4d it no longer does.
+        let mission = try #require(cost.byRule.first { $0.rule == "mission:1" })
+        #expect(mission.oldCostMinor == 751 && mission.costMinor == 0 && mission.deltaMinor == -751)
+        #expect(mission.oldDecisions == 1 && mission.decisions == 0)
+        #expect(cost.deltaMinor == cost.costMinor - cost.oldCostMinor)
+        #expect(cost.byRule.reduce(0) { $0 + $1.deltaMinor } == cost.deltaMinor)
+        #expect(cost.delta.hasPrefix("-") && cost.delta.hasSuffix(" EUR"))
+        var priced = diff
+        priced.cost = cost
+        #expect(DiffFixtures.matchesGolden(priced.markdown(), "shop-with-events.md"), "\(priced.markdown())")
+        #expect(DiffFixtures.matchesGolden(priced.json(), "shop-with-events.json"), "\(priced.json())")
+    }
+
+    /// rules/shop, and a copy with: the mission threshold 2d → 4d, an amount changed, one rule
+    /// renamed, one removed, one added, a parameter default changed — and one file reformatted.
+    static func shopVersions() throws -> (RuleSetReport, RuleSetReport) {
+        let directory = DiffFixtures.root.appendingPathComponent("rules/shop")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".rules") }.sorted()
+        var old: [String: String] = [:]
+        for name in names { old["rules/shop/\(name)"] = DiffFixtures.text(directory.appendingPathComponent(name)) }
+        var new = old
+        for (file, edits) in DiffFixtures.shopEdits {
+            var text = try #require(new[file])
+            for (from, to) in edits {
+                #expect(text.contains(from), "\(file): \(from)")
+                text = text.replacingOccurrences(of: from, with: to)
+            }
+            new[file] = text
+        }
+        let before = DiffFixtures.check(old), after = DiffFixtures.check(new)
+        try #require(after.diagnostics.filter { $0.severity == .error }.isEmpty, "\(after.diagnostics.map(\.message))")
+        return (before, after)
+    }
+}
+
+extension DiffFixtures {
+    static let shopEdits: [(String, [(String, String)])] = [
+        ("rules/shop/mission.rules", [("shipment.delay > 2d", "shipment.delay > 4d")]),
+        ("rules/shop/delivery.rules", [
+            ("param carrier_delay_threshold = 1d", "param carrier_delay_threshold = 2d"),
+            ("then send carrier_delay_apology via email, voucher 5 EUR", "then send carrier_delay_apology via email, voucher 7.50 EUR"),
+            ("rule split_shipment_note ", "rule split_shipment_handwritten_note "),
+        ]),
+        ("rules/shop/policies.rules", [
+            ("  rollout 25%", "  rollout 50%"),
+            ("policy cap 20 EUR per customer within 30d", "policy cap 25 EUR per customer within 30d"),
+            // Removed: the seasonal rule (its definition stays, unused).
+            ("""
+            rule christmas_promise_missed "Ordered by 18 December noon but delivered after Christmas Eve noon"
+              on shipment.delivered
+              when christmas_order and shipment.delivered_at > 2026-12-24T12:00+01:00
+              then send christmas_apology, voucher 10 EUR
+              exclusive delivery_compensation priority 15
+              active from 2026-12-01 until 2027-01-15
+            """, """
+            rule shipping_fee_back "Parcel more than five days late: the shipping fee back"
+              on shipment.delivered
+              when shipment.delay > 5d
+              then refund order.shipping_fee
+            """),
+        ]),
+        // Layout only: clauses indented further, a comment added.
+        ("rules/shop/streaming.rules", [("\n  then ", "\n      then "), ("\n  on ", "  # streaming\n  on ")]),
+    ]
+}

@@ -52,7 +52,7 @@ let package = Package(
         // Speed measurements; run in release mode (see Benchmarks/README.md). Never part of the tests.
         .executableTarget(name: "CheckBenchmark", dependencies: ["RedressSemantics"], path: "Benchmarks/CheckBenchmark"),
         .executableTarget(name: "GenerateEvents", path: "Benchmarks/GenerateEvents"),
-        .executableTarget(name: "RunBenchmark", dependencies: ["RedressRuntime", "RedressIR", "RedressSemantics"], path: "Benchmarks/RunBenchmark"),
+        .executableTarget(name: "RunBenchmark", dependencies: ["RedressRuntime", "RedressIR", "RedressSemantics", "RedressSimulation"], path: "Benchmarks/RunBenchmark"),
         .testTarget(name: "SyntaxTests", dependencies: ["RedressSyntax"], exclude: ["Fixtures"]),
         .testTarget(name: "SemanticsTests", dependencies: ["RedressSemantics"], exclude: ["Fixtures"]),
         .testTarget(name: "IRTests", dependencies: ["RedressIR"]),

@@ -11,6 +11,18 @@ public struct Decision: Sendable, Codable, Equatable {
         public var id: String
         public var line: Int
         public var time: String
+        /// `time` in milliseconds since the epoch; not part of the JSON.
+        public var milliseconds: Int64 = 0
+
+        enum CodingKeys: String, CodingKey { case type, id, line, time }
+
+        public init(type: String, id: String, line: Int, time: String, milliseconds: Int64 = 0) {
+            self.type = type
+            self.id = id
+            self.line = line
+            self.time = time
+            self.milliseconds = milliseconds
+        }
     }
     public struct Action: Sendable, Codable, Equatable {
         public var verb: String
@@ -43,6 +55,8 @@ public struct Decision: Sendable, Codable, Equatable {
     public var event: EventReference
     /// When the decision was made: the event's time, or an absence rule's deadline.
     public var time: String
+    /// `time` in milliseconds since the epoch (what reports group by); not part of the JSON.
+    public var milliseconds: Int64 = 0
     public var actions: [Action]
     /// The rule's n-th decision for this subject (0 for rules with `limit none`).
     public var occurrence: Int
@@ -52,6 +66,8 @@ public struct Decision: Sendable, Codable, Equatable {
     /// the same input always gives the same key, so a consumer that remembers keys applies each
     /// decision once.
     public var key: String
+
+    enum CodingKeys: String, CodingKey { case rule, subject, customer, event, time, actions, occurrence, dimensions, key }
 }
 
 /// A decision before policies: kept by absence rules until their deadline.
@@ -140,15 +156,37 @@ public enum ValueText {
         }
     }
 
-    /// `bits / 10^places` exactly, e.g. 499 with 2 places → `4.99`.
+    /// `bits / 10^places` exactly, e.g. 499 with 2 places → `4.99`. Written right to left into
+    /// a stack buffer: every decision's amounts pass through here.
     static func fixed(_ bits: Int64, places: Int, trim: Bool) -> String {
         if places == 0 { return String(bits) }
-        let negative = bits < 0
-        var digits = String(bits.magnitude)
-        if digits.count <= places { digits = String(repeating: "0", count: places - digits.count + 1) + digits }
-        var fraction = String(digits.suffix(places))
-        let whole = String(digits.dropLast(places))
-        if trim { while fraction.hasSuffix("0") { fraction.removeLast() } }
-        return (negative ? "-" : "") + whole + (fraction.isEmpty ? "" : "." + fraction)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
+            var magnitude = bits.magnitude
+            var end = 48, position = 48
+            var written = 0
+            // The fraction, then the point, then the whole part (at least one digit).
+            while written < places {
+                let digit = UInt8(magnitude % 10)
+                magnitude /= 10
+                written += 1
+                if trim, digit == 0, position == end { end -= 1; position -= 1; continue }
+                position -= 1
+                buffer[position] = 48 + digit
+            }
+            if position < end {
+                position -= 1
+                buffer[position] = 46
+            }
+            repeat {
+                position -= 1
+                buffer[position] = 48 + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if bits < 0 {
+                position -= 1
+                buffer[position] = 45
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[position..<end]), as: UTF8.self)
+        }
     }
 }

@@ -124,6 +124,19 @@ public final class Engine {
                 return table
             }
         }
+        enumBranches = zip(program.dispatch, branchIndex).map { dispatch, tables in
+            zip(dispatch.branches, tables).map { branch, table -> (unit: Int32, rules: [[Int]])? in
+                guard branch.slots.count == 1, program.slots[branch.slots[0]].kind == .enumCase else { return nil }
+                let unit = program.slots[branch.slots[0]].unit
+                let size = program.enums.indices.contains(Int(unit)) ? program.enums[Int(unit)].cases.count : 0
+                var rules = [[Int]](repeating: [], count: size)
+                for (key, list) in table {
+                    guard key.a.kind == .enumCase, key.a.unit == unit, key.a.bits >= 0, key.a.bits < Int64(size) else { return nil }
+                    rules[Int(key.a.bits)] = list
+                }
+                return (unit, rules)
+            }
+        }
         typeCounts = [Int](repeating: 0, count: program.events.count)
         for (key, pending) in state.pending { queue.insert((pending.deadline, key)) }
         frame.aggregate = { [unowned self] index in self.aggregateValue(index) }
@@ -180,18 +193,20 @@ public final class Engine {
         var formatted: Decision.EventReference? = nil
         func reference() -> Decision.EventReference {
             if let formatted { return formatted }
-            let made = Decision.EventReference(type: eventNames[event.type], id: event.id, line: event.line,
-                                               time: TimeFormat.format(timestamp: event.time))
+            let made = Decision.EventReference(type: eventNames[event.type], id: event.id.isEmpty ? "line \(event.line)" : event.id,
+                                               line: event.line, time: TimeFormat.format(timestamp: event.time), milliseconds: event.time)
             formatted = made
             return made
         }
+        // Rules are read in place (`program.rules[index].field`), never bound to a local: a copy
+        // of the struct retains and releases each of its arrays, per event.
         for index in candidates(event.type) {
-            let rule = program.rules[index]
             let verdict = conditions[index].map { $0(frame) } ?? .true
             if verdict != .true {
                 if verdict.isMissing {
-                    let missing = rule.reads.filter { frame.slots[$0].isMissing }.map(slotName)
-                    for name in missing { state.misses["\(rule.name)|\(name)", default: 0] += 1 }
+                    let missing = program.rules[index].reads.filter { frame.slots[$0].isMissing }.map(slotName)
+                    let name = program.rules[index].name
+                    for field in missing { state.misses["\(name)|\(field)", default: 0] += 1 }
                     note(index, .conditionUnknown(missing: missing))
                 } else {
                     note(index, .conditionFalse)
@@ -199,7 +214,7 @@ public final class Engine {
                 continue
             }
             guard let draft = makeDraft(index, reference: reference()) else { continue }
-            if let absence = rule.absence {
+            if let absence = program.rules[index].absence {
                 var deadline: Int64? = nil
                 if let within = absence.withinMilliseconds { deadline = event.time + within }
                 if let at = deadlines[index]?(frame), at.kind == .timestamp { deadline = at.bits }
@@ -210,7 +225,7 @@ public final class Engine {
                 let key = "\(index)|\(draft.subjectKey)"
                 if state.pending[key] == nil {
                     state.pending[key] = EngineState.Pending(deadline: deadline, awaitedEvent: absence.event,
-                                                             keySlot: rule.subjectKey.slot, draft: draft)
+                                                             keySlot: program.rules[index].subjectKey.slot, draft: draft)
                     queue.insert((deadline, key))
                 }
                 note(index, .waiting(deadline: deadline))
@@ -268,16 +283,28 @@ public final class Engine {
                 if value.isMissing { missing = true; break }
                 key[place] = value
             }
+            var matched: [Int]? = nil
             if missing {
                 // Evaluate them all, so the missing field is counted where it decides.
                 for list in branch.rules { candidateBuffer.append(contentsOf: list); sources += 1 }
-            } else if let rules = branchIndex[type][position][key] {
-                candidateBuffer.append(contentsOf: rules)
-                sources += 1
+            } else {
+                if let table = enumBranches[type][position] {
+                    let value = key.a
+                    if value.kind == .enumCase, value.unit == table.unit, value.bits >= 0, value.bits < Int64(table.rules.count),
+                       !table.rules[Int(value.bits)].isEmpty {
+                        matched = table.rules[Int(value.bits)]
+                    }
+                } else {
+                    matched = branchIndex[type][position][key]
+                }
+                if let matched {
+                    candidateBuffer.append(contentsOf: matched)
+                    sources += 1
+                }
             }
             if recordOutcomes, !missing {
-                let matched = Set(branchIndex[type][position][key] ?? [])
-                for list in branch.rules { for rule in list where !matched.contains(rule) { note(rule, .conditionFalse) } }
+                let matchedSet = Set(matched ?? [])
+                for list in branch.rules { for rule in list where !matchedSet.contains(rule) { note(rule, .conditionFalse) } }
             }
         }
         if sources > 1 { candidateBuffer.sort() }
@@ -288,6 +315,9 @@ public final class Engine {
     var candidateBuffer: [Int] = []
     /// Per event type and branch: the branch's values → its rules, as a hash table.
     let branchIndex: [[[DispatchKey: [Int]]]]
+    /// The same for branches testing one enum field (`customer.tier == VIP`), as an array by
+    /// case: the most common dispatch, without hashing per event.
+    let enumBranches: [[(unit: Int32, rules: [[Int]])?]]
 
     func markNotTriggered(except rules: [Int]) {
         let tried = Set(rules)
@@ -341,15 +371,15 @@ public final class Engine {
     // MARK: - Drafts
 
     func makeDraft(_ index: Int, reference: Decision.EventReference) -> Draft? {
-        let rule = program.rules[index]
-        let subject = frame.slots[rule.subjectKey.slot]
+        let subject = frame.slots[program.rules[index].subjectKey.slot]
         guard !subject.isMissing else {
-            note(index, .missingKey(rule.subjectKey.text))
+            note(index, .missingKey(program.rules[index].subjectKey.text))
             return nil
         }
         var actions: [Decision.Action] = []
+        actions.reserveCapacity(program.rules[index].actions.count)
         var money: [Int32: Int64] = [:]
-        for (position, action) in rule.actions.enumerated() {
+        for (position, action) in program.rules[index].actions.enumerated() {
             var decided = Decision.Action(verb: action.verb, amount: nil, argument: action.name, channel: action.channel)
             if let amount = amounts[index][position] {
                 let value = amount(frame)
@@ -376,22 +406,23 @@ public final class Engine {
             let value = frame.slots[slot]
             if !value.isMissing { keys[slot] = keyText(value) }
         }
-        for policy in rule.limits + rule.caps { key(policy.key.slot) }
+        for policy in program.rules[index].limits { key(policy.key.slot) }
+        for policy in program.rules[index].caps { key(policy.key.slot) }
         for policy in program.policies { key(policy.key.slot) }
-        if let group = rule.group { key(program.groups[group].key.slot) }
+        if let group = program.rules[index].group { key(program.groups[group].key.slot) }
         var customer: String? = nil
-        if let slot = rule.customerKey?.slot, !frame.slots[slot].isMissing { customer = keyText(frame.slots[slot]) }
+        if let slot = program.rules[index].customerKey?.slot, !frame.slots[slot].isMissing { customer = keyText(frame.slots[slot]) }
         // Rollout is decided here, where the customer is known; it never changes for a customer.
         if let rollout = rollouts[index] {
             let share = rollout(frame)
-            guard let customer, share.kind == .percent, Engine.inRollout(rule: rule.name, customer: customer, millionths: share.bits) else {
+            guard let customer, share.kind == .percent, Engine.inRollout(rule: program.rules[index].name, customer: customer, millionths: share.bits) else {
                 note(index, .notInRollout)
                 return nil
             }
         }
         return Draft(rule: index, subjectKey: keyText(subject), customerKey: customer, event: reference,
                      actions: actions, money: money, keys: keys,
-                     dimensions: reportSlots.map { slot in frame.slots[slot].isMissing ? "(missing)" : keyText(frame.slots[slot]) })
+                     dimensions: reportSlots.isEmpty ? [] : reportSlots.map { slot in frame.slots[slot].isMissing ? "(missing)" : keyText(frame.slots[slot]) })
     }
 
     /// Stable rollout: FNV-1a of the rule name and the customer's key, as a share in millionths.
@@ -417,10 +448,9 @@ public final class Engine {
         // Active dates and rule limits decide who competes at all.
         var eligible: [Draft] = []
         for draft in drafts {
-            let rule = program.rules[draft.rule]
-            if let from = rule.activeFrom, time < from { hold(draft, .inactive); continue }
-            if let until = rule.activeUntil, time >= until { hold(draft, .inactive); continue }
-            if let blocked = rule.limits.enumerated().first(where: { position, limit in
+            if let from = program.rules[draft.rule].activeFrom, time < from { hold(draft, .inactive); continue }
+            if let until = program.rules[draft.rule].activeUntil, time >= until { hold(draft, .inactive); continue }
+            if let blocked = program.rules[draft.rule].limits.enumerated().first(where: { position, limit in
                 guard let key = draft.keys[limit.key.slot] else { return false }
                 return recent(state.limitUses["r\(draft.rule).\(position)|\(key)"], window: limit.windowMilliseconds, at: time) >= limit.amount
             }) {
@@ -460,9 +490,8 @@ public final class Engine {
         // Caps and rule-set limits, in rule order; each accepted decision counts for the next.
         var decisions: [Decision] = []
         for draft in winners {
-            let rule = program.rules[draft.rule]
             var blocked: Outcome? = nil
-            for (position, cap) in rule.caps.enumerated() where blocked == nil {
+            for (position, cap) in program.rules[draft.rule].caps.enumerated() where blocked == nil {
                 guard let capKey = draft.keys[cap.key.slot] else { continue }
                 if exceeds(cap, key: "r\(draft.rule).c\(position)|\(capKey)", draft: draft, at: time) {
                     blocked = .cap("cap \(ValueText.describe(RuntimeValue(.money, cap.amount, unit: cap.currency ?? 0), program: program)) per \(cap.key.text)")
@@ -513,12 +542,11 @@ public final class Engine {
 
     /// Records an accepted draft in the state and turns it into a decision.
     func accept(_ draft: Draft, at time: Int64) -> Decision {
-        let rule = program.rules[draft.rule]
-        for (position, limit) in rule.limits.enumerated() {
+        for (position, limit) in program.rules[draft.rule].limits.enumerated() {
             guard let key = draft.keys[limit.key.slot] else { continue }
             append(&state.limitUses["r\(draft.rule).\(position)|\(key)", default: []], time, window: limit.windowMilliseconds)
         }
-        for (position, cap) in rule.caps.enumerated() {
+        for (position, cap) in program.rules[draft.rule].caps.enumerated() {
             let amount = draft.money[cap.currency ?? 0] ?? 0
             guard amount > 0, let key = draft.keys[cap.key.slot] else { continue }
             state.capUses["r\(draft.rule).c\(position)|\(key)", default: []].append([time, amount])
@@ -534,10 +562,11 @@ public final class Engine {
                 append(&state.limitUses[key, default: []], time, window: policy.windowMilliseconds)
             }
         }
-        if let groupIndex = rule.group, let key = draft.keys[program.groups[groupIndex].key.slot] {
+        if let groupIndex = program.rules[draft.rule].group, let key = draft.keys[program.groups[groupIndex].key.slot] {
             append(&state.groupUses["g\(groupIndex)|\(key)", default: []], time, window: program.groups[groupIndex].windowMilliseconds)
         }
-        let subject = program.entities[rule.subject].name
+        let subject = program.entities[program.rules[draft.rule].subject].name
+        let ruleName = program.rules[draft.rule].name
         state.statistics.decisions += 1
         note(draft.rule, .decided)
         // A rule with limits counts its decisions per subject: the n-th is occurrence n. A rule
@@ -545,16 +574,18 @@ public final class Engine {
         // by the triggering event instead; either way the same input gives the same key.
         var occurrence = 0
         var key: String
-        if rule.limits.isEmpty {
-            key = "\(rule.name)|\(subject):\(draft.subjectKey)|@\(draft.event.id)"
+        if program.rules[draft.rule].limits.isEmpty {
+            key = ruleName + "|" + subject + ":" + draft.subjectKey + "|@" + draft.event.id
         } else {
-            let occurrenceKey = "\(rule.name)|\(draft.subjectKey)"
+            let occurrenceKey = ruleName + "|" + draft.subjectKey
             occurrence = (state.occurrences[occurrenceKey] ?? 0) + 1
             state.occurrences[occurrenceKey] = occurrence
-            key = "\(rule.name)|\(subject):\(draft.subjectKey)|\(occurrence)"
+            key = ruleName + "|" + subject + ":" + draft.subjectKey + "|" + String(occurrence)
         }
-        return Decision(rule: rule.name, subject: Decision.Subject(entity: subject, key: draft.subjectKey), customer: draft.customerKey,
-                        event: draft.event, time: TimeFormat.format(timestamp: time), actions: draft.actions,
+        // Most decisions are made at their event's time, already formatted for the reference.
+        let text = time == draft.event.milliseconds ? draft.event.time : TimeFormat.format(timestamp: time)
+        return Decision(rule: ruleName, subject: Decision.Subject(entity: subject, key: draft.subjectKey), customer: draft.customerKey,
+                        event: draft.event, time: text, milliseconds: time, actions: draft.actions,
                         occurrence: occurrence, dimensions: draft.dimensions, key: key)
     }
 

@@ -11,7 +11,7 @@ public struct Event: Sendable {
     public var type: Int
     /// Milliseconds since the epoch; event time drives windows, deadlines and caps.
     public var time: Int64
-    /// The event's `id`, or `line N` when it has none.
+    /// The event's `id`, or empty when it has none (decisions then name it `line N`).
     public var id: String
     public var line: Int
     public var slots: [RuntimeValue]
@@ -52,7 +52,10 @@ public struct DeadLetter: Sendable, Equatable {
 /// values per line, which alone would cost more than evaluating all the rules. This reader
 /// walks the bytes once, looks each field up in a table built from the program, and converts
 /// only the values some rule reads.
-public struct EventReader: Sendable {
+///
+/// A class, not a struct: the error messages' closures capture `self`, and capturing a struct
+/// of tables copies (retains) every table on each value read.
+public final class EventReader: Sendable {
     let program: Program
     let eventIndex: [String: Int]
     /// By enum index: case name → case index.
@@ -68,6 +71,9 @@ public struct EventReader: Sendable {
     /// By event type: bit `e` set when the type carries entity `e` (for the first 64 entities).
     let carried: [UInt64]
 
+    let slotKinds: [RuntimeValue.Kind]
+    let slotUnits: [Int32]
+
     public static let maximumDepth = 32
 
     public init(program: Program) {
@@ -78,6 +84,8 @@ public struct EventReader: Sendable {
         enumCases = program.enums.map { enumeration in
             Dictionary(uniqueKeysWithValues: enumeration.cases.enumerated().map { ($1, Int64($0)) })
         }
+        slotKinds = program.slots.map(\.kind)
+        slotUnits = program.slots.map(\.unit)
         carried = program.events.map { event in event.carries.reduce(UInt64(0)) { $1 < 64 ? $0 | (1 << UInt64($1)) : $0 } }
         eventNames = ByteTable(program.events.map(\.name))
         entityNames = ByteTable(program.entities.map(\.name))
@@ -210,7 +218,6 @@ public struct EventReader: Sendable {
             guard let time else { throw Failure(reason: "no \"time\": every event has an RFC 3339 time") }
             event.type = type
             event.time = time
-            if event.id.isEmpty { event.id = "line \(number)" }
             let packed = [pending.0, pending.1, pending.2, pending.3, pending.4, pending.5, pending.6, pending.7]
             for i in 0..<pendingCount {
                 let entity = packed[i] & 0xFF, start = packed[i] >> 8
@@ -253,8 +260,9 @@ public struct EventReader: Sendable {
 
     /// Converts the JSON value at the cursor to the slot's kind.
     func value(for slot: Int, _ cursor: inout Cursor, event: inout Event) throws -> RuntimeValue {
-        let definition = program.slots[slot]
-        var name: String { "\(program.entities[definition.entity].name).\(definition.field)" }
+        // Kind and unit from flat tables: binding the slot's struct would retain its strings per value.
+        let definition = (kind: slotKinds[slot], unit: slotUnits[slot])
+        var name: String { "\(program.entities[program.slots[slot].entity].name).\(program.slots[slot].field)" }
         if cursor.takeWord("null") { return .missing }
         func wrong(_ expected: String) -> Failure {
             Failure(reason: "\(name) must be \(expected), found \(cursor.text(from: cursor.position, limit: 40))")
@@ -360,21 +368,21 @@ struct Cursor {
     var position = 0
 
     var atEnd: Bool { position >= bytes.count }
-    var peek: UInt8 { position < bytes.count ? bytes[position] : 0 }
+    @inline(__always) var peek: UInt8 { position < bytes.count ? bytes[position] : 0 }
 
-    mutating func skipSpace() {
+    @inline(__always) mutating func skipSpace() {
         while position < bytes.count, bytes[position] == 32 || bytes[position] == 9 || bytes[position] == 13 || bytes[position] == 10 {
             position += 1
         }
     }
 
-    mutating func take(_ byte: UInt8) -> Bool {
+    @inline(__always) mutating func take(_ byte: UInt8) -> Bool {
         if peek == byte { position += 1; return true }
         return false
     }
 
     /// The message is built only when the byte is not there (it is on the hot path).
-    mutating func expect(_ byte: UInt8, _ message: @autoclosure () -> String) throws {
+    @inline(__always) mutating func expect(_ byte: UInt8, _ message: @autoclosure () -> String) throws {
         guard take(byte) else {
             let text = message()
             throw EventReader.Failure(reason: text.isEmpty ? "malformed JSON at column \(position + 1)" : "\(text) (column \(position + 1))")
@@ -382,7 +390,7 @@ struct Cursor {
     }
 
     /// The bytes of the string at the cursor (escapes left as they are), advancing past it.
-    mutating func rawString() throws -> UnsafeBufferPointer<UInt8> {
+    @inline(__always) mutating func rawString() throws -> UnsafeBufferPointer<UInt8> {
         let start = position
         _ = try stringBytes()
         return UnsafeBufferPointer(rebasing: bytes[(start + 1)..<(position - 1)])
@@ -402,38 +410,53 @@ struct Cursor {
         return shown.isEmpty ? "nothing" : shown
     }
 
-    /// Skips a string; returns whether it contained escapes. memchr finds the closing quote
-    /// (vectorised), then only that stretch is checked for backslashes and control bytes.
-    mutating func stringBytes() throws -> Bool {
+    /// Skips a string; returns whether it contained escapes. Eight bytes at a time (SWAR: a
+    /// quote or backslash byte is found with integer arithmetic on a 64-bit word), then byte by
+    /// byte near the end of the line: the strings of an event are short, and a library call
+    /// per string would cost more than the scan.
+    @inline(__always) mutating func stringBytes() throws -> Bool {
         guard take(UInt8(ascii: "\"")) else { throw EventReader.Failure(reason: "expected a string at column \(position + 1)") }
         let base = bytes.baseAddress!
+        let end = bytes.count
+        var i = position
         var escaped = false
-        while position < bytes.count {
-            guard let found = memchr(base + position, 34, bytes.count - position) else { break }
-            let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-            // Backslashes are rare: look for one with memchr too, and walk bytes only then.
-            guard let slash = memchr(base + position, 92, quote - position) else {
-                position = quote + 1
+        while i + 8 <= end {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+            let found = Cursor.zeroBytes(word ^ 0x2222_2222_2222_2222) | Cursor.zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+            if found == 0 {
+                i += 8
+                continue
+            }
+            // The lowest flagged byte is exact (borrows only run upwards).
+            i += found.trailingZeroBitCount / 8
+            if base[i] == 34 {
+                position = i + 1
                 return escaped
             }
+            // A backslash escapes the next byte (`\"` does not end the string).
             escaped = true
-            var i = base.distance(to: slash.assumingMemoryBound(to: UInt8.self))
-            var closed = true
-            while i < quote {
-                if base[i] == 92 {
-                    if i + 1 == quote { closed = false; i = quote + 1; break }  // the quote is escaped
-                    i += 2
-                    continue
-                }
-                i += 1
-            }
-            if closed, i >= quote {
-                position = quote + 1
+            i += 2
+        }
+        while i < end {
+            let byte = base[i]
+            if byte == 34 {
+                position = i + 1
                 return escaped
             }
-            position = i
+            if byte == 92 {
+                escaped = true
+                i += 2
+                continue
+            }
+            i += 1
         }
+        position = end
         throw EventReader.Failure(reason: "unterminated string")
+    }
+
+    /// The high bit of each zero byte of `x` (exact for the lowest zero byte).
+    @inline(__always) static func zeroBytes(_ x: UInt64) -> UInt64 {
+        (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
     }
 
     /// Calls `body` with the bytes between the quotes of the string that starts at `start`
@@ -546,14 +569,31 @@ struct Cursor {
     }
 }
 
-/// Names as UTF-8 bytes, found by length and bytes: no String is made for a name on a line.
+/// Names as UTF-8 bytes, found by length, first byte and then the rest, compared in place:
+/// no String is made for a name on a line, and no library call for these few bytes.
 struct ByteTable: Sendable {
     let names: [[UInt8]]
-    init(_ names: [String]) { self.names = names.map { Array($0.utf8) } }
+    let lengths: [Int]
+    let firsts: [UInt8]
+    init(_ names: [String]) {
+        self.names = names.map { Array($0.utf8) }
+        lengths = self.names.map(\.count)
+        firsts = self.names.map { $0.first ?? 0 }
+    }
 
     @inline(__always) func find(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        for (index, name) in names.enumerated() where name.count == bytes.count {
-            if name.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) { return index }
+        let count = bytes.count
+        let first = count > 0 ? bytes[0] : 0
+        for index in 0..<lengths.count where lengths[index] == count && firsts[index] == first {
+            let same = names[index].withUnsafeBufferPointer { name -> Bool in
+                var i = 1
+                while i < count {
+                    if name[i] != bytes[i] { return false }
+                    i += 1
+                }
+                return true
+            }
+            if same { return index }
         }
         return nil
     }

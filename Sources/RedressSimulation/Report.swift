@@ -10,6 +10,11 @@ public struct Report: Sendable {
         public var key: String
         public var decisions: Int
         public var cost: Int64
+
+        mutating func add(cost: Int64) {
+            decisions += 1
+            self.cost += cost
+        }
     }
 
     let program: Program
@@ -27,8 +32,6 @@ public struct Report: Sendable {
     var byMonth: [String: Line] = [:]
     /// Cost per rule and week, for the chart of cost over time.
     var byRuleWeek: [String: [String: Int64]] = [:]
-    var customers: Set<String> = []
-    var subjects: Set<String> = []
     public var heldBack: [String: Int] = [:]
     public var missing: [String: Int] = [:]
     public var pending = 0
@@ -36,7 +39,10 @@ public struct Report: Sendable {
     public var byFields: [String] = []
     var byDimension: [String: Line] = [:]
     var byCustomer: [String: Line] = [:]
-    /// Rules per subject, for the overlap between rules.
+    /// The first rule that decided on each subject (the subjects affected), and the full set of
+    /// rules only for subjects more than one rule decided on (the overlap): most subjects meet
+    /// one rule, and a set per subject would cost an allocation per decision.
+    var firstRuleBySubject: [String: String] = [:]
     var rulesBySubject: [String: Set<String>] = [:]
     var costs: [Int64] = []
     public var budget: Int64? = nil
@@ -84,36 +90,43 @@ public struct Report: Sendable {
         self.program = program
     }
 
+    /// The last decision's day and its month and ISO week names.
+    var calendarDay: (day: Int64, month: String, week: String) = (.min, "", "")
+
     mutating func add(_ decision: Decision, pricing: Pricing) {
         decisions += 1
         var total: Int64 = 0
         for action in decision.actions {
-            if let cost = pricing.cost(action) {
+            let cost = pricing.cost(action)
+            if let cost {
                 total += cost
-                byAction[action.verb, default: Line(key: action.verb, decisions: 0, cost: 0)].cost += cost
             } else if let value = action.value {
                 unconverted[program.currencies[Int(value.unit)].code, default: 0] += value.bits
             }
-            byAction[action.verb, default: Line(key: action.verb, decisions: 0, cost: 0)].decisions += 1
+            byAction[action.verb, default: Line(key: action.verb, decisions: 0, cost: 0)].add(cost: cost ?? 0)
         }
         cost += total
         func count(_ table: inout [String: Line], _ key: String) {
-            table[key, default: Line(key: key, decisions: 0, cost: 0)].decisions += 1
-            table[key]?.cost += total
+            table[key, default: Line(key: key, decisions: 0, cost: 0)].add(cost: total)
         }
         count(&byRule, decision.rule)
-        if let ms = TimeFormat.timestamp(decision.time) {
-            count(&byMonth, String(decision.time.prefix(7)))
-            count(&byWeek, Report.week(ms))
-            byRuleWeek[decision.rule, default: [:]][Report.week(ms), default: 0] += total
+        // Month and week names change at most daily: remember the last day's.
+        let day = decision.milliseconds >= 0 ? decision.milliseconds / 86_400_000 : (decision.milliseconds - 86_399_999) / 86_400_000
+        if day != calendarDay.day {
+            calendarDay = (day, String(decision.time.prefix(7)), Report.week(decision.milliseconds))
         }
-        if let customer = decision.customer {
-            customers.insert(customer)
-            count(&byCustomer, customer)
+        count(&byMonth, calendarDay.month)
+        count(&byWeek, calendarDay.week)
+        byRuleWeek[decision.rule, default: [:]][calendarDay.week, default: 0] += total
+        if let customer = decision.customer { count(&byCustomer, customer) }
+        let subject = decision.subject.entity + ":" + decision.subject.key
+        if let first = firstRuleBySubject[subject] {
+            if first != decision.rule || rulesBySubject[subject] != nil {
+                rulesBySubject[subject, default: [first]].insert(decision.rule)
+            }
+        } else {
+            firstRuleBySubject[subject] = decision.rule
         }
-        let subject = "\(decision.subject.entity):\(decision.subject.key)"
-        subjects.insert(subject)
-        rulesBySubject[subject, default: []].insert(decision.rule)
         if !byFields.isEmpty { count(&byDimension, decision.dimensions.prefix(byFields.count).joined(separator: ", ")) }
         if outcomeField != nil, decision.dimensions.count > byFields.count, let key = decision.dimensions.last {
             compensatedKeys[decision.rule, default: []].insert(key)
@@ -179,8 +192,8 @@ public struct Report: Sendable {
     public var actions: [Line] { byAction.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) } }
     public var weeks: [Line] { byWeek.values.sorted { $0.key < $1.key } }
     public var months: [Line] { byMonth.values.sorted { $0.key < $1.key } }
-    public var customersAffected: Int { customers.count }
-    public var subjectsAffected: Int { subjects.count }
+    public var customersAffected: Int { byCustomer.count }
+    public var subjectsAffected: Int { firstRuleBySubject.count }
 
     var currency: Program.Currency { program.currencies[Int(program.catalog.currency)] }
 

@@ -167,18 +167,22 @@ struct Simulate: ParsableCommand {
         let replay = Replay(simulation)
         var bad = 0
         var sorted = true
-        let pipeline = EventPipeline(reader: EventReader(program: simulation.program), lines: LineReader(descriptor: input),
-                                     slotCount: simulation.program.slots.count)
+        let reader = EventReader(program: simulation.program)
+        let slotCount = simulation.program.slots.count
+        // A file is parsed on all cores in chunks; a pipe line by line on a second thread.
+        let chunked = ChunkedEventPipeline(reader: reader, descriptor: input, slotCount: slotCount)
+        let piped = chunked == nil ? EventPipeline(reader: reader, lines: LineReader(descriptor: input), slotCount: slotCount) : nil
         // A progress line on standard error, only on a terminal.
         let size = lseek(input, 0, SEEK_END)
         lseek(input, 0, SEEK_SET)
         let showProgress = isatty(STDERR_FILENO) == 1 && size > 0
         var count = 0
         defer { if showProgress { Output.error("\r\u{1B}[K", newline: false) } }
-        pipeline.run { item, _ in
+        let consume: (EventPipeline.Item, Int) -> Bool = { item, _ in
             count += 1
             if showProgress, count % 100_000 == 0 {
-                Output.error("\rsimulate: \(pipeline.progress * 100 / Int64(size))% (\(count) events)", newline: false)
+                let done = chunked?.progress ?? piped?.progress ?? 0
+                Output.error("\rsimulate: \(done * 100 / Int64(size))% (\(count) events)", newline: false)
             }
             switch item {
             case .deadLetter: bad += 1
@@ -190,6 +194,14 @@ struct Simulate: ParsableCommand {
                 replay.feed(event)
             }
             return true
+        }
+        if let chunked {
+            if let failure = chunked.run(consume) {
+                Output.error("error: \(events): \(failure)")
+                throw ExitCode(2)
+            }
+        } else {
+            piped?.run(consume)
         }
         return sorted ? replay.finish(deadLetters: bad) : nil
     }

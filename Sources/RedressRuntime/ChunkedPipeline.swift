@@ -77,6 +77,7 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
         self.reader = reader
         self.descriptor = descriptor
         size = Int64(status.st_size)
+        let chunkSize = max(1, chunkSize)
         self.chunkSize = Int64(chunkSize)
         chunkCount = Int((size + Int64(chunkSize) - 1) / Int64(chunkSize))
         self.workers = max(1, min(workers, 8))

@@ -36,18 +36,22 @@ public struct Comparison: Sendable {
 
     public func signed(_ minor: Int64) -> String { (minor > 0 ? "+" : "") + current.money(minor) }
 
-    public func table() -> String {
-        var out = "compared with the baseline\n"
+    /// The comparison as an aligned table; with `colour`, ANSI codes around padded text (more cost
+    /// red, less green, unchanged rules dim), so removing them gives exactly the uncoloured table.
+    public func table(colour: Bool = false) -> String {
+        let style = TableStyle(enabled: colour)
+        var out = style.bold("compared with the baseline") + "\n"
         out += "  baseline cost   \(current.money(baseline.cost))   (\(baseline.decisions) decisions)\n"
-        out += "  this rule set   \(current.money(current.cost))   (\(current.decisions) decisions)\n"
-        out += "  difference      \(signed(delta))\n\n"
+        out += "  this rule set   " + style.total(current.money(current.cost)) + "   (\(current.decisions) decisions)\n"
+        out += "  difference      " + style.delta(signed(delta), delta) + "\n\n"
         let rows = self.rows
         let width = max(4, rows.map(\.rule.count).max() ?? 0)
-        out += "rule".padding(toLength: width, withPad: " ", startingAt: 0) + "   baseline          this       difference\n"
+        out += style.bold("rule".padding(toLength: width, withPad: " ", startingAt: 0) + "   baseline          this       difference") + "\n"
         for row in rows {
             func right(_ text: String, _ size: Int) -> String { String(repeating: " ", count: max(0, size - text.count)) + text }
-            out += row.rule.padding(toLength: width, withPad: " ", startingAt: 0) + "   " + right(current.money(row.baselineCost), 12)
-                + "  " + right(current.money(row.cost), 12) + "  " + right(signed(row.delta), 14) + "\n"
+            let line = row.rule.padding(toLength: width, withPad: " ", startingAt: 0) + "   " + right(current.money(row.baselineCost), 12)
+                + "  " + right(current.money(row.cost), 12) + "  "
+            out += (row.delta == 0 ? style.dim(line + right(signed(row.delta), 14)) : line + style.delta(right(signed(row.delta), 14), row.delta)) + "\n"
         }
         return out
     }

@@ -203,35 +203,40 @@ public struct Report: Sendable {
 
     // MARK: - Rendering
 
-    /// An aligned table for the terminal.
-    public func table() -> String {
+    /// An aligned table for the terminal. With `colour`, ANSI escape codes are added around text
+    /// that is already padded (headings bold, totals highlighted, empty rows dim), so the columns
+    /// line up the same and removing the codes gives exactly the uncoloured table.
+    public func table(colour: Bool = false) -> String {
+        let style = TableStyle(enabled: colour)
         var out = ""
-        out += "events read       \(events)" + (deadLetters > 0 ? " (\(deadLetters) bad lines)" : "")
-            + (outOfOrder > 0 ? " (\(outOfOrder) out of time order, replayed sorted)" : "") + "\n"
+        out += "events read       \(events)" + (deadLetters > 0 ? style.red(" (\(deadLetters) bad lines)") : "")
+            + (outOfOrder > 0 ? style.yellow(" (\(outOfOrder) out of time order, replayed sorted)") : "") + "\n"
         for (type, count) in eventsByType.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
-            out += "  \(type.padding(toLength: 24, withPad: " ", startingAt: 0)) \(count)\n"
+            out += style.dim("  \(type.padding(toLength: 24, withPad: " ", startingAt: 0)) \(count)") + "\n"
         }
-        out += "decisions         \(decisions)\n"
+        out += "decisions         " + style.bold("\(decisions)") + "\n"
         out += "customers         \(customersAffected)\n"
         out += "subjects          \(subjectsAffected)\n"
-        out += "projected cost    \(money(cost))\n"
+        out += "projected cost    " + style.total(money(cost)) + "\n"
         for (code, minor) in unconverted.sorted(by: { $0.key < $1.key }) {
             out += "  not converted   \(ValueText.describe(RuntimeValue(.money, minor, unit: Int32(program.currencies.firstIndex { $0.code == code } ?? 0)), program: program))\n"
         }
         func section(_ title: String, _ lines: [Line]) {
             guard !lines.isEmpty else { return }
             let width = max(title.count, lines.map(\.key.count).max() ?? 0)
-            out += "\n" + title.padding(toLength: width, withPad: " ", startingAt: 0) + "   decisions         cost\n"
+            out += "\n" + style.bold(title.padding(toLength: width, withPad: " ", startingAt: 0) + "   decisions         cost") + "\n"
             for line in lines {
                 let count = String(line.decisions)
                 let price = money(line.cost)
-                out += line.key.padding(toLength: width, withPad: " ", startingAt: 0) + "   "
+                let row = line.key.padding(toLength: width, withPad: " ", startingAt: 0) + "   "
                     + String(repeating: " ", count: max(0, 9 - count.count)) + count + "  "
-                    + String(repeating: " ", count: max(0, 11 - price.count)) + price + "\n"
+                let cost = String(repeating: " ", count: max(0, 11 - price.count)) + price
+                // Rows that cost nothing are dim; the cost column stands out on the others.
+                out += (line.cost == 0 ? style.dim(row + cost) : row + style.bold(cost)) + "\n"
             }
         }
         if let budget {
-            out += "budget            \(money(budget)): " + (budgetExhausted.map { "runs out at \($0)" } ?? "enough") + "\n"
+            out += "budget            \(money(budget)): " + (budgetExhausted.map { style.red("runs out at \($0)") } ?? style.green("enough")) + "\n"
         }
         section("rule", rules)
         section("action", actions)
@@ -241,7 +246,7 @@ public struct Report: Sendable {
         section("held back by", savedByPolicy)
         if let outcomeField, !outcomeComparison.isEmpty {
             let width = max(outcomeField.count, outcomeComparison.map(\.group.count).max() ?? 0)
-            out += "\n" + outcomeField.padding(toLength: width, withPad: " ", startingAt: 0) + "   average   count\n"
+            out += "\n" + style.bold(outcomeField.padding(toLength: width, withPad: " ", startingAt: 0) + "   average   count") + "\n"
             for line in outcomeComparison {
                 out += line.group.padding(toLength: width, withPad: " ", startingAt: 0)
                     + "   " + line.average.padding(toLength: 7, withPad: " ", startingAt: 0) + "   \(line.keys)\n"
@@ -251,18 +256,18 @@ public struct Report: Sendable {
         section("decision cost", distribution)
         let (shared, pairs) = overlap
         if shared > 0 {
-            out += "\n\(shared) subject\(shared == 1 ? "" : "s") decided on by more than one rule\n"
+            out += "\n" + style.bold("\(shared) subject\(shared == 1 ? "" : "s") decided on by more than one rule") + "\n"
             for pair in pairs.prefix(10) { out += "  \(pair.key): \(pair.decisions)\n" }
         }
         if !heldBack.isEmpty {
-            out += "\nheld back by policies\n"
+            out += "\n" + style.bold("held back by policies") + "\n"
             for (key, count) in heldBack.sorted(by: { $0.key < $1.key }) { out += "  \(key.replacingOccurrences(of: "|", with: ": ")) \(count)\n" }
         }
         if !missing.isEmpty {
-            out += "\nconditions left undecided by missing data\n"
+            out += "\n" + style.bold("conditions left undecided by missing data") + "\n"
             for (key, count) in missing.sorted(by: { $0.key < $1.key }) { out += "  \(key.replacingOccurrences(of: "|", with: ": ")) \(count)\n" }
         }
-        if pending > 0 { out += "\n\(pending) absence deadline\(pending == 1 ? "" : "s") after the end of the data (not counted)\n" }
+        if pending > 0 { out += "\n" + style.dim("\(pending) absence deadline\(pending == 1 ? "" : "s") after the end of the data (not counted)") + "\n" }
         return out
     }
 
@@ -334,5 +339,44 @@ public struct Report: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self) + "\n"
+    }
+}
+
+/// ANSI styles for the terminal tables; each wraps text that is already padded, and does nothing
+/// when colour is off.
+struct TableStyle: Sendable {
+    var enabled: Bool
+    func wrap(_ text: String, _ code: String) -> String { enabled && !text.isEmpty ? "\u{1B}[\(code)m" + text + "\u{1B}[0m" : text }
+    func bold(_ text: String) -> String { wrap(text, "1") }
+    func dim(_ text: String) -> String { wrap(text, "2") }
+    func red(_ text: String) -> String { wrap(text, "31") }
+    func green(_ text: String) -> String { wrap(text, "32") }
+    func yellow(_ text: String) -> String { wrap(text, "33") }
+    /// A total: bold cyan.
+    func total(_ text: String) -> String { wrap(text, "1;36") }
+    /// A change in cost: more is red, less is green, none is dim.
+    func delta(_ text: String, _ minor: Int64) -> String { minor > 0 ? red(text) : minor < 0 ? green(text) : dim(text) }
+}
+
+/// The progress bar `simulate` draws on standard error while a long file streams through (only on
+/// a terminal): `simulate [█████████░░░░░░░░░░░]  45%  450,000 events`.
+public enum ProgressBar {
+    public static func line(done: Int64, total: Int64, events: Int, width: Int = 24) -> String {
+        let share = total > 0 ? min(max(done, 0), total) * 100 / total : 0
+        let filled = Int(share) * width / 100
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        let percent = String(share)
+        return "simulate [\(bar)] \(String(repeating: " ", count: max(0, 3 - percent.count)))\(percent)%  \(grouped(events)) events"
+    }
+
+    /// 1234567 → `1,234,567`.
+    static func grouped(_ number: Int) -> String {
+        let digits = Array(String(number.magnitude))
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return (number < 0 ? "-" : "") + out
     }
 }

@@ -31,13 +31,19 @@ public struct Sweep: Sendable {
         return Sweep(parameter: parameter, points: points)
     }
 
-    public func table() -> String {
+    /// The cost curve as an aligned table; with `colour`, ANSI codes around padded text (headings
+    /// bold, costs highlighted), so removing them gives exactly the uncoloured table.
+    public func table(colour: Bool = false) -> String {
+        let style = TableStyle(enabled: colour)
         let width = max(parameter.count, points.map(\.value.count).max() ?? 0)
-        var out = "\nsweep of \(parameter)\n" + parameter.padding(toLength: width, withPad: " ", startingAt: 0) + "   decisions          cost\n"
+        var out = "\n" + style.bold("sweep of \(parameter)") + "\n"
+            + style.bold(parameter.padding(toLength: width, withPad: " ", startingAt: 0) + "   decisions          cost") + "\n"
         for point in points {
             let count = String(point.decisions)
-            out += point.value.padding(toLength: width, withPad: " ", startingAt: 0) + "   " + String(repeating: " ", count: max(0, 9 - count.count))
-                + count + "  " + String(repeating: " ", count: max(0, 12 - point.cost.count)) + point.cost + "\n"
+            let row = point.value.padding(toLength: width, withPad: " ", startingAt: 0) + "   " + String(repeating: " ", count: max(0, 9 - count.count))
+                + count + "  "
+            let cost = String(repeating: " ", count: max(0, 12 - point.cost.count)) + point.cost
+            out += (point.costMinor == 0 ? style.dim(row + cost) : row + style.bold(cost)) + "\n"
         }
         return out
     }

@@ -139,7 +139,9 @@ struct Simulate: ParsableCommand {
             }
         }
         switch format {
-        case .table: Output.write(report.table() + (comparison.map { "\n" + $0.table() } ?? "") + (swept?.table() ?? ""))
+        case .table:
+            let colour = Output.colourOnStandardOutput
+            Output.write(report.table(colour: colour) + (comparison.map { "\n" + $0.table(colour: colour) } ?? "") + (swept?.table(colour: colour) ?? ""))
         case .json:
             if comparison != nil || swept != nil {
                 var parts: [String] = []
@@ -172,7 +174,7 @@ struct Simulate: ParsableCommand {
         // A file is parsed on all cores in chunks; a pipe line by line on a second thread.
         let chunked = ChunkedEventPipeline(reader: reader, descriptor: input, slotCount: slotCount)
         let piped = chunked == nil ? EventPipeline(reader: reader, lines: LineReader(descriptor: input), slotCount: slotCount) : nil
-        // A progress line on standard error, only on a terminal.
+        // A progress bar on standard error, only on a terminal.
         let size = lseek(input, 0, SEEK_END)
         lseek(input, 0, SEEK_SET)
         let showProgress = isatty(STDERR_FILENO) == 1 && size > 0
@@ -182,7 +184,7 @@ struct Simulate: ParsableCommand {
             count += 1
             if showProgress, count % 100_000 == 0 {
                 let done = chunked?.progress ?? piped?.progress ?? 0
-                Output.error("\rsimulate: \(done * 100 / Int64(size))% (\(count) events)", newline: false)
+                Output.error("\r" + ProgressBar.line(done: done, total: Int64(size), events: count), newline: false)
             }
             switch item {
             case .deadLetter: bad += 1

@@ -179,3 +179,15 @@ struct SimulationTests {
         #expect(report.pending == 1)
     }
 }
+
+@Suite struct ProgressBarTests {
+    @Test(arguments: [
+        (Int64(0), Int64(1000), 0, "simulate [░░░░░░░░░░░░░░░░░░░░░░░░]   0%  0 events"),
+        (Int64(450), Int64(1000), 450_000, "simulate [██████████░░░░░░░░░░░░░░]  45%  450,000 events"),
+        (Int64(1000), Int64(1000), 1_234_567, "simulate [████████████████████████] 100%  1,234,567 events"),
+        (Int64(5000), Int64(1000), 12, "simulate [████████████████████████] 100%  12 events"),
+    ])
+    func barShowsTheShareReadAndTheEvents(done: Int64, total: Int64, events: Int, expected: String) {
+        #expect(ProgressBar.line(done: done, total: total, events: events) == expected)
+    }
+}

@@ -49,6 +49,25 @@ enum DiffNormal {
         return copy
     }
 
+    /// A comparison with a literal on the left and anything else on the right, turned around
+    /// (`5 EUR <= order.total` → `order.total >= 5 EUR`); anything else as it is.
+    static func oriented(_ op: BinaryOperator, _ left: RedressSyntax.Expression, _ right: RedressSyntax.Expression)
+        -> (RedressSyntax.Expression, BinaryOperator, RedressSyntax.Expression) {
+        guard case .literal = left.kind else { return (left, op, right) }
+        if case .literal = right.kind { return (left, op, right) }
+        let mirrored: BinaryOperator? = switch op {
+        case .less: .greater
+        case .lessEqual: .greaterEqual
+        case .greater: .less
+        case .greaterEqual: .lessEqual
+        case .equal: .equal
+        case .notEqual: .notEqual
+        default: nil
+        }
+        guard let mirrored else { return (left, op, right) }
+        return (right, mirrored, left)
+    }
+
     /// The same tree with every literal normalised. Recursion is bounded by the parser's
     /// limit on expression height.
     static func expression(_ expression: RedressSyntax.Expression) -> RedressSyntax.Expression {
@@ -72,7 +91,10 @@ enum DiffNormal {
         case .list(let elements): copy.kind = .list(elements.map { self.expression($0) })
         case .caseOf(let subject, let arms): copy.kind = .caseOf(subject: subject.map { self.expression($0) }, arms: arms.map(arm))
         case .unary(let op, let operand): copy.kind = .unary(op, self.expression(operand))
-        case .binary(let op, let left, let right): copy.kind = .binary(op, self.expression(left), self.expression(right))
+        case .binary(let op, let left, let right):
+            // `2d < shipment.delay` is `shipment.delay > 2d`: the field goes left.
+            let (l, o, r) = oriented(op, left, right)
+            copy.kind = .binary(o, self.expression(l), self.expression(r))
         case .presence(let operand, let test): copy.kind = .presence(self.expression(operand), test)
         }
         return copy
@@ -146,6 +168,12 @@ struct PolicyShape: Equatable {
         case .active: (kind, per) = ("active", "")
         }
         printed = Printed(text: Formatter.print(clause), key: Formatter.print(DiffNormal.policy(clause)))
+    }
+
+    init(kind: String, per: String, printed: Printed) {
+        self.kind = kind
+        self.per = per
+        self.printed = printed
     }
 }
 
@@ -224,6 +252,17 @@ struct RuleShape {
         conditionParts = parts.map { (Printed($0), $0) }
         actions = rule.actions.map(ActionShape.init)
         policies = rule.policies.map(PolicyShape.init)
+        // A rule without a limit has the default `limit 1 per <subject>`: writing it out is no change.
+        let writesLimit = rule.policies.contains { clause in
+            switch clause {
+            case .limit, .noLimit: true
+            default: false
+            }
+        }
+        if !writesLimit, let subject = checked?.subject {
+            let text = "limit 1 per \(subject)"
+            policies.append(PolicyShape(kind: "limit", per: subject, printed: Printed(text: text + " (the default)", key: text)))
+        }
     }
 }
 

@@ -281,7 +281,8 @@ enum RuleComparison {
         var op: BinaryOperator
         var right: Printed
         init?(_ expression: RedressSyntax.Expression) {
-            guard case .binary(let op, let left, let right) = expression.kind, op.isComparison else { return nil }
+            guard case .binary(let written, let writtenLeft, let writtenRight) = expression.kind, written.isComparison else { return nil }
+            let (left, op, right) = DiffNormal.oriented(written, writtenLeft, writtenRight)
             self.left = Printed(left)
             self.op = op
             self.right = Printed(right)

@@ -33,6 +33,9 @@ struct Diff: ParsableCommand {
     @Option(help: ArgumentHelp("With --mapping: read the joined file NAME from PATH.", valueName: "NAME=PATH"))
     var join: [String] = []
 
+    @Option(help: ArgumentHelp("Exchange rates into the catalog's currency for the cost (YAML, as for `simulate --rates`).", valueName: "FILE"))
+    var rates: String?
+
     @Option(help: "Output format: markdown (a pull-request comment) or json.")
     var format: DiffFormat = .markdown
 
@@ -62,7 +65,8 @@ struct Diff: ParsableCommand {
             }
             let renames = Dictionary(diff.rules.compactMap { rule in rule.oldName.map { ($0, rule.name) } }, uniquingKeysWith: { first, _ in first })
             diff.cost = CostDiff.replay(old: oldProgram, new: newProgram, oldEvents: oldEvents, newEvents: newEvents,
-                                        oldDeadLetters: oldBad, newDeadLetters: newBad, renames: renames)
+                                        oldDeadLetters: oldBad, newDeadLetters: newBad, renames: renames,
+                                        rates: try ExchangeRates.read(rates, program: newProgram))
         }
         switch format {
         case .markdown: Output.write(diff.markdown())

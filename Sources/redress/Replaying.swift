@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RedressIR
 import RedressRuntime
+import Yams
 
 /// Reading events for replays, shared by `simulate` (its `--baseline`) and `diff`, which both
 /// replay one input through more than one rule set.
@@ -45,4 +46,36 @@ enum EventInput {
         }) {}
         return results
     }
+}
+
+/// Exchange rates into the catalog's currency, in millionths, by currency code.
+enum ExchangeRates {
+    /// `--rates FILE` of `simulate` and `diff`: `base:` must be the catalog's currency; each rate is a decimal with at most
+    /// six places (how many units of the base one unit of the currency is worth).
+    static func read(_ rates: String?, program: Program) throws -> [String: Int64] {
+        guard let rates else { return [:] }
+        let base = program.currencies[Int(program.catalog.currency)].code
+        guard let text = try? String(contentsOfFile: rates, encoding: .utf8),
+              let document = try? Yams.load(yaml: text) as? [String: Any] else {
+            Output.error("error: cannot read the rates in \(rates) (YAML with `base:` and `rates:`)")
+            throw ExitCode(2)
+        }
+        guard (document["base"] as? String) == base, let table = document["rates"] as? [String: Any] else {
+            Output.error("error: \(rates) must have `base: \(base)` (the catalog's currency) and a `rates:` mapping")
+            throw ExitCode(2)
+        }
+        var result: [String: Int64] = [:]
+        for (code, value) in table {
+            guard let decimal = Decimal(string: "\(value)"), decimal > 0 else {
+                Output.error("error: \(rates): the rate of \(code) must be a positive number")
+                throw ExitCode(2)
+            }
+            var scaled = decimal * Decimal(FixedPoint.scale)
+            var whole = Decimal()
+            NSDecimalRound(&whole, &scaled, 0, .bankers)
+            result[code] = NSDecimalNumber(decimal: whole).int64Value
+        }
+        return result
+    }
+
 }

@@ -3,7 +3,6 @@ import Foundation
 import RedressIR
 import RedressRuntime
 import RedressSimulation
-import Yams
 
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
 
@@ -208,32 +207,9 @@ struct Simulate: ParsableCommand {
         return sorted ? replay.finish(deadLetters: bad) : nil
     }
 
-    /// `--rates FILE`: `base:` must be the catalog's currency; each rate is a decimal with at most
-    /// six places (how many units of the base one unit of the currency is worth).
+    /// `--rates FILE` (see `ExchangeRates.read`, shared with `diff`).
     func readRates(_ program: Program) throws -> [String: Int64] {
-        guard let rates else { return [:] }
-        let base = program.currencies[Int(program.catalog.currency)].code
-        guard let text = try? String(contentsOfFile: rates, encoding: .utf8),
-              let document = try? Yams.load(yaml: text) as? [String: Any] else {
-            Output.error("error: cannot read the rates in \(rates) (YAML with `base:` and `rates:`)")
-            throw ExitCode(2)
-        }
-        guard (document["base"] as? String) == base, let table = document["rates"] as? [String: Any] else {
-            Output.error("error: \(rates) must have `base: \(base)` (the catalog's currency) and a `rates:` mapping")
-            throw ExitCode(2)
-        }
-        var result: [String: Int64] = [:]
-        for (code, value) in table {
-            guard let decimal = Decimal(string: "\(value)"), decimal > 0 else {
-                Output.error("error: \(rates): the rate of \(code) must be a positive number")
-                throw ExitCode(2)
-            }
-            var scaled = decimal * Decimal(FixedPoint.scale)
-            var whole = Decimal()
-            NSDecimalRound(&whole, &scaled, 0, .bankers)
-            result[code] = NSDecimalNumber(decimal: whole).int64Value
-        }
-        return result
+        try ExchangeRates.read(rates, program: program)
     }
 
     /// `NAME=V1,V2,…`: the parameter and its values, written as in rules (`2d`, `5 EUR`, `5%`, `3`).

@@ -63,6 +63,8 @@ struct RuleSetDiffTests {
     /// Each kind of change to one rule, and the sentence it is reported with.
     static let cases: [Case] = [
         Case(name: "threshold", from: "> 2d", to: "> 3d", expected: ["`shipment.delay` threshold 2d → 3d"]),
+        Case(name: "threshold written value first", from: "shipment.delay > 2d", to: "3d < shipment.delay",
+             expected: ["`shipment.delay` threshold 2d → 3d"]),
         Case(name: "equality value", from: "== VIP", to: "== Plus", expected: ["`customer.tier ==` VIP → Plus"]),
         Case(name: "operator", from: "> 2d", to: ">= 2d", expected: ["operator of `shipment.delay … 2d`: `>` → `>=`"]),
         Case(name: "condition part added", from: "== VIP\n", to: "== VIP and order.total > 50 EUR\n",
@@ -83,7 +85,8 @@ struct RuleSetDiffTests {
              expected: ["limit `limit 1 per order` → `limit 2 per order`"]),
         Case(name: "limit replaced", from: "limit 1 per order", to: "limit none", expected: ["limit `limit 1 per order` → `limit none`"]),
         Case(name: "policy added", from: "limit 1 per order\n", to: "limit 1 per order\n  rollout 50%\n", expected: ["policy added: `rollout 50%`"]),
-        Case(name: "policy removed", from: "  limit 1 per order\n", to: "", expected: ["policy removed: `limit 1 per order`"]),
+        Case(name: "limit removed: back to the default", from: "  limit 1 per order\n", to: "",
+             expected: ["limit `limit 1 per order` → `limit 1 per shipment (the default)`"]),
         Case(name: "active dates", from: "limit 1 per order\n", to: "limit 1 per order\n  active from 2026-12-01\n",
              expected: ["policy added: `active from 2026-12-01`"]),
         Case(name: "points argument", from: "flag handwritten", to: "flag handwritten, points 100", expected: ["action added: `points 100`"]),
@@ -113,6 +116,7 @@ struct RuleSetDiffTests {
         DiffFixtures.vipRule.replacingOccurrences(of: "shipment.delay > 2d and customer.tier == VIP", with: "customer.tier == VIP and shipment.delay > 2d"),
         DiffFixtures.vipRule.replacingOccurrences(of: "> 2d", with: "> 48h").replacingOccurrences(of: "5 EUR", with: "5.00 EUR"),
         DiffFixtures.vipRule.replacingOccurrences(of: "shipment.delay > 2d", with: "(shipment.delay > 2d)"),
+        DiffFixtures.vipRule.replacingOccurrences(of: "shipment.delay > 2d", with: "2d < shipment.delay"),
     ])
     func formattingIsNotAChange(_ reformatted: String) throws {
         let diff = try DiffFixtures.diff(DiffFixtures.vipRule, reformatted)
@@ -121,6 +125,17 @@ struct RuleSetDiffTests {
         #expect(diff.summary.unchanged == 1)
         #expect(diff.summaryLine == "no semantic changes")
         #expect(diff.markdown().contains("No semantic changes."))
+    }
+
+    /// A rule without a limit has `limit 1 per <subject>`: writing the default out changes nothing;
+    /// changing it is said against the default.
+    @Test func theDefaultLimitWrittenOutIsNoChange() throws {
+        let implicit = DiffFixtures.vipRule.replacingOccurrences(of: "  limit 1 per order\n", with: "")
+        let explicit = DiffFixtures.vipRule.replacingOccurrences(of: "limit 1 per order", with: "limit 1 per shipment")
+        #expect(try !DiffFixtures.diff(implicit, explicit).hasChanges)
+        let doubled = DiffFixtures.vipRule.replacingOccurrences(of: "limit 1 per order", with: "limit 2 per shipment")
+        let diff = try DiffFixtures.diff(implicit, doubled)
+        #expect(diff.rules.first?.changes.map(\.text) == ["limit `limit 1 per shipment (the default)` → `limit 2 per shipment`"])
     }
 
     @Test func aRuleWithTheSameBodyUnderAnotherNameIsRenamed() throws {

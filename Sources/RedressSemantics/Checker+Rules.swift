@@ -362,6 +362,15 @@ extension Checker {
                 requireValue(typed, written: written, file: file, what: "the amount of `\(verb)`")
                 return nil
             }
+            // Allowed (the runtime keeps each currency apart), but nothing can price it without
+            // exchange rates: say so where the amount is written.
+            if case .money(let currency) = typed.type.required, currency != catalog.currency {
+                diagnostics.append(Diagnostic(
+                    .foreignCurrencyPayout, "`\(verb)` pays \(currency), but the catalog prices in \(catalog.currency)",
+                    at: Label(file: file, span: written.span, message: "an amount in \(currency)"),
+                    notes: ["a cap counts only amounts in its own currency, and `simulate` and `diff` price this one only with `--rates`"],
+                    help: "write the amount in \(catalog.currency), or keep \(currency) and give `simulate --rates` a rate for it"))
+            }
             argument = .value(typed)
         }
 

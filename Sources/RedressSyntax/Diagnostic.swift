@@ -121,6 +121,7 @@ public enum DiagnosticCode: String, CaseIterable, Sendable, Hashable {
     case alwaysFalse = "W0504"
     case unreachableRule = "W0505"
     case unusedDeclaration = "W0506"
+    case foreignCurrencyPayout = "W0507"
     // Schema and catalog files (E06xx)
     case yamlSyntax = "E0601"
     case invalidSchema = "E0602"
@@ -174,6 +175,7 @@ public enum DiagnosticCode: String, CaseIterable, Sendable, Hashable {
         case .alwaysFalse: "condition always false"
         case .unreachableRule: "unreachable rule"
         case .unusedDeclaration: "unused declaration"
+        case .foreignCurrencyPayout: "amount in another currency than the catalog's"
         case .yamlSyntax: "YAML syntax error"
         case .invalidSchema: "invalid schema"
         case .invalidCatalog: "invalid catalog"

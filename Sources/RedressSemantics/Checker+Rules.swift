@@ -206,6 +206,17 @@ extension Checker {
                   help: "await an event that carries `\(subject)`, or add `\(subject)` to its `carries`")
         }
 
+        // A rollout picks customers: a rule triggered by an event without one would never decide.
+        if rollout != nil, schema.entity("customer") != nil,
+           let written = rule.policies.lazy.compactMap({ clause -> Span? in if case .rollout(let share, _) = clause { return share.span } else { return nil } }).first,
+           let lacking = triggers.first(where: { !$0.carries.contains("customer") }) {
+            error(.triggerLacksEntity, "`\(lacking.name)` does not carry `customer`, so a rollout can pick no one",
+                  file: file, span: written, label: "a share of customers",
+                  notes: ["the rollout keeps a stable share of customers by their key; without one the rule would never decide",
+                          "`\(lacking.name)` carries \(lacking.carries.map { "`\($0)`" }.joined(separator: ", "))"],
+                  help: "trigger the rule on an event that carries `customer`, or remove the rollout")
+        }
+
         // Written limits replace the default of once per rule and subject.
         if !noLimit && limits.isEmpty {
             limits.append(CheckedPolicy(kind: .limit(count: 1), key: PolicyKey(entity: subject, field: nil), window: nil,

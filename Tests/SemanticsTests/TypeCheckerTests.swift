@@ -159,3 +159,20 @@ struct TypeCheckerTests {
         #expect(report.checked?.parameters.first?.defaultValue == .money(Decimal(string: "0.25")!, currency: "EUR"))
     }
 }
+
+/// A rollout picks customers by key, so every trigger must carry `customer`; rules triggered by
+/// events without one are refused (they would never decide).
+@Suite struct RolloutTests {
+    static let schema = SourceFile(path: "schema.yaml", text: shopSchema.text.replacingOccurrences(
+        of: "events:\n", with: "events:\n  warehouse.audited:\n    subject: order\n    carries: [order]\n"))
+
+    @Test(arguments: [
+        ("rule r on warehouse.audited when order.total > 5 EUR then refund 1 EUR rollout 10%", ["E0401"]),
+        ("rule r on warehouse.audited when order.total > 5 EUR then refund 1 EUR", [String]()),
+        ("rule r on order.placed when order.total > 5 EUR then refund 1 EUR rollout 10%", [String]()),
+    ])
+    func rolloutNeedsACustomer(_ text: String, _ expected: [String]) {
+        let report = RuleSetLoader.check(rules: [SourceFile(path: "t.rules", text: text)], schema: Self.schema, catalog: shopCatalog)
+        #expect(report.diagnostics.map(\.code.rawValue) == expected, "\(report.diagnostics.map(\.message))")
+    }
+}

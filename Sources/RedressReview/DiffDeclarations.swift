@@ -46,8 +46,7 @@ enum DeclarationComparison {
                 if a.keyType != b.keyType {
                     changes.append(Change(kind: "table", text: "table `\(name)` keyed by `\(a.keyType)` → `\(b.keyType)`", before: a.keyType, after: b.keyType))
                 }
-                // Entries by their keys as written (`AT | NL`); a key moved to another entry shows
-                // as one entry removed and one added.
+                // Entries by key, in the order written.
                 let before = Dictionary(a.arms.map { ($0.pattern, $0.value) }, uniquingKeysWith: { first, _ in first })
                 let after = Dictionary(b.arms.map { ($0.pattern, $0.value) }, uniquingKeysWith: { first, _ in first })
                 for pattern in a.arms.map(\.pattern) + b.arms.map(\.pattern).filter({ before[$0] == nil }) {

@@ -324,8 +324,11 @@ struct RuleSetShape {
                     DiffNormal.names(in: definition.value, into: &names)
                     references[definition.name.name] = names
                 case .table(let table):
-                    let arms = table.arms.map { arm in
-                        (pattern: arm.isElse ? "else" : arm.patterns.map { Formatter.print($0) }.joined(separator: " | "), value: Printed(arm.value))
+                    // One entry per key (`AT | NL -> 4d` is AT -> 4d and NL -> 4d): keys regrouped
+                    // or reordered are no change, and a key moved to another value is one change.
+                    let arms = table.arms.flatMap { arm in
+                        arm.isElse ? [(pattern: "else", value: Printed(arm.value))]
+                            : arm.patterns.map { (pattern: Formatter.print($0), value: Printed(arm.value)) }
                     }
                     tables[table.name.name] = (table.keyType.name, arms)
                     var names: Set<String> = []
@@ -344,6 +347,17 @@ struct RuleSetShape {
                     groups[group.name.name] = Printed(text: text, key: key)
                 case .policy(let clause):
                     policies.append(PolicyShape(clause))
+                }
+            }
+        }
+        // A template sent without `via` goes out on its default channel: writing it out is no change.
+        if let catalog {
+            for rule in rules.indices {
+                for index in rules[rule].actions.indices {
+                    let action = rules[rule].actions[index]
+                    guard action.channel == nil, let argument = action.argument,
+                          let channel = catalog.template(argument.text)?.defaultChannel, !channel.isEmpty else { continue }
+                    rules[rule].actions[index].printed.key += " via " + channel
                 }
             }
         }

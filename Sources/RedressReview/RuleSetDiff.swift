@@ -83,6 +83,12 @@ public struct RuleSetDiff: Sendable, Codable, Equatable {
     public var catalog: [Change] = []
     /// The projected cost of both versions, with `--events`.
     public var cost: CostDiff? = nil
+    /// Old name → new name of every rule paired under another name — renames, and anonymous
+    /// rules whose place in their file moved (`mission:1` → `mission:2`): the cost table pairs
+    /// them as one row. Not part of the JSON (renames are in `rules`).
+    public var pairedNames: [String: String] = [:]
+
+    enum CodingKeys: String, CodingKey { case version, old, new, summary, rules, declarations, catalog, cost }
 
     public var hasChanges: Bool { !rules.isEmpty || !declarations.isEmpty || !catalog.isEmpty }
 
@@ -118,6 +124,7 @@ public struct RuleSetDiff: Sendable, Codable, Equatable {
             case .removed(let rule):
                 diff.rules.append(RuleChange(status: .removed, name: rule.name, file: rule.file, changes: [], source: rule.source))
             case .paired(let old, let new):
+                if old.name != new.name { diff.pairedNames[old.name] = new.name }
                 var changes = RuleComparison.compare(old, new, moneyVerbs: moneyVerbs)
                 // A rule that moved is not renamed when its name is only its position
                 // (`mission:1` → `mission:2`).
@@ -191,13 +198,15 @@ enum RuleComparison {
 
     static func compare(_ old: RuleShape, _ new: RuleShape, moneyVerbs: Set<String> = []) -> [Change] {
         var changes: [Change] = []
+        // Descriptions are the authors' free text: in code spans, so a pull-request comment shows
+        // `<b>` as written instead of rendering it.
         switch (old.description, new.description) {
         case let (a?, b?) where a != b:
-            changes.append(Change(kind: "description", text: "description \(Formatter.quote(a)) → \(Formatter.quote(b))", before: a, after: b))
+            changes.append(Change(kind: "description", text: "description `\(Formatter.quote(a))` → `\(Formatter.quote(b))`", before: a, after: b))
         case let (nil, b?):
-            changes.append(Change(kind: "description", text: "description added: \(Formatter.quote(b))", after: b))
+            changes.append(Change(kind: "description", text: "description added: `\(Formatter.quote(b))`", after: b))
         case let (a?, nil):
-            changes.append(Change(kind: "description", text: "description removed (was \(Formatter.quote(a)))", before: a))
+            changes.append(Change(kind: "description", text: "description removed (was `\(Formatter.quote(a))`)", before: a))
         default: break
         }
         // What the rule listens to, written or inferred: writing out the trigger the checker

@@ -265,7 +265,7 @@ public final class EventReader: Sendable {
         var name: String { "\(program.entities[program.slots[slot].entity].name).\(program.slots[slot].field)" }
         if cursor.takeWord("null") { return .missing }
         func wrong(_ expected: String) -> Failure {
-            Failure(reason: "\(name) must be \(expected), found \(cursor.text(from: cursor.position, limit: 40))")
+            Failure(reason: "\(name) must be \(expected), found \(cursor.upcoming())")
         }
         switch definition.kind {
         case .bool:
@@ -310,6 +310,7 @@ public final class EventReader: Sendable {
     /// A JSON string parsed by `parse`; the message (built only on failure) says what was expected.
     func quoted(_ cursor: inout Cursor, _ parse: (UnsafeBufferPointer<UInt8>) -> Int64?, _ expected: @autoclosure () -> String) throws -> Int64 {
         let start = cursor.position
+        guard cursor.peek == UInt8(ascii: "\"") else { throw Failure(reason: "\(expected()), found \(cursor.upcoming())") }
         _ = try cursor.stringBytes()
         guard let value = cursor.withStringBytes(from: start, parse) else {
             throw Failure(reason: "\(expected()), found \(cursor.text(from: start))")
@@ -402,6 +403,15 @@ struct Cursor {
         for i in 0..<length where bytes[position + i] != word.utf8Start[i] { return false }
         position += length
         return true
+    }
+
+    /// The value at the cursor as written (for messages), without moving the cursor.
+    func upcoming(limit: Int = 40) -> String {
+        var probe = self
+        let start = probe.position
+        try? probe.skipValue(depth: 1)
+        if probe.position == start { probe.position = min(bytes.count, start + 1) }
+        return probe.text(from: start, limit: limit)
     }
 
     func text(from start: Int, limit: Int = 80) -> String {

@@ -45,7 +45,7 @@ struct Diff: ParsableCommand {
     func run() throws {
         let before = try Self.load(old, role: "OLD")
         let after = try Self.load(new, role: "NEW")
-        var diff = RuleSetDiff.compare(old: before, new: after, oldLabel: old, newLabel: new)
+        var diff = RuleSetDiff.compare(old: before, new: after, oldLabel: Self.label(old), newLabel: Self.label(new))
         if !events.isEmpty {
             let oldProgram = try Self.compile(before, path: old), newProgram = try Self.compile(after, path: new)
             let oldCurrency = oldProgram.currencies[Int(oldProgram.catalog.currency)].code
@@ -63,7 +63,7 @@ struct Diff: ParsableCommand {
                 newEvents += read[1].0
                 newBad += read[1].1
             }
-            let renames = Dictionary(diff.rules.compactMap { rule in rule.oldName.map { ($0, rule.name) } }, uniquingKeysWith: { first, _ in first })
+            let renames = diff.pairedNames
             diff.cost = CostDiff.replay(old: oldProgram, new: newProgram, oldEvents: oldEvents, newEvents: newEvents,
                                         oldDeadLetters: oldBad, newDeadLetters: newBad, renames: renames,
                                         rates: try ExchangeRates.read(rates, program: newProgram))
@@ -76,6 +76,15 @@ struct Diff: ParsableCommand {
     }
 
     /// Checks one side; usage problems exit 2, a rule set with errors prints them and exits 1.
+    /// A rule set is compared whole: a `.rules` file stands for the rule set of its directory,
+    /// and the output says so instead of naming the file alone.
+    static func label(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { return path }
+        let directory = (path as NSString).deletingLastPathComponent
+        return (directory.isEmpty ? "." : directory) + " (the rule set of " + (path as NSString).lastPathComponent + ")"
+    }
+
     static func load(_ path: String, role: String) throws -> RuleSetReport {
         let report: RuleSetReport
         do {

@@ -128,6 +128,19 @@ struct DiffCommandTests {
         #expect(markdown.stdout.contains("| `mission_sentence` (was `mission:1`) | \(late) | \(late) |"))
     }
 
+    /// An anonymous rule inserted above another renumbers it (`mission:1` → `mission:2`): the
+    /// cost table pairs the moved rule with itself and shows the new one as new.
+    @Test func anonymousRulesThatMovedKeepTheirCostRow() throws {
+        let new = try Self.editedShop(["mission.rules": [("when shipment.delay > 2d and customer.tier == VIP",
+            "when shipment.delay > 5d and customer.tier == Plus then voucher 3 EUR\nwhen shipment.delay > 2d and customer.tier == VIP")]])
+        let run = try redress(["diff", "rules/shop", new.path, "--events", "rules/shop/events/history.jsonl"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let rows = run.stdout.split(separator: "\n").filter { $0.hasPrefix("| `mission:") }
+        #expect(rows.count == 2)
+        #expect(rows.contains { $0.hasPrefix("| `mission:1` | 0 | ") }, "\(rows)")
+        #expect(rows.contains { $0.hasPrefix("| `mission:2` (was `mission:1`) |") && $0.hasSuffix("| 0.00 EUR |") }, "\(rows)")
+    }
+
     @Test func aRuleSetWithErrorsIsReportedAndExitsOne() throws {
         let broken = try Self.editedShop(["mission.rules": [("shipment.delay", "shipment.dealy")]])
         let run = try redress(["diff", "rules/shop", broken.path])

@@ -94,7 +94,7 @@ struct RuleSetDiffTests {
         Case(name: "cap added", from: "limit 1 per order\n", to: "limit 1 per order\n  cap 10 EUR per customer within 30d\n",
              expected: ["policy added: `cap 10 EUR per customer within 30d`"]),
         Case(name: "description", from: "\"VIP parcels more than two days late\"", to: "\"VIP parcels late\"",
-             expected: ["description \"VIP parcels more than two days late\" → \"VIP parcels late\""]),
+             expected: ["description `\"VIP parcels more than two days late\"` → `\"VIP parcels late\"`"]),
     ]
 
     @Test(arguments: cases)
@@ -117,6 +117,7 @@ struct RuleSetDiffTests {
         DiffFixtures.vipRule.replacingOccurrences(of: "> 2d", with: "> 48h").replacingOccurrences(of: "5 EUR", with: "5.00 EUR"),
         DiffFixtures.vipRule.replacingOccurrences(of: "shipment.delay > 2d", with: "(shipment.delay > 2d)"),
         DiffFixtures.vipRule.replacingOccurrences(of: "shipment.delay > 2d", with: "2d < shipment.delay"),
+        DiffFixtures.vipRule.replacingOccurrences(of: "send apology,", with: "send apology via email,"),  // the template's default channel
     ])
     func formattingIsNotAChange(_ reformatted: String) throws {
         let diff = try DiffFixtures.diff(DiffFixtures.vipRule, reformatted)
@@ -253,6 +254,29 @@ struct RuleSetDiffTests {
         #expect(diff.declarations[2].changes.map(\.text) == ["rule-set cap `cap 20 EUR per customer within 30d` → `cap 25 EUR per customer within 30d`"])
         #expect(diff.declarations[0].usedBy == ["late_for_country"] && diff.declarations[1].usedBy == ["late_for_country"])
         #expect(diff.rules.first?.changes.count == 2)
+    }
+
+    /// Table entries are compared per key: keys regrouped or reordered are no change; a key
+    /// moved to another value is one change.
+    @Test func tableKeysAreComparedOneByOne() throws {
+        let old = """
+            table days by Country {
+              DE -> 3d,
+              AT | NL | LU -> 4d,
+              CH | FR -> 5d,
+              else -> 6d,
+            }
+
+            rule late_for_country
+              on shipment.delivered
+              when shipment.delay > days[shipment.destination_country]
+              then refund 5 EUR
+            """
+        let reordered = old.replacingOccurrences(of: "AT | NL | LU -> 4d", with: "LU | AT -> 4d,\n  NL -> 4d")
+        #expect(try !DiffFixtures.diff(old, reordered).hasChanges)
+        let moved = old.replacingOccurrences(of: "AT | NL | LU -> 4d", with: "AT | NL -> 4d").replacingOccurrences(of: "CH | FR -> 5d", with: "CH | FR | LU -> 5d")
+        let diff = try DiffFixtures.diff(old, moved)
+        #expect(diff.declarations.first?.changes.map(\.text) == ["table `days`: LU 4d → 5d"])
     }
 
     @Test func catalogCostsAreCompared() throws {

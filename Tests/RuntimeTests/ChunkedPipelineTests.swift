@@ -95,3 +95,20 @@ import Testing
         #expect(ChunkedEventPipeline(reader: EventReader(program: program), descriptor: descriptors[0], slotCount: program.slots.count) == nil)
     }
 }
+
+/// A value of the wrong kind is named in the dead letter's reason as it is written on the line.
+@Suite struct WrongValueReasonTests {
+    @Test(arguments: [
+        ("\"id\":12345", "shipment.id must be a string, found 12345"),
+        ("\"id\":{\"a\":[1,2]}", "shipment.id must be a string, found {\"a\":[1,2]}"),
+        ("\"id\":\"S1\",\"delay\":true", "shipment.delay must be a duration such as \"3d\" or \"-90m\", found true"),
+    ])
+    func reasonQuotesTheValue(_ fields: String, _ expected: String) throws {
+        let program = try #require(compile("rule late on shipment.delivered when shipment.delay > 2d and shipment.id != \"x\" then refund 5 EUR"))
+        let line = "{\"event\":\"shipment.delivered\",\"time\":\"2026-01-01T00:00:00Z\",\"shipment\":{\(fields)}}"
+        var event = Event(slotCount: program.slots.count)
+        var copy = line
+        let reason = copy.withUTF8 { EventReader(program: program).read($0, number: 1, into: &event) }
+        #expect(reason == expected)
+    }
+}

@@ -37,6 +37,30 @@ import Testing
         #expect(run.stdout.contains("| **total** |"))
     }
 
+    /// The workflow on the page is YAML that GitHub can read (checked with PyYAML, as a test oracle).
+    @Test func workflowIsValidYAML() throws {
+        let page = read(repositoryRoot.appendingPathComponent("docs/ci.md"))
+        let start = try #require(page.range(of: "```yaml\n"))
+        let end = try #require(page.range(of: "\n```", range: start.upperBound..<page.endIndex))
+        let workflow = String(page[start.upperBound..<end.lowerBound])
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("redress-workflow-\(UUID().uuidString).yml")
+        try workflow.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", """
+            import sys, yaml
+            w = yaml.safe_load(open(sys.argv[1]))
+            steps = w["jobs"]["rules"]["steps"]
+            runs = "\\n".join(s.get("run", "") for s in steps)
+            for needed in ["libsqlite3-dev", "redress fmt --check", "redress check", "redress test", "redress diff", "safe.directory"]:
+                assert needed in runs, needed
+            """, file.path]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "the workflow in docs/ci.md is not valid YAML or lacks a step")
+    }
+
     @Test func junitReportCarriesEveryCase() throws {
         let run = try redress(["test", "rules/", "--format", "junit"])
         #expect(run.status == 0)

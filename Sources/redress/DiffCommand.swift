@@ -42,9 +42,15 @@ struct Diff: ParsableCommand {
     @Flag(help: "Exit with 1 when there are semantic changes (like `git diff --exit-code`).")
     var exitCode = false
 
+    @Option(help: "Schema file to use for both versions instead of the nearest schema.yaml.")
+    var schema: String?
+
+    @Option(help: "Catalog file to use for both versions instead of the nearest catalog.yaml.")
+    var catalog: String?
+
     func run() throws {
-        let before = try Self.load(old, role: "OLD")
-        let after = try Self.load(new, role: "NEW")
+        let before = try Self.load(old, role: "OLD", schema: schema, catalog: catalog)
+        let after = try Self.load(new, role: "NEW", schema: schema, catalog: catalog)
         var diff = RuleSetDiff.compare(old: before, new: after, oldLabel: Self.label(old), newLabel: Self.label(new))
         if !events.isEmpty {
             let oldProgram = try Self.compile(before, path: old), newProgram = try Self.compile(after, path: new)
@@ -85,10 +91,10 @@ struct Diff: ParsableCommand {
         return (directory.isEmpty ? "." : directory) + " (the rule set of " + (path as NSString).lastPathComponent + ")"
     }
 
-    static func load(_ path: String, role: String) throws -> RuleSetReport {
+    static func load(_ path: String, role: String, schema: String? = nil, catalog: String? = nil) throws -> RuleSetReport {
         let report: RuleSetReport
         do {
-            let locations = try RuleSetLoader.locate([path])
+            let locations = try RuleSetLoader.locate([path], schema: schema, catalog: catalog)
             guard locations.count == 1 else {
                 Output.error(locations.isEmpty ? "error: \(role) \(path): no .rules files found"
                                                : "error: \(role) \(path): give one rule set (one directory); found \(locations.count)")

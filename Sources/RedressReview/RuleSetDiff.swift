@@ -125,7 +125,8 @@ public struct RuleSetDiff: Sendable, Codable, Equatable {
                 diff.rules.append(RuleChange(status: .removed, name: rule.name, file: rule.file, changes: [], source: rule.source))
             case .paired(let old, let new):
                 if old.name != new.name { diff.pairedNames[old.name] = new.name }
-                var changes = RuleComparison.compare(old, new, moneyVerbs: moneyVerbs)
+                var changes = RuleComparison.compare(old, new, moneyVerbs: moneyVerbs,
+                                                     parameters: (before.parameters, after.parameters))
                 // A rule that moved is not renamed when its name is only its position
                 // (`mission:1` → `mission:2`).
                 let renamed = old.name != new.name && !(old.isAnonymous && new.isAnonymous)
@@ -196,7 +197,10 @@ enum RuleMatching {
 enum RuleComparison {
     typealias Change = RuleSetDiff.Change
 
-    static func compare(_ old: RuleShape, _ new: RuleShape, moneyVerbs: Set<String> = []) -> [Change] {
+    /// `parameters`: the old and new rule sets' parameters, to show what a parameter in a
+    /// threshold stood for (`carrier_delay_threshold (1d) → 2d`).
+    static func compare(_ old: RuleShape, _ new: RuleShape, moneyVerbs: Set<String> = [],
+                        parameters: (old: [String: Printed], new: [String: Printed]) = ([:], [:])) -> [Change] {
         var changes: [Change] = []
         // Descriptions are the authors' free text: in code spans, so a pull-request comment shows
         // `<b>` as written instead of rendering it.
@@ -219,7 +223,7 @@ enum RuleComparison {
         if old.absence?.key != new.absence?.key {
             changes.append(sentence(kind: "absence", what: "absence", old.absence?.text, new.absence?.text))
         }
-        changes += compareConditions(old, new)
+        changes += compareConditions(old, new, parameters: parameters)
         changes += compareActions(old.actions, new.actions, moneyVerbs: moneyVerbs)
         changes += comparePolicies(old.policies, new.policies, whose: "")
         return changes
@@ -237,7 +241,11 @@ enum RuleComparison {
 
     // MARK: Conditions
 
-    static func compareConditions(_ old: RuleShape, _ new: RuleShape) -> [Change] {
+    static func compareConditions(_ old: RuleShape, _ new: RuleShape,
+                                  parameters: (old: [String: Printed], new: [String: Printed]) = ([:], [:])) -> [Change] {
+        func shown(_ side: Printed, _ values: [String: Printed]) -> String {
+            values[side.text].map { "\(side.text) (\($0.text))" } ?? side.text
+        }
         guard old.conditionKey != new.conditionKey else { return [] }
         switch (old.condition, new.condition) {
         case let (nil, b?): return [Change(kind: "condition", text: "condition added: `when \(b.text)`", after: b.text)]
@@ -265,8 +273,9 @@ enum RuleComparison {
             }
             let field = before.left.text
             if before.op == after.op {
-                let text = before.op.isOrdering ? "`\(field)` threshold \(before.right.text) → \(after.right.text)"
-                    : "`\(field) \(before.op.rawValue)` \(before.right.text) → \(after.right.text)"
+                let from = shown(before.right, parameters.old), to = shown(after.right, parameters.new)
+                let text = before.op.isOrdering ? "`\(field)` threshold \(from) → \(to)"
+                    : "`\(field) \(before.op.rawValue)` \(from) → \(to)"
                 changes.append(Change(kind: "threshold", text: text,
                                       before: removed[index].printed.text, after: added[match].printed.text))
             } else if before.right.key == after.right.key {

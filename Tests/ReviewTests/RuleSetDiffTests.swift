@@ -256,6 +256,13 @@ struct RuleSetDiffTests {
         #expect(diff.rules.first?.changes.count == 2)
     }
 
+    /// A parameter in a threshold is shown with the value it stood for.
+    @Test func aParameterInAThresholdShowsItsValue() throws {
+        let old = "param late = 1d\n" + DiffFixtures.vipRule.replacingOccurrences(of: "> 2d", with: "> late")
+        let diff = try DiffFixtures.diff(old, old.replacingOccurrences(of: "> late", with: "> 2d"))
+        #expect(diff.rules.first?.changes.map(\.text) == ["`shipment.delay` threshold late (1d) → 2d"])
+    }
+
     /// Table entries are compared per key: keys regrouped or reordered are no change; a key
     /// moved to another value is one change.
     @Test func tableKeysAreComparedOneByOne() throws {

@@ -438,6 +438,7 @@ extension Checker {
         var resultType: ValueType? = expected.flatMap { $0.isError ? nil : $0 }
         var declaredResult = false
         var covered: Set<String> = []
+        var seenPatterns: [Value: Span] = [:]
         var broken = false
         for arm in arms {
             var patterns: [TypedExpression] = []
@@ -449,6 +450,18 @@ extension Checker {
                         reportMismatch(typedSubject.type, t.type, at: pattern.span, file: file, what: "a case of `case`")
                         broken = true
                         continue
+                    }
+                    if case .constant(let value) = t.kind {
+                        // The first case that matches wins: a repeated value can never be reached.
+                        if let first = seenPatterns[value] {
+                            diagnostics.append(Diagnostic(
+                                .unreachableCase, "`case` already has `\(Formatter.print(pattern))`, so this one is never reached",
+                                at: Label(file: file, span: pattern.span, message: "never reached"),
+                                secondary: [Label(file: file, span: first, message: "matched here first")],
+                                help: "remove this pattern, or give each value its own case"))
+                        } else {
+                            seenPatterns[value] = pattern.span
+                        }
                     }
                     if case .constant(.enumCase(_, let name)) = t.kind { covered.insert(name) }
                 } else if t.type.required != .bool {

@@ -122,6 +122,7 @@ public enum DiagnosticCode: String, CaseIterable, Sendable, Hashable {
     case unreachableRule = "W0505"
     case unusedDeclaration = "W0506"
     case foreignCurrencyPayout = "W0507"
+    case unreachableCase = "W0508"
     // Schema and catalog files (E06xx)
     case yamlSyntax = "E0601"
     case invalidSchema = "E0602"
@@ -176,6 +177,7 @@ public enum DiagnosticCode: String, CaseIterable, Sendable, Hashable {
         case .unreachableRule: "unreachable rule"
         case .unusedDeclaration: "unused declaration"
         case .foreignCurrencyPayout: "amount in another currency than the catalog's"
+        case .unreachableCase: "unreachable case"
         case .yamlSyntax: "YAML syntax error"
         case .invalidSchema: "invalid schema"
         case .invalidCatalog: "invalid catalog"

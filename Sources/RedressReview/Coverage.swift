@@ -6,12 +6,13 @@ import RedressRuntime
 /// fire, whether some test kept it from firing (it was evaluated and did not decide), and, for
 /// each operand of its condition, whether the operand was ever decisive.
 ///
-/// The operands are the parts of the condition joined by `and` and `or` (definitions inlined, as
-/// the IR has them). An operand is decisive in an evaluation when it settles the condition's
-/// outcome (true, or not true) in left-to-right evaluation: for `a and b`, `a` when it is not true
-/// and `b` when `a` is true; both when both are true. For `a or b`, `a` when it is true and `b`
-/// when `a` is not; both when neither is. Operands that read no field and no history (constants
-/// and parameters only) cannot depend on an event and are not counted.
+/// The operands are the parts of the condition joined by `and` and `or`, also inside `not (...)`
+/// (definitions inlined, as the IR has them); a `case` expression is one operand. An operand is
+/// decisive in an evaluation when it settles the condition's outcome (true, or not true) in
+/// left-to-right evaluation: for `a and b`, `a` when it is not true and `b` when `a` is true; both
+/// when both are true. For `a or b`, `a` when it is true and `b` when `a` is not; both when neither
+/// is. For `not a`, the operands that settled `a`. Operands that read no field and no history
+/// (constants and parameters only) cannot depend on an event and are not counted.
 public final class CoverageRecorder {
     public let program: Program
     /// By rule: some evaluation decided / did not decide.
@@ -33,7 +34,12 @@ public final class CoverageRecorder {
     }
 
     static func leaves(_ node: Node) -> [Node] {
-        (node.operation == .and || node.operation == .or) && node.children.count == 2 ? node.children.flatMap(leaves) : [node]
+        switch node.operation {
+        case .and where node.children.count == 2, .or where node.children.count == 2, .not where node.children.count == 1:
+            return node.children.flatMap(leaves)
+        default:
+            return [node]
+        }
     }
 
     /// Whether an operand depends on the event: it reads a field or an aggregate.
@@ -50,26 +56,36 @@ public final class CoverageRecorder {
     /// Records one evaluation of `rule`'s condition on the engine's current event.
     func evaluate(_ rule: Int, frame: Frame) {
         guard let condition = program.rules[rule].condition else { return }
-        let values = compiled[rule].map { $0(frame) == .true }
+        // true, false, or nil for unknown (a missing value): `not` turns only false into true.
+        let values: [Bool?] = compiled[rule].map { operand in
+            let value = operand(frame)
+            return value == .true ? true : value == .false ? false : nil
+        }
         var position = 0
         for leaf in CoverageRecorder.decisiveLeaves(condition, values: values, position: &position).1 { decisive[rule][leaf] = true }
     }
 
-    /// The truth of `node` and the leaves (by position) that settled it.
-    static func decisiveLeaves(_ node: Node, values: [Bool], position: inout Int) -> (Bool, [Int]) {
+    /// The truth of `node` (nil: unknown) and the leaves (by position) that settled it, from the
+    /// truth of each leaf. Which leaves settle `and` and `or` depends only on whether each side is
+    /// true; the three-valued truth is kept so that `not` negates false and unknown correctly.
+    static func decisiveLeaves(_ node: Node, values: [Bool?], position: inout Int) -> (Bool?, [Int]) {
         switch node.operation {
         case .and where node.children.count == 2, .or where node.children.count == 2:
             let (a, left) = decisiveLeaves(node.children[0], values: values, position: &position)
             let (b, right) = decisiveLeaves(node.children[1], values: values, position: &position)
             if node.operation == .and {
-                if !a { return (false, left) }
-                return b ? (true, left + right) : (false, right)
+                if a != true { return (a == false || b == false ? false : nil, left) }
+                return b == true ? (true, left + right) : (b, right)
             }
-            if a { return (true, left) }
-            return b ? (true, right) : (false, left + right)
+            if a == true { return (true, left) }
+            if b == true { return (true, right) }
+            return (a == false && b == false ? false : nil, left + right)
+        case .not where node.children.count == 1:
+            let (a, leaves) = decisiveLeaves(node.children[0], values: values, position: &position)
+            return (a.map { !$0 }, leaves)
         default:
             defer { position += 1 }
-            return (values.indices.contains(position) && values[position], [position])
+            return (values.indices.contains(position) ? values[position] : false, [position])
         }
     }
 
@@ -130,7 +146,13 @@ public struct RuleSetCoverage: Sendable, Codable, Equatable {
 /// The coverage of every rule set a run tested.
 public struct CoverageReport: Sendable, Equatable {
     public var ruleSets: [RuleSetCoverage]
-    public init(ruleSets: [RuleSetCoverage]) { self.ruleSets = ruleSets }
+    /// Rule sets whose coverage could not be measured (they have errors, or no rules to load):
+    /// while any is left, no minimum is reached.
+    public var unmeasured: [String]
+    public init(ruleSets: [RuleSetCoverage], unmeasured: [String] = []) {
+        self.ruleSets = ruleSets
+        self.unmeasured = unmeasured
+    }
     public var covered: Int { ruleSets.reduce(0) { $0 + $1.covered } }
     public var total: Int { ruleSets.reduce(0) { $0 + $1.total } }
 
@@ -144,6 +166,7 @@ public struct CoverageReport: Sendable, Equatable {
 
     /// Whether covered/total reaches `minimum` percent, compared exactly in decimal.
     public func reaches(_ minimum: Decimal) -> Bool {
+        guard unmeasured.isEmpty else { return false }
         guard total > 0 else { return true }
         return Decimal(covered) * 100 >= minimum * Decimal(total)
     }

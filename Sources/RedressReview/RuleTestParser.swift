@@ -15,22 +15,26 @@ typealias YAMLNode = Yams.Node
 public final class RuleTestParser {
     let source: SourceFile
     let program: Program
+    /// The catalog as checked: argument kinds of actions. Without it, kinds are taken from the
+    /// compiled catalog's costs (money for `amount`, integer for `per_unit`).
+    let catalog: Catalog?
     let reader: EventReader
     /// Reads a file named by `events_file:` (path relative to the test file); nil if it cannot.
     let readFile: (String) -> String?
     var diagnostics: [Diagnostic] = []
 
-    init(source: SourceFile, program: Program, readFile: @escaping (String) -> String?) {
+    init(source: SourceFile, program: Program, catalog: Catalog? = nil, readFile: @escaping (String) -> String?) {
         self.source = source
         self.program = program
+        self.catalog = catalog
         reader = EventReader(program: program)
         self.readFile = readFile
     }
 
-    public static func parse(_ source: SourceFile, program: Program, readFile: @escaping (String) -> String? = { path in
+    public static func parse(_ source: SourceFile, program: Program, catalog: Catalog? = nil, readFile: @escaping (String) -> String? = { path in
         FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
     }) -> (RuleTestFile?, [Diagnostic]) {
-        let parser = RuleTestParser(source: source, program: program, readFile: readFile)
+        let parser = RuleTestParser(source: source, program: program, catalog: catalog, readFile: readFile)
         let file = parser.file()
         return (parser.diagnostics.isEmpty ? file : nil, parser.diagnostics)
     }
@@ -54,7 +58,9 @@ public final class RuleTestParser {
             diagnostics.append(Diagnostic(.yamlSyntax, "cannot read YAML: \(error)", at: Label(file: source.path, span: .empty)))
             return result
         }
-        guard let root, case .sequence(let cases) = root else {
+        // An empty or comment-only file has no cases, like `[]`.
+        guard let root else { return result }
+        guard case .sequence(let cases) = root else {
             problem("a test file is a YAML list of test cases", root, "expected a list",
                     help: "start each case with `- name: ...`; see docs/testing.md")
             return result
@@ -80,6 +86,12 @@ public final class RuleTestParser {
             return nil
         }
         let name = text(nameNode, "`name` must be text") ?? ""
+        if case .scalar = nameNode, name.trimmingCharacters(in: .whitespaces).isEmpty {
+            problem("the name of a test case cannot be empty", nameNode, "empty name",
+                    help: "say what the case shows, e.g. `name: a VIP parcel three days late is refunded`")
+        }
+        var history: [(event: TestEvent, place: EventPlace)] = []
+        var earlier: [(EarlierDecision, YAMLNode)] = []
         var testCase = RuleTestCase(name: name, description: nil, line: line(of: nameNode), history: [], earlierDecisions: [],
                                     events: [], until: nil, expected: [])
         if let description = entries.first(where: { $0.key == "description" })?.value {
@@ -87,18 +99,39 @@ public final class RuleTestParser {
         }
         if let given = entries.first(where: { $0.key == "given" })?.value, let givenEntries = mapping(given, "`given` is a mapping with `events`, `events_file` or `decisions`") {
             checkKeys(givenEntries, allowed: Self.givenKeys, in: "`given`")
-            testCase.history = events(in: givenEntries, owner: given)
+            history = events(in: givenEntries, owner: given)
+            testCase.history = history.map(\.event)
             if let decisions = givenEntries.first(where: { $0.key == "decisions" })?.value, let list = sequence(decisions, "`decisions` is a list of earlier decisions") {
-                testCase.earlierDecisions = list.compactMap(earlierDecision)
+                for item in list {
+                    guard let decision = earlierDecision(item) else { continue }
+                    testCase.earlierDecisions.append(decision)
+                    earlier.append((decision, value(item, "time") ?? item))
+                }
             }
         }
-        testCase.events = events(in: entries, owner: node)
+        testCase.events = events(in: entries, owner: node).map(\.event)
+        // The starting state comes before the case: nothing of `given` may be later than its first event.
+        if let first = testCase.events.first?.event.time {
+            for (decision, timeNode) in earlier where decision.time > first {
+                problem("this earlier decision is later than the case's first event (\(TimeFormat.format(timestamp: first)))", timeNode, "after the first event",
+                        help: "`given` is the state before the case: date its decisions no later than the first event")
+            }
+            for (event, place) in history where event.event.time > first {
+                problem("\(place.fromFile.map { "line \(event.line) of `\($0)`: " } ?? "")this history event is later than the case's first event (\(TimeFormat.format(timestamp: first)))",
+                        place.node, "after the first event",
+                        help: "`given` events are the history before the case: date them no later than its first event, or move them to `events`")
+            }
+        }
         if !entries.contains(where: { $0.key == "events" || $0.key == "events_file" }) {
             problem("test case `\(name)` has no `events`", nameNode, "no events",
                     help: "add `events:` with a list of events, or `events_file: FILE.jsonl`")
         }
         if let until = entries.first(where: { $0.key == "until" })?.value {
             testCase.until = timestamp(until, "`until`")
+            if let time = testCase.until, let last = testCase.events.map(\.event.time).max(), time < last {
+                problem("`until` is earlier than the case's last event (\(TimeFormat.format(timestamp: last)))", until, "before the last event",
+                        help: "`until` moves the clock on after the last event: give a later time, or leave it out")
+            }
         }
         if let expect = entries.first(where: { $0.key == "expect" })?.value {
             testCase.expected = expected(expect)
@@ -111,8 +144,14 @@ public final class RuleTestParser {
 
     // MARK: - Events
 
+    /// Where an event was written: its inline mapping, or the `events_file:` value (with the file's name).
+    struct EventPlace {
+        var node: YAMLNode
+        var fromFile: String?
+    }
+
     /// The events of `events:` or `events_file:` in a case or in `given`.
-    func events(in entries: [Entry], owner: YAMLNode) -> [TestEvent] {
+    func events(in entries: [Entry], owner: YAMLNode) -> [(event: TestEvent, place: EventPlace)] {
         let inline = entries.first(where: { $0.key == "events" })
         let file = entries.first(where: { $0.key == "events_file" })
         if let inline, let file {
@@ -122,10 +161,11 @@ public final class RuleTestParser {
         }
         if let inline {
             guard let list = sequence(inline.value, "`events` is a list of events, each a mapping like a line of JSON events") else { return [] }
-            return list.compactMap(inlineEvent)
+            return list.compactMap { node in inlineEvent(node).map { ($0, EventPlace(node: node, fromFile: nil)) } }
         }
         if let file {
-            return eventsFile(file.value)
+            let name = file.value.string
+            return eventsFile(file.value).map { ($0, EventPlace(node: file.value, fromFile: name)) }
         }
         return []
     }
@@ -134,6 +174,15 @@ public final class RuleTestParser {
         guard let entries = mapping(node, "an event is a mapping: `event`, `time`, `id` and one mapping per entity") else { return nil }
         guard let typeEntry = entries.first(where: { $0.key == "event" || $0.key == "type" }) else {
             problem("this event has no `event`", node, "no event type", help: "add `event: shipment.delivered` (a type from the schema)")
+            return nil
+        }
+        if let second = entries.filter({ $0.key == "event" || $0.key == "type" }).dropFirst().first {
+            problem("this event has both `event` and `type`", second.keyNode, "second event type",
+                    help: "`event` and `type` are the same key: give one of them")
+            return nil
+        }
+        if let id = entries.first(where: { $0.key == "id" }), !id.value.isScalarNode {
+            problem("the `id` of an event must be a text or a number", id.value, "not a scalar", help: "write e.g. `id: E-1`")
             return nil
         }
         guard let typeName = text(typeEntry.value, "`event` must be an event type such as shipment.delivered") else { return nil }
@@ -188,10 +237,12 @@ public final class RuleTestParser {
             return []
         }
         var result: [TestEvent] = []
+        let file = SourceFile(path: path, text: contents)
         for (index, line) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var text = String(line)
             if text.hasSuffix("\r") { text.removeLast() }
             if text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            guard checkNames(text, line: index + 1, in: file, testFileNode: node) else { continue }
             var event = Event(slotCount: program.slots.count)
             if let reason = text.withUTF8({ reader.read($0, number: index + 1, into: &event) }) {
                 problem("line \(index + 1) of `\(name)` cannot be read: \(reason)", node, "in this file",
@@ -201,6 +252,68 @@ public final class RuleTestParser {
             result.append(TestEvent(event: event, line: index + 1))
         }
         return result
+    }
+
+    /// The typo checks of inline events, for one line of an events file: an unknown event type
+    /// (E0203), an entity the event does not carry or an unknown key (E0202), a field the entity
+    /// does not have (E0201). The diagnostic points at the line and column in the events file,
+    /// with the test file's `events_file:` as a second place. Lines that are not JSON objects are
+    /// left to the event reader.
+    func checkNames(_ text: String, line: Int, in file: SourceFile, testFileNode: YAMLNode) -> Bool {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return true }
+        let lineStart = file.offset(line: line, column: 1)
+        let bytes = Array(text.utf8)
+        /// The span of `"key"` (followed by `:`) in the line, searching from byte `from`.
+        func place(_ key: String, from: Int = 0) -> (start: Int, end: Int) {
+            let quoted = Array(JSONText.quote(key).utf8)
+            var index = from
+            while index + quoted.count <= bytes.count {
+                if Array(bytes[index..<index + quoted.count]) == quoted {
+                    var after = index + quoted.count
+                    while after < bytes.count, bytes[after] == UInt8(ascii: " ") || bytes[after] == UInt8(ascii: "\t") { after += 1 }
+                    if after < bytes.count, bytes[after] == UInt8(ascii: ":") { return (index, index + quoted.count) }
+                }
+                index += 1
+            }
+            return (0, 1)
+        }
+        var valid = true
+        func report(_ code: DiagnosticCode, _ message: String, _ at: (start: Int, end: Int), _ label: String, help: String?) {
+            let primary = Label(file: file.path, span: Span(start: lineStart + at.start, end: lineStart + at.end), message: label)
+            let secondary = Label(file: source.path, span: span(of: testFileNode), message: "line \(line) of this events file")
+            diagnostics.append(Diagnostic(code, "line \(line) of `\(file.path)`: \(message)", at: primary, secondary: [secondary], help: help))
+            valid = false
+        }
+        guard let typeName = (object["event"] ?? object["type"]) as? String else { return true }
+        guard let type = program.events.firstIndex(where: { $0.name == typeName }) else {
+            let key = object["event"] != nil ? "event" : "type"
+            let at = place(key)
+            report(.unknownEvent, "unknown event type `\(typeName)`", at, "not in the schema",
+                   help: Suggestions.closest(typeName, among: program.events.map(\.name)).map { "did you mean `\($0)`?" } ?? "the schema's events: \(program.events.map(\.name).joined(separator: ", "))")
+            return false
+        }
+        let carried = program.events[type].carries.map { program.entities[$0].name }
+        for key in object.keys.sorted() where !["event", "type", "time", "id"].contains(key) {
+            let at = place(key)
+            guard let entity = program.entities.first(where: { $0.name == key }) else {
+                report(.unknownEntity, "`\(key)` is neither an entity nor a key of an event", at, "unknown",
+                       help: Suggestions.closest(key, among: carried + ["event", "time", "id"]).map { "did you mean `\($0)`?" }
+                        ?? "`\(typeName)` carries \(carried.map { "`\($0)`" }.joined(separator: ", "))")
+                continue
+            }
+            guard carried.contains(entity.name) else {
+                report(.unknownEntity, "`\(typeName)` does not carry `\(entity.name)`", at, "not carried by this event",
+                       help: "`\(typeName)` carries \(carried.map { "`\($0)`" }.joined(separator: ", "))")
+                continue
+            }
+            guard let fields = object[key] as? [String: Any] else { continue }
+            let names = entity.fields.map(\.name)
+            for field in fields.keys.sorted() where !names.contains(field) {
+                report(.unknownField, "`\(entity.name)` has no field `\(field)`", place(field, from: at.end), "unknown field",
+                       help: Suggestions.closest(field, among: names).map { "did you mean `\($0)`?" } ?? "see the schema's fields of `\(entity.name)`")
+            }
+        }
+        return valid
     }
 
     /// The event as one JSON line: YAML plain scalars that read as JSON numbers, booleans or null
@@ -309,9 +422,90 @@ public final class RuleTestParser {
                       help: Suggestions.closest(action.verb, among: verbs).map { "did you mean `\($0)`?" } ?? "the catalog's actions: \(verbs.joined(separator: ", "))")
                 continue
             }
+            guard canMatch(action, item) else { continue }
             result.append(action)
         }
         return result
+    }
+
+    /// Whether an action of a known verb could ever be decided as written: the argument its
+    /// catalog entry takes (money in a currency of the rule set with at most its decimals, an
+    /// integer, a percentage, a template, tag or listed name, or nothing) and a channel the
+    /// action is sent by. Anything else would fail every run, so it is a mistake in the test.
+    func canMatch(_ action: ExpectedAction, _ node: YAMLNode) -> Bool {
+        let verb = action.verb
+        let definition = catalog?.action(verb)
+        var kind = definition?.argument
+        if kind == nil, let compiled = program.catalog.actions.first(where: { $0.name == verb }) {
+            kind = compiled.cost == "amount" ? .money : compiled.cost == "per_unit" ? .integer : nil
+        }
+        let currencies = program.currencies.map(\.code)
+        let currency = catalog?.currency ?? currencies.first ?? "EUR"
+        let written = action.amount ?? action.argument
+        func refuse(_ message: String, help: String) -> Bool {
+            problem(message, node, "can never match", help: help)
+            return false
+        }
+        func isNumber(_ text: String, integer: Bool) -> Bool {
+            let canonical = Amount.canonical(text)
+            return RuleTestParser.isJSONNumber(canonical) && (!integer || !canonical.contains("."))
+        }
+        switch kind {
+        case .money?:
+            guard let amount = action.amount, action.argument == nil else {
+                return refuse("`\(verb)` takes an amount of money, not \(written.map { "`\($0)`" } ?? "nothing")",
+                              help: "write the amount and the currency code, e.g. `\(verb) 5 \(currency)`")
+            }
+            if Amount.money(amount, program: program) == nil {
+                return refuse("`\(amount)` is not an amount of money this rule set knows",
+                              help: "write a number with at most the currency's decimals and a currency code (\(currencies.joined(separator: ", "))), e.g. `\(verb) 5 \(currency)`")
+            }
+        case .integer?:
+            guard let amount = action.amount, action.argument == nil, isNumber(amount, integer: true) else {
+                return refuse("`\(verb)` takes a whole number, not \(written.map { "`\($0)`" } ?? "nothing")", help: "write e.g. `\(verb) 300`")
+            }
+        case .percent?:
+            guard let amount = action.amount, action.argument == nil, amount.hasSuffix("%"), isNumber(String(amount.dropLast()), integer: false) else {
+                return refuse("`\(verb)` takes a percentage, not \(written.map { "`\($0)`" } ?? "nothing")", help: "write e.g. `\(verb) 10%`")
+            }
+        case .none?:
+            if let written {
+                return refuse("`\(verb)` takes no argument, but `\(written)` is written", help: "write just `\(verb)`")
+            }
+        case .template?, .tag?, .oneOf?:
+            let names: [String]
+            let what: String
+            switch kind {
+            case .template?: names = catalog?.templates.map(\.name) ?? Array(program.catalog.templates.keys).sorted(); what = "template"
+            case .tag?: names = catalog?.tags.map(\.name) ?? program.catalog.tags.map(\.name); what = "tag"
+            case .oneOf(let list)?: names = list; what = "argument"
+            default: names = []; what = "argument"
+            }
+            guard let argument = action.argument, action.amount == nil else {
+                return refuse("`\(verb)` takes a \(what) name, not \(written.map { "`\($0)`" } ?? "nothing")",
+                              help: "the \(what)s of `\(verb)`: \(names.joined(separator: ", "))")
+            }
+            if !names.contains(argument) {
+                return refuse("`\(argument)` is not a \(what) of `\(verb)`",
+                              help: Suggestions.closest(argument, among: names).map { "did you mean `\($0)`?" } ?? "the \(what)s of `\(verb)`: \(names.joined(separator: ", "))")
+            }
+        case nil:
+            if let amount = action.amount, amount.contains(" "), Amount.money(amount, program: program) == nil {
+                return refuse("`\(amount)` is not an amount of money this rule set knows",
+                              help: "write a number with at most the currency's decimals and a currency code (\(currencies.joined(separator: ", ")))")
+            }
+        }
+        if let channel = action.channel {
+            if definition?.allowsChannel == false {
+                return refuse("`\(verb)` is not sent via a channel", help: "leave out `via \(channel)`")
+            }
+            let channels = catalog?.channels.map(\.name) ?? program.catalog.channels.map(\.name)
+            if !channels.contains(channel) {
+                return refuse("the catalog has no channel `\(channel)`",
+                              help: Suggestions.closest(channel, among: channels).map { "did you mean `\($0)`?" } ?? "the catalog's channels: \(channels.joined(separator: ", "))")
+            }
+        }
+        return true
     }
 
     // MARK: - Earlier decisions
@@ -332,12 +526,6 @@ public final class RuleTestParser {
             if let value = text(entry.value, "`\(entry.key)` must be a key value") { decision.keys[entry.key] = value }
         }
         if let actions = entries.first(where: { $0.key == "actions" })?.value { decision.actions = self.actions(actions) }
-        for action in decision.actions {
-            if let amount = action.amount, amount.contains(" "), Amount.money(amount, program: program) == nil {
-                problem("`\(amount)` is not an amount of money this rule set knows", node, "in this decision",
-                        help: "write the currency's decimals at most, e.g. `5 EUR` or `4.99 EUR`")
-            }
-        }
         let needed = Self.keysNeeded(by: rule, program: program)
         let missing = needed.filter { decision.keys[$0] == nil }
         if !missing.isEmpty {
@@ -430,3 +618,10 @@ public final class RuleTestParser {
 
 }
 
+
+extension Yams.Node {
+    var isScalarNode: Bool {
+        if case .scalar = self { return true }
+        return false
+    }
+}

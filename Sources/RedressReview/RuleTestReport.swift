@@ -23,9 +23,16 @@ public enum RuleTestReport {
             }
         }
         if let coverage = run.coverage { out += coverageText(coverage, minimum: minimumCoverage, paint: paint) }
-        let summary = "\(run.passed) passed, \(run.failed) failed"
-        out += (run.failed > 0 ? paint(summary, "1;31") : paint(summary, "1;32")) + "\n"
+        out += (run.failed > 0 || run.filesWithErrors > 0 ? paint(summary(run), "1;31") : paint(summary(run), "1;32")) + "\n"
         return out
+    }
+
+    /// `3 passed, 1 failed`, and `, 1 file with errors` when test files could not be run.
+    public static func summary(_ run: RuleTestRun) -> String {
+        var text = "\(run.passed) passed, \(run.failed) failed"
+        let errors = run.filesWithErrors
+        if errors > 0 { text += ", \(errors) \(errors == 1 ? "file" : "files") with errors" }
+        return text
     }
 
     /// Expected against actual, decision by decision: `-` what the test expects (with its YAML
@@ -72,7 +79,7 @@ public enum RuleTestReport {
     public static func coverageText(_ coverage: CoverageReport, minimum: Decimal?, paint: (String, String) -> String = { text, _ in text }) -> String {
         var out = ""
         for ruleSet in coverage.ruleSets {
-            out += "coverage of \(ruleSet.directory.isEmpty ? "." : ruleSet.directory): \(CoverageReport.percentText(ruleSet.covered, ruleSet.total)) (\(ruleSet.covered)/\(ruleSet.total))\n"
+            out += "coverage of \(display(ruleSet.directory)): \(CoverageReport.percentText(ruleSet.covered, ruleSet.total)) (\(ruleSet.covered)/\(ruleSet.total))\n"
             let width = max(4, ruleSet.rules.map(\.rule.count).max() ?? 4)
             out += "  " + "rule".padding(toLength: width, withPad: " ", startingAt: 0) + "  fires  kept  operands decisive\n"
             for rule in ruleSet.rules {
@@ -86,12 +93,29 @@ public enum RuleTestReport {
                 out += line + "\n"
             }
         }
+        for directory in coverage.unmeasured {
+            out += "coverage of \(display(directory)): " + paint("could not be measured (the rule set has errors)", "1;31") + "\n"
+        }
+        if !coverage.unmeasured.isEmpty {
+            var total = "coverage: " + paint("could not be measured (\(notMeasured(coverage)))", "1;31")
+            if let minimum { total += paint(", minimum \(minimum)% not reached", "1;31") }
+            return out + total + "\n"
+        }
         var total = "coverage: \(CoverageReport.percentText(coverage.covered, coverage.total)) (\(coverage.covered)/\(coverage.total))"
         if let minimum {
             total += coverage.reaches(minimum) ? ", minimum \(minimum)% reached" : paint(", below the minimum of \(minimum)%", "1;31")
         }
         return out + total + "\n"
     }
+
+    /// `rules/broken could not be loaded`: why the total coverage is not known.
+    static func notMeasured(_ coverage: CoverageReport) -> String {
+        let names = coverage.unmeasured.map(display)
+        return (names.count == 1 ? "the rule set " : "the rule sets ") + names.joined(separator: ", ") + (names.count == 1 ? " has errors" : " have errors")
+    }
+
+    /// A rule-set directory as printed: `.` for the current directory.
+    static func display(_ directory: String) -> String { directory.isEmpty ? "." : directory }
 
     // MARK: - JSON
 
@@ -101,8 +125,16 @@ public enum RuleTestReport {
         var files: [JSONFile]
         var coverage: JSONCoverage?
     }
-    struct JSONSummary: Encodable { var passed: Int, failed: Int, files: Int }
-    struct JSONFile: Encodable { var file: String, ruleSet: String, cases: [JSONCase] }
+    struct JSONSummary: Encodable { var passed: Int, failed: Int, files: Int, errors: Int }
+    struct JSONFile: Encodable { var file: String, ruleSet: String, cases: [JSONCase], diagnostics: [JSONDiagnostic]? }
+    struct JSONDiagnostic: Encodable {
+        var code: String?
+        var message: String
+        var file: String?
+        var line: Int?
+        var column: Int?
+        var help: String?
+    }
     struct JSONCase: Encodable {
         var name: String, description: String?, line: Int, passed: Bool
         var expected: [JSONExpected]
@@ -116,8 +148,9 @@ public enum RuleTestReport {
         var rule: String, subject: String, customer: String?, time: String, actions: [JSONAction], key: String
     }
     struct JSONCoverage: Encodable {
-        var covered: Int, total: Int, percent: String, minimum: String?, reached: Bool?
+        var covered: Int, total: Int, percent: String?, minimum: String?, reached: Bool?
         var ruleSets: [JSONRuleSet]
+        var unmeasured: [String]?
     }
     struct JSONRuleSet: Encodable {
         var directory: String, covered: Int, total: Int, percent: String
@@ -126,7 +159,7 @@ public enum RuleTestReport {
 
     public static func json(_ run: RuleTestRun, minimumCoverage: Decimal? = nil) -> String {
         let files = run.files.map { file in
-            JSONFile(file: file.path, ruleSet: file.ruleSet, cases: file.cases.map { result in
+            JSONFile(file: file.path, ruleSet: display(file.ruleSet), cases: file.cases.map { result in
                 JSONCase(name: result.name, description: result.description, line: result.line, passed: result.passed,
                          expected: result.expected.map { expected in
                              JSONExpected(rule: expected.rule, subject: expected.subject, customer: expected.customer, time: expected.time,
@@ -138,17 +171,20 @@ public enum RuleTestReport {
                                           actions: decision.actions.map { JSONAction(verb: $0.verb, amount: $0.amount, argument: $0.argument, channel: $0.channel) },
                                           key: decision.key)
                          })
+            }, diagnostics: file.errors.isEmpty ? nil : file.errors.map {
+                JSONDiagnostic(code: $0.code, message: $0.message, file: $0.file, line: $0.line, column: $0.column, help: $0.help)
             })
         }
         let coverage = run.coverage.map { coverage in
-            JSONCoverage(covered: coverage.covered, total: coverage.total, percent: CoverageReport.percentText(coverage.covered, coverage.total),
+            JSONCoverage(covered: coverage.covered, total: coverage.total,
+                         percent: coverage.unmeasured.isEmpty ? CoverageReport.percentText(coverage.covered, coverage.total) : nil,
                          minimum: minimumCoverage.map { "\($0)%" }, reached: minimumCoverage.map(coverage.reaches),
                          ruleSets: coverage.ruleSets.map {
-                             JSONRuleSet(directory: $0.directory, covered: $0.covered, total: $0.total,
+                             JSONRuleSet(directory: display($0.directory), covered: $0.covered, total: $0.total,
                                          percent: CoverageReport.percentText($0.covered, $0.total), rules: $0.rules)
-                         })
+                         }, unmeasured: coverage.unmeasured.isEmpty ? nil : coverage.unmeasured.map(display))
         }
-        let document = JSONRun(version: jsonVersion, summary: JSONSummary(passed: run.passed, failed: run.failed, files: run.files.count),
+        let document = JSONRun(version: jsonVersion, summary: JSONSummary(passed: run.passed, failed: run.failed, files: run.files.count, errors: run.filesWithErrors),
                                files: files, coverage: coverage)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -163,29 +199,44 @@ public enum RuleTestReport {
     /// percentage as properties, the table as `<system-out>`, and a case that fails below the minimum.
     public static func junit(_ run: RuleTestRun, minimumCoverage: Decimal? = nil) -> String {
         var suites = ""
-        var tests = 0, failures = 0
+        var tests = 0, failures = 0, errors = 0
         for file in run.files {
             let failed = file.cases.filter { !$0.passed }.count
+            let classname = classname(file.path)
+            if let first = file.errors.first {
+                // A file that could not be run is one test case in error, carrying the diagnostics.
+                tests += 1
+                errors += 1
+                suites += "  <testsuite name=\"\(attribute(file.path))\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0\">\n"
+                suites += "    <properties>\n      <property name=\"ruleSet\" value=\"\(attribute(display(file.ruleSet)))\"/>\n    </properties>\n"
+                let line = first.file == file.path ? first.line.map { " line=\"\($0)\"" } ?? "" : ""
+                suites += "    <testcase name=\"\(attribute(file.path))\" classname=\"\(attribute(classname))\" file=\"\(attribute(file.path))\"\(line) time=\"0\">\n"
+                let text = file.errors.map(\.text).joined(separator: "\n")
+                suites += "      <error message=\"\(attribute(first.message))\" type=\"\(attribute(first.code ?? "TestFileError"))\">\(escape(text))</error>\n"
+                suites += "    </testcase>\n"
+                suites += "  </testsuite>\n"
+                continue
+            }
             tests += file.cases.count
             failures += failed
-            let classname = classname(file.path)
-            suites += "  <testsuite name=\"\(escape(file.path))\" tests=\"\(file.cases.count)\" failures=\"\(failed)\" errors=\"0\" skipped=\"0\" time=\"0\">\n"
-            suites += "    <properties>\n      <property name=\"ruleSet\" value=\"\(escape(file.ruleSet.isEmpty ? "." : file.ruleSet))\"/>\n    </properties>\n"
+            suites += "  <testsuite name=\"\(attribute(file.path))\" tests=\"\(file.cases.count)\" failures=\"\(failed)\" errors=\"0\" skipped=\"0\" time=\"0\">\n"
+            suites += "    <properties>\n      <property name=\"ruleSet\" value=\"\(attribute(display(file.ruleSet)))\"/>\n    </properties>\n"
             for result in file.cases {
-                let attributes = "name=\"\(escape(result.name))\" classname=\"\(escape(classname))\" file=\"\(escape(result.file))\" line=\"\(result.line)\" time=\"0\""
+                let attributes = "name=\"\(attribute(result.name))\" classname=\"\(attribute(classname))\" file=\"\(attribute(result.file))\" line=\"\(result.line)\" time=\"0\""
                 if result.passed {
                     suites += "    <testcase \(attributes)/>\n"
                 } else {
                     let message = "the decisions differ from those expected at \(result.file):\(result.line)"
                     suites += "    <testcase \(attributes)>\n"
-                    suites += "      <failure message=\"\(escape(message))\" type=\"DecisionMismatch\">\(escape(comparison(result)))</failure>\n"
+                    suites += "      <failure message=\"\(attribute(message))\" type=\"DecisionMismatch\">\(escape(comparison(result)))</failure>\n"
                     suites += "    </testcase>\n"
                 }
             }
             suites += "  </testsuite>\n"
         }
         if let coverage = run.coverage {
-            let percent = CoverageReport.percentText(coverage.covered, coverage.total)
+            let measured = coverage.unmeasured.isEmpty
+            let percent = measured ? CoverageReport.percentText(coverage.covered, coverage.total) : "not measured"
             let below = minimumCoverage.map { !coverage.reaches($0) } ?? false
             let count = minimumCoverage == nil ? 0 : 1
             tests += count
@@ -196,22 +247,27 @@ public enum RuleTestReport {
             suites += "      <property name=\"covered\" value=\"\(coverage.covered)\"/>\n"
             suites += "      <property name=\"total\" value=\"\(coverage.total)\"/>\n"
             if let minimumCoverage { suites += "      <property name=\"minimum\" value=\"\(minimumCoverage)%\"/>\n" }
+            for directory in coverage.unmeasured { suites += "      <property name=\"unmeasured\" value=\"\(attribute(display(directory)))\"/>\n" }
             suites += "    </properties>\n"
             if let minimumCoverage {
                 let name = "coverage at least \(minimumCoverage)%"
-                if below {
-                    suites += "    <testcase name=\"\(escape(name))\" classname=\"coverage\" time=\"0\">\n"
-                    suites += "      <failure message=\"\(escape("coverage \(percent) is below \(minimumCoverage)%"))\" type=\"CoverageBelowMinimum\"/>\n"
+                if !measured {
+                    suites += "    <testcase name=\"\(attribute(name))\" classname=\"coverage\" time=\"0\">\n"
+                    suites += "      <failure message=\"\(attribute("coverage could not be measured: \(notMeasured(coverage))"))\" type=\"CoverageNotMeasured\"/>\n"
+                    suites += "    </testcase>\n"
+                } else if below {
+                    suites += "    <testcase name=\"\(attribute(name))\" classname=\"coverage\" time=\"0\">\n"
+                    suites += "      <failure message=\"\(attribute("coverage \(percent) is below \(minimumCoverage)%"))\" type=\"CoverageBelowMinimum\"/>\n"
                     suites += "    </testcase>\n"
                 } else {
-                    suites += "    <testcase name=\"\(escape(name))\" classname=\"coverage\" time=\"0\"/>\n"
+                    suites += "    <testcase name=\"\(attribute(name))\" classname=\"coverage\" time=\"0\"/>\n"
                 }
             }
             suites += "    <system-out>\(escape(coverageText(coverage, minimum: minimumCoverage)))</system-out>\n"
             suites += "  </testsuite>\n"
         }
         return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            + "<testsuites name=\"redress test\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\" time=\"0\">\n"
+            + "<testsuites name=\"redress test\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"0\">\n"
             + suites + "</testsuites>\n"
     }
 
@@ -223,6 +279,21 @@ public enum RuleTestReport {
             break
         }
         return name.replacingOccurrences(of: "/", with: ".")
+    }
+
+    /// Escaping for an XML attribute value: as `escape`, and tab, newline and carriage return as
+    /// character references, which attribute-value normalisation would otherwise turn into spaces.
+    public static func attribute(_ text: String) -> String {
+        var out = ""
+        for scalar in escape(text).unicodeScalars {
+            switch scalar {
+            case "\t": out += "&#9;"
+            case "\n": out += "&#10;"
+            case "\r": out += "&#13;"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// XML text and attribute escaping; characters XML 1.0 cannot hold at all become U+FFFD.

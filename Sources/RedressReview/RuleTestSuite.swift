@@ -29,7 +29,7 @@ public enum RuleTestSuite {
                     if relative.hasSuffix(".rules") { directories.insert(parent(full)) }
                 }
             } else {
-                guard path.hasSuffix(".yaml") || path.hasSuffix(".yml") else {
+                guard path.hasSuffix(".test.yaml") else {
                     throw Problem(description: "\(path) is not a test file (tests are YAML files named *.test.yaml)")
                 }
                 tests.insert(path)
@@ -84,14 +84,49 @@ public enum RuleTestSuite {
 
 /// Everything one `redress test` run produced, for the renderers.
 public struct RuleTestRun: Sendable {
+    /// Why a test file could not be run: a diagnostic of the file itself (malformed), or a
+    /// problem of its rule set (errors, no rules). `text` is the diagnostic as printed on stderr.
+    public struct FileError: Sendable, Encodable, Equatable {
+        public var code: String?
+        public var message: String
+        public var file: String?
+        public var line: Int?
+        public var column: Int?
+        public var help: String?
+        public var text: String
+
+        public init(code: String? = nil, message: String, file: String? = nil, line: Int? = nil, column: Int? = nil, help: String? = nil, text: String? = nil) {
+            self.code = code
+            self.message = message
+            self.file = file
+            self.line = line
+            self.column = column
+            self.help = help
+            self.text = text ?? message
+        }
+
+        /// Diagnostics with their places; `sources` are the files they point into.
+        public static func from(_ diagnostics: [Diagnostic], sources: [String: SourceFile]) -> [FileError] {
+            let renderer = DiagnosticRenderer(files: sources, colour: false)
+            return diagnostics.map { diagnostic in
+                let place = sources[diagnostic.primary.file].map { $0.location(of: diagnostic.primary.span.start) }
+                return FileError(code: diagnostic.code.rawValue, message: diagnostic.message, file: diagnostic.primary.file.isEmpty ? nil : diagnostic.primary.file,
+                                 line: place?.line, column: place?.column, help: diagnostic.help, text: renderer.human(diagnostic))
+            }
+        }
+    }
+
     public struct FileResult: Sendable {
         public var path: String
         public var ruleSet: String
         public var cases: [RuleTestResult]
-        public init(path: String, ruleSet: String, cases: [RuleTestResult]) {
+        /// Not empty when the file could not be run: its cases are then empty.
+        public var errors: [FileError]
+        public init(path: String, ruleSet: String, cases: [RuleTestResult], errors: [FileError] = []) {
             self.path = path
             self.ruleSet = ruleSet
             self.cases = cases
+            self.errors = errors
         }
     }
     public var files: [FileResult]
@@ -104,4 +139,6 @@ public struct RuleTestRun: Sendable {
 
     public var passed: Int { files.reduce(0) { $0 + $1.cases.filter(\.passed).count } }
     public var failed: Int { files.reduce(0) { $0 + $1.cases.filter { !$0.passed }.count } }
+    /// Test files that could not be run (malformed, unreadable, or their rule set has errors).
+    public var filesWithErrors: Int { files.filter { !$0.errors.isEmpty }.count }
 }

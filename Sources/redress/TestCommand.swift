@@ -72,45 +72,73 @@ struct Test: ParsableCommand {
         var rulesBroken = false
         var files: [RuleTestRun.FileResult] = []
         var coverages: [RuleSetCoverage] = []
+        var unmeasured: [String] = []
+        var casesSelected = 0
         for directory in found.ruleSetDirectories {
             // Rule sets without tests count (as uncovered) only when coverage is asked for.
             guard testDirectories.contains(directory) || measure else { continue }
+            let testFiles = found.testFiles.filter { Test.parent($0) == directory }
             let ruleSet: RuleTestSuite.RuleSet
             do { ruleSet = try RuleTestSuite.ruleSet(in: directory, schema: schema, catalog: catalog) } catch {
                 Output.error("error: \(error)")
                 malformed = true
+                // Its test files cannot run: they are reported as files with errors, not left out.
+                for path in testFiles {
+                    files.append(RuleTestRun.FileResult(path: path, ruleSet: directory, cases: [], errors: [.init(message: "\(error)", text: "error: \(error)")]))
+                }
+                if measure { unmeasured.append(directory) }
                 continue
             }
             guard let program = ruleSet.program else {
+                var text = ""
                 if let report = ruleSet.report, !ruleSet.diagnostics.isEmpty {
-                    Output.error(DiagnosticRenderer(files: report.sources, colour: false).human(ruleSet.diagnostics))
+                    text += DiagnosticRenderer(files: report.sources, colour: false).human(ruleSet.diagnostics)
                 }
-                for problem in ruleSet.problems { Output.error("error: \(problem)") }
-                Output.error("error: the rule set \(directory.isEmpty ? "." : directory) has errors (see `redress check`); its tests were not run")
+                for problem in ruleSet.problems { text += "error: \(problem)\n" }
+                let summary = "the rule set \(directory.isEmpty ? "." : directory) has errors (see `redress check`); its tests were not run"
+                text += "error: \(summary)"
+                Output.error(text)
+                for path in testFiles {
+                    files.append(RuleTestRun.FileResult(path: path, ruleSet: directory, cases: [], errors: [.init(message: summary, text: text)]))
+                }
                 rulesBroken = true
+                if measure { unmeasured.append(directory) }
                 continue
             }
             let recorder = measure ? CoverageRecorder(program: program) : nil
-            for path in found.testFiles where Test.parent(path) == directory {
+            for path in testFiles {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     Output.error("error: cannot read \(path)")
+                    files.append(RuleTestRun.FileResult(path: path, ruleSet: directory, cases: [], errors: [.init(message: "cannot read \(path)", file: path, text: "error: cannot read \(path)")]))
                     malformed = true
                     continue
                 }
                 let source = SourceFile(path: path, text: String(decoding: data, as: UTF8.self))
-                let (file, diagnostics) = RuleTestParser.parse(source, program: program)
+                let (file, diagnostics) = RuleTestParser.parse(source, program: program, catalog: ruleSet.report?.checked?.catalog)
                 guard let file else {
-                    Output.error(DiagnosticRenderer(files: [path: source], colour: false).human(diagnostics))
+                    // Diagnostics may point into an events file as well as into the test file.
+                    var sources = [path: source]
+                    for diagnostic in diagnostics where sources[diagnostic.primary.file] == nil {
+                        if let contents = FileManager.default.contents(atPath: diagnostic.primary.file) {
+                            sources[diagnostic.primary.file] = SourceFile(path: diagnostic.primary.file, text: String(decoding: contents, as: UTF8.self))
+                        }
+                    }
+                    Output.error(DiagnosticRenderer(files: sources, colour: false).human(diagnostics))
+                    files.append(RuleTestRun.FileResult(path: path, ruleSet: directory, cases: [], errors: RuleTestRun.FileError.from(diagnostics, sources: sources)))
                     malformed = true
                     continue
                 }
                 let cases = file.cases.filter { filter.map($0.name.contains) ?? true }
+                casesSelected += cases.count
                 let results = cases.map { RuleTestRunner.run($0, file: path, program: program, coverage: recorder) }
                 files.append(RuleTestRun.FileResult(path: path, ruleSet: directory, cases: results))
             }
             if let recorder { coverages.append(recorder.report(directory: directory)) }
         }
-        let run = RuleTestRun(files: files, coverage: measure ? CoverageReport(ruleSets: coverages) : nil)
+        if let filter, casesSelected == 0 {
+            Output.error("warning: no test case name contains `\(filter)`: no test was run")
+        }
+        let run = RuleTestRun(files: files, coverage: measure ? CoverageReport(ruleSets: coverages, unmeasured: unmeasured) : nil)
         switch format {
         case .human: Output.write(RuleTestReport.human(run, minimumCoverage: minimum, verbose: verbose, colour: Output.colourOnStandardOutput))
         case .json: Output.write(RuleTestReport.json(run, minimumCoverage: minimum))

@@ -116,6 +116,99 @@ struct TestCommandTests {
         #expect(!run.stderr.isEmpty)
     }
 
+    /// A malformed test file beside a good one: stderr has the diagnostic, and no format looks green.
+    @Test func aMalformedTestFileIsAnErrorInEveryFormat() throws {
+        let directory = try ruleSetWithTest(Self.rightExpectation)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "- name: x\n  events: 3\n  expect: nothing\n".write(to: directory.appendingPathComponent("bad.test.yaml"), atomically: true, encoding: .utf8)
+        let human = try redress(["test", "."], in: directory)
+        #expect(human.status == 2, "\(human.stdout)\(human.stderr)")
+        #expect(human.stdout.hasSuffix("1 passed, 0 failed, 1 file with errors\n"), "\(human.stdout)")
+        let junit = try redress(["test", ".", "--format", "junit"], in: directory)
+        #expect(junit.status == 2)
+        #expect(junit.stdout.contains("<testsuites name=\"redress test\" tests=\"2\" failures=\"0\" errors=\"1\" time=\"0\">"), "\(junit.stdout)")
+        #expect(junit.stdout.contains("<testsuite name=\"bad.test.yaml\" tests=\"1\" failures=\"0\" errors=\"1\""), "\(junit.stdout)")
+        #expect(junit.stdout.contains("<error message=\"`events` is a list of events, each a mapping like a line of JSON events\" type=\"E0602\">error[E0602]"), "\(junit.stdout)")
+        #expect(junit.stdout.contains("--&gt; bad.test.yaml:2:11"), "\(junit.stdout)")
+        #if canImport(FoundationXML) || os(macOS)
+        _ = try XMLDocument(data: Data(junit.stdout.utf8))
+        #endif
+        let json = try redress(["test", ".", "--format", "json"], in: directory)
+        #expect(json.status == 2)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect((object["summary"] as? [String: Any])?["errors"] as? Int == 1)
+        let files = try #require(object["files"] as? [[String: Any]])
+        let bad = try #require(files.first { $0["file"] as? String == "bad.test.yaml" })
+        #expect(bad["ruleSet"] as? String == ".")
+        let diagnostics = try #require(bad["diagnostics"] as? [[String: Any]])
+        #expect(diagnostics.first?["code"] as? String == "E0602" && diagnostics.first?["line"] as? Int == 2)
+    }
+
+    @Test func coverageOfRulesWithErrorsIsNotMeasured() throws {
+        let directory = try ruleSetWithTest(Self.rightExpectation)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "when shipment.dealy > 2d then refund 5 EUR\n".write(to: directory.appendingPathComponent("broken.rules"), atomically: true, encoding: .utf8)
+        let human = try redress(["test", "--min-coverage", "50"], in: directory)
+        #expect(human.status == 1, "\(human.stdout)\(human.stderr)")
+        #expect(!human.stdout.contains("100.0%") && !human.stdout.contains("minimum 50% reached"), "\(human.stdout)")
+        #expect(human.stdout.contains("coverage: could not be measured (the rule set . has errors), minimum 50% not reached"), "\(human.stdout)")
+        #expect(human.stdout.hasSuffix("0 passed, 0 failed, 1 file with errors\n"), "\(human.stdout)")
+        let junit = try redress(["test", "--min-coverage", "50", "--format", "junit"], in: directory)
+        #expect(junit.stdout.contains("<failure message=\"coverage could not be measured: the rule set . has errors\" type=\"CoverageNotMeasured\"/>"), "\(junit.stdout)")
+        #expect(!junit.stdout.contains("<testcase name=\"coverage at least 50%\" classname=\"coverage\" time=\"0\"/>"), "\(junit.stdout)")
+        #expect(junit.stdout.contains("errors=\"1\""), "\(junit.stdout)")
+    }
+
+    @Test func anEventsFileIsCheckedForTyposAtItsOwnLine() throws {
+        let directory = try ruleSetWithTest("")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lines = #"""
+            {"event":"order.placed","time":"2026-11-02T09:00:00Z","order":{"id":"O-1","customer_id":"C-1"},"customer":{"id":"C-1","tier":"VIP","country":"DE","sms_opt_in":false}}
+            {"event":"order.placed","time":"2026-11-02T10:00:00Z","order":{"id":"O-2","totl":"5 EUR"},"customer":{"id":"C-1"}}
+            """#
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("events"), withIntermediateDirectories: true)
+        try (lines + "\n").write(to: directory.appendingPathComponent("events/orders.jsonl"), atomically: true, encoding: .utf8)
+        try "- name: from a file\n  events_file: events/orders.jsonl\n  expect: nothing\n".write(to: directory.appendingPathComponent("late.test.yaml"), atomically: true, encoding: .utf8)
+        let run = try redress(["test"], in: directory)
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains("error[E0201]: line 2 of `events/orders.jsonl`: `order` has no field `totl`"), "\(run.stderr)")
+        #expect(run.stderr.contains("--> events/orders.jsonl:2:75"), "\(run.stderr)")
+        #expect(run.stderr.contains("late.test.yaml:2"), "\(run.stderr)")
+    }
+
+    @Test(arguments: ["", "# no cases yet\n"])
+    func anEmptyTestFileHasNoCases(text: String) throws {
+        let directory = try ruleSetWithTest(Self.rightExpectation)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try text.write(to: directory.appendingPathComponent("empty.test.yaml"), atomically: true, encoding: .utf8)
+        let run = try redress(["test", "."], in: directory)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout == "1 passed, 0 failed\n")
+    }
+
+    @Test func aYAMLFileThatIsNotATestFileIsRefused() throws {
+        let run = try redress(["test", "rules/shop/schema.yaml"])
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains("rules/shop/schema.yaml is not a test file"), "\(run.stderr)")
+    }
+
+    @Test func aFilterThatMatchesNothingWarns() throws {
+        let run = try redress(["test", "rules/shop", "--filter", "no such case"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains("warning: no test case name contains `no such case`"), "\(run.stderr)")
+        #expect(run.stdout == "0 passed, 0 failed\n")
+    }
+
+    @Test func theCurrentDirectoryIsNamedWithADotInJSON() throws {
+        let directory = try ruleSetWithTest(Self.rightExpectation)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try redress(["test", ".", "--format", "json", "--coverage"], in: directory)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("\"ruleSet\" : \".\""), "\(run.stdout)")
+        #expect(run.stdout.contains("\"directory\" : \".\""), "\(run.stdout)")
+        #expect(!run.stdout.contains("\"ruleSet\" : \"\"") && !run.stdout.contains("\"directory\" : \"\""))
+    }
+
     @Test func coverageBelowTheMinimumExitsOne() throws {
         let directory = try ruleSetWithTest(Self.rightExpectation)
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -30,9 +30,19 @@ enum RuleTestFixtures {
         return program(Dictionary(uniqueKeysWithValues: names.map { ("rules/shop/\($0)", text(directory.appendingPathComponent($0))) }))
     }()
 
-    static func parse(_ yaml: String, program: Program, path: String = "case.test.yaml") -> (RuleTestFile?, [Diagnostic]) {
-        RuleTestParser.parse(SourceFile(path: path, text: yaml), program: program, readFile: { _ in nil })
+    static func parse(_ yaml: String, program: Program, path: String = "case.test.yaml", catalog: Catalog? = nil,
+                      readFile: @escaping (String) -> String? = { _ in nil }) -> (RuleTestFile?, [Diagnostic]) {
+        RuleTestParser.parse(SourceFile(path: path, text: yaml), program: program, catalog: catalog, readFile: readFile)
     }
+
+    /// The shop's catalog as checked (argument kinds of its actions).
+    static let shopCatalog: Catalog? = {
+        let directory = root.appendingPathComponent("rules/shop")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".rules") }
+        let report = RuleSetLoader.check(rules: names.sorted().map { SourceFile(path: "rules/shop/\($0)", text: text(directory.appendingPathComponent($0))) },
+                                         schema: schema, catalog: catalog)
+        return report.checked?.catalog
+    }()
 
     static func matchesGolden(_ actual: String, _ name: String) -> Bool {
         let url = directory.appendingPathComponent(name)
@@ -58,6 +68,8 @@ struct RuleTestFormatTests {
         var line: Int
         var column: Int
         var message: String
+        /// Checked only with the catalog as checked (template names are not in the compiled kinds).
+        var needsCatalog = false
         var testDescription: String { label }
     }
 
@@ -79,13 +91,27 @@ struct RuleTestFormatTests {
         Malformed(label: "unreadable action", yaml: "- name: x\n  events:\n\(deliveredEvent)\n  expect:\n    - { rule: mission:1, actions: [refund 5 EUR via] }\n", code: "E0602", line: 9, column: 36, message: "cannot read the action"),
         Malformed(label: "earlier decision without its keys", yaml: "- name: x\n  given:\n    decisions:\n      - { rule: vip_late_delivery, time: 2026-11-01T10:00:00Z, shipment: S-0 }\n  events:\n\(deliveredEvent)\n  expect: nothing\n", code: "E0602", line: 4, column: 9, message: "needs `order`, `customer`"),
         Malformed(label: "events file missing", yaml: "- name: x\n  events_file: nowhere.jsonl\n  expect: nothing\n", code: "E0602", line: 2, column: 16, message: "cannot read the events file"),
+        Malformed(label: "event and type", yaml: "- name: x\n  events:\n    - { event: order.placed, type: order.placed, time: 2026-11-09T14:00:00Z }\n  expect: nothing\n", code: "E0602", line: 3, column: 30, message: "both `event` and `type`"),
+        Malformed(label: "id not a scalar", yaml: "- name: x\n  events:\n    - { event: order.placed, id: [a, b], time: 2026-11-09T14:00:00Z }\n  expect: nothing\n", code: "E0602", line: 3, column: 34, message: "`id` of an event must be a text or a number"),
+        Malformed(label: "empty name", yaml: "- name: \"\"\n  events:\n\(deliveredEvent)\n  expect: nothing\n", code: "E0602", line: 1, column: 9, message: "name of a test case cannot be empty"),
+        Malformed(label: "name without value", yaml: "- name:\n  events:\n\(deliveredEvent)\n  expect: nothing\n", code: "E0602", line: 1, column: 8, message: "name of a test case cannot be empty"),
+        Malformed(label: "until before the last event", yaml: "- name: x\n  events:\n\(deliveredEvent)\n  until: 2026-11-09T13:00:00Z\n  expect: nothing\n", code: "E0602", line: 8, column: 10, message: "`until` is earlier than the case's last event"),
+        Malformed(label: "earlier decision after the first event", yaml: "- name: x\n  given:\n    decisions:\n      - { rule: pack_kpi_missed, time: 2026-11-10T10:00:00Z, order: O-9, customer: C-1 }\n  events:\n\(deliveredEvent)\n  expect: nothing\n", code: "E0602", line: 4, column: 40, message: "earlier decision is later than the case's first event"),
+        Malformed(label: "history after the first event", yaml: "- name: x\n  given:\n    events:\n      - { event: order.placed, time: 2026-11-10T09:00:00Z, order: { id: O-1, customer_id: C-1 }, customer: { id: C-1, tier: VIP, country: DE, sms_opt_in: false } }\n  events:\n\(deliveredEvent)\n  expect: nothing\n", code: "E0602", line: 4, column: 9, message: "history event is later than the case's first event"),
+        Malformed(label: "argument for a money action", yaml: "- name: x\n  events:\n\(deliveredEvent)\n  expect:\n    - { rule: mission:1, actions: [refund refund] }\n", code: "E0602", line: 9, column: 36, message: "`refund` takes an amount of money, not `refund`"),
+        Malformed(label: "lower-case currency", yaml: "- name: x\n  events:\n\(deliveredEvent)\n  expect:\n    - { rule: mission:1, actions: [refund 5 eur] }\n", code: "E0602", line: 9, column: 36, message: "`5 eur` is not an amount of money"),
+        Malformed(label: "currency sign", yaml: "- name: x\n  events:\n\(deliveredEvent)\n  expect:\n    - { rule: mission:1, actions: [refund €5] }\n", code: "E0602", line: 9, column: 36, message: "`refund` takes an amount of money, not `€5`"),
+        Malformed(label: "money without currency", yaml: "- name: x\n  events:\n\(deliveredEvent)\n  expect:\n    - { rule: mission:1, actions: [refund 5] }\n", code: "E0602", line: 9, column: 36, message: "`5` is not an amount of money"),
+        Malformed(label: "unknown template", yaml: "- name: x\n  events:\n\(deliveredEvent)\n  expect:\n    - { rule: mission:1, actions: [send apolgy] }\n", code: "E0602", line: 9, column: 36, message: "`apolgy` is not a template of `send`", needsCatalog: true),
         Malformed(label: "duplicate case name", yaml: "- name: x\n  events:\n\(deliveredEvent)\n  expect: nothing\n- name: x\n  events:\n\(deliveredEvent)\n  expect: nothing\n", code: "E0602", line: 9, column: 9, message: "two test cases are named `x`"),
     ]
 
-    @Test(arguments: malformed)
-    func malformedInputIsADiagnosticWithItsPlace(_ example: Malformed) throws {
+    @Test(arguments: malformed, [false, true])
+    func malformedInputIsADiagnosticWithItsPlace(_ example: Malformed, withCatalog: Bool) throws {
         let program = try #require(RuleTestFixtures.shop)
-        let (file, diagnostics) = RuleTestFixtures.parse(example.yaml, program: program)
+        let catalog = withCatalog ? try #require(RuleTestFixtures.shopCatalog) : nil
+        if example.needsCatalog && !withCatalog { return }
+        let (file, diagnostics) = RuleTestFixtures.parse(example.yaml, program: program, catalog: catalog)
         #expect(file == nil)
         let diagnostic = try #require(diagnostics.first, "no diagnostic for \(example.label)")
         let source = SourceFile(path: "case.test.yaml", text: example.yaml)
@@ -95,6 +121,58 @@ struct RuleTestFormatTests {
         #expect(place.line == example.line && place.column == example.column, "at \(place.line):\(place.column): \(diagnostic.message)")
         let rendered = DiagnosticRenderer(files: ["case.test.yaml": source]).human(diagnostics)
         #expect(rendered.contains("--> case.test.yaml:\(example.line):\(example.column)"), "\(rendered)")
+    }
+
+    @Test(arguments: ["", "# only a comment\n", "\n\n"])
+    func anEmptyFileHasNoCases(yaml: String) throws {
+        let program = try #require(RuleTestFixtures.shop)
+        let (file, diagnostics) = RuleTestFixtures.parse(yaml, program: program)
+        #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+        #expect(file?.cases.count == 0)
+    }
+
+    @Test func actionsThatCanMatchAreAccepted() throws {
+        let program = try #require(RuleTestFixtures.shop)
+        let catalog = try #require(RuleTestFixtures.shopCatalog)
+        let yaml = "- name: x\n  events:\n\(deliveredEvent)\n  expect:\n    - { rule: mission:1, actions: [refund 5.00 EUR, send apology via email, flag handwritten, points 300, reship, suppress marketing_email, alert ops_team via slack] }\n"
+        let (_, diagnostics) = RuleTestFixtures.parse(yaml, program: program, catalog: catalog)
+        #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+    }
+
+    struct EventsFileTypo: CustomTestStringConvertible, Sendable {
+        var label: String
+        var line: String
+        var code: String
+        var column: Int
+        var message: String
+        var testDescription: String { label }
+    }
+
+    static let eventsFileTypos: [EventsFileTypo] = [
+        EventsFileTypo(label: "unknown field", line: #"{"event":"order.placed","time":"2026-11-02T09:00:00Z","order":{"id":"O-1","totl":"5 EUR"}}"#,
+                       code: "E0201", column: 75, message: "line 2 of `events/typo.jsonl`: `order` has no field `totl`"),
+        EventsFileTypo(label: "entity not carried", line: #"{"event":"order.placed","time":"2026-11-02T09:00:00Z","rental":{"id":"L-1"}}"#,
+                       code: "E0202", column: 55, message: "line 2 of `events/typo.jsonl`: `order.placed` does not carry `rental`"),
+        EventsFileTypo(label: "unknown entity", line: #"{"event":"order.placed","time":"2026-11-02T09:00:00Z","ordr":{"id":"O-1"}}"#,
+                       code: "E0202", column: 55, message: "`ordr` is neither an entity nor a key of an event"),
+    ]
+
+    /// Lines of an `events_file` get the typo checks of inline events, at their own line and column.
+    @Test(arguments: eventsFileTypos)
+    func eventsFileLinesAreCheckedForTypos(_ example: EventsFileTypo) throws {
+        let program = try #require(RuleTestFixtures.shop)
+        let good = #"{"event":"order.placed","time":"2026-11-02T08:00:00Z","order":{"id":"O-0","customer_id":"C-1"},"customer":{"id":"C-1","tier":"VIP","country":"DE","sms_opt_in":false}}"#
+        let contents = good + "\n" + example.line + "\n"
+        let yaml = "- name: x\n  events_file: events/typo.jsonl\n  expect: nothing\n"
+        let (file, diagnostics) = RuleTestFixtures.parse(yaml, program: program, readFile: { $0 == "events/typo.jsonl" ? contents : nil })
+        #expect(file == nil)
+        let diagnostic = try #require(diagnostics.first)
+        #expect(diagnostic.code.rawValue == example.code, "\(diagnostic.message)")
+        #expect(diagnostic.message.contains(example.message), "\(diagnostic.message)")
+        #expect(diagnostic.primary.file == "events/typo.jsonl")
+        let place = SourceFile(path: "events/typo.jsonl", text: contents).location(of: diagnostic.primary.span.start)
+        #expect(place.line == 2 && place.column == example.column, "at \(place.line):\(place.column)")
+        #expect(diagnostic.secondary.first?.file == "case.test.yaml")
     }
 
     @Test func aWellFormedCaseIsRead() throws {
@@ -232,6 +310,41 @@ struct RuleTestCoverageTests {
         #expect(CoverageRecorder.decisiveLeaves(condition, values: values, position: &position).1 == decisive)
     }
 
+    /// `not (...)` is descended into: its operand's leaves are operands, and whatever settled the
+    /// operand settled the negation.
+    @Test(arguments: [
+        ([true, false, true], [0]), ([false, false, true], [0, 1, 2]), ([false, true, true], [1]), ([false, false, false], [2]),
+        ([nil, false, true], [0, 1]),
+    ] as [([Bool?], [Int])])
+    func decisiveOperandsUnderNot(values: [Bool?], decisive: [Int]) throws {
+        let rules = "rule r on checkout.completed when not (checkout.page_load > 4s or checkout.searches_before_cart >= 3) and checkout.payment_errors > 0 then send checkout_apology\n"
+        let program = try #require(RuleTestFixtures.program(["r.rules": rules]))
+        let condition = try #require(program.rules.first?.condition)
+        #expect(CoverageRecorder(program: program).operands[0].count == 3)
+        var position = 0
+        #expect(CoverageRecorder.decisiveLeaves(condition, values: values, position: &position).1 == decisive)
+    }
+
+    @Test func anOperandInsideNotThatNeverMatteredIsNotCovered() throws {
+        let rules = "rule r on checkout.completed when not (checkout.page_load > 4s or checkout.searches_before_cart >= 3) and checkout.payment_errors > 0 then send checkout_apology\n"
+        let program = try #require(RuleTestFixtures.program(["r.rules": rules]))
+        let yaml = """
+            - name: slow
+              events:
+                - { event: checkout.completed, time: 2026-11-02T09:00:00Z, checkout: { id: K1, page_load: 5s, searches_before_cart: 0, payment_errors: 1 }, order: { id: O-1 }, customer: { id: C-1 } }
+              expect: nothing
+            """
+        let (file, diagnostics) = RuleTestFixtures.parse(yaml, program: program)
+        #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+        let recorder = CoverageRecorder(program: program)
+        for testCase in file?.cases ?? [] { #expect(RuleTestRunner.run(testCase, file: "f", program: program, coverage: recorder).passed) }
+        let rule = recorder.report(directory: "x").rules[0]
+        #expect(rule.operands.map(\.text).count == 3)
+        #expect(rule.operands.map(\.decisive) == [true, false, false])
+        let table = RuleTestReport.coverageText(CoverageReport(ruleSets: [recorder.report(directory: "x")]), minimum: nil)
+        #expect(table.contains("1/3   never decisive"), "\(table)")
+    }
+
     @Test func constantOperandsAreNotCounted() throws {
         let rules = """
             param switched_on = true
@@ -320,5 +433,43 @@ struct RuleTestGoldenTests {
     @Test(arguments: [("a<b", "a&lt;b"), ("\"x\" & 'y'", "&quot;x&quot; &amp; &apos;y&apos;"), ("bell\u{07}", "bell\u{FFFD}"), ("ok\nline", "ok\nline")])
     func xmlIsEscaped(text: String, escaped: String) {
         #expect(RuleTestReport.escape(text) == escaped)
+    }
+
+    @Test(arguments: [("tab\there", "tab&#9;here"), ("two\nlines", "two&#10;lines"), ("crlf\r\n", "crlf&#13;&#10;"), ("a<b", "a&lt;b")])
+    func attributesKeepTabsAndNewlines(text: String, escaped: String) {
+        #expect(RuleTestReport.attribute(text) == escaped)
+    }
+
+    /// A test file that could not be read is not green in JUnit or JSON, and the summary says so.
+    @Test func aFileWithErrorsIsReportedInEveryFormat() throws {
+        let good = try Self.run(coverage: false)
+        let error = RuleTestRun.FileError(code: "E0602", message: "`events` is a list of events", file: "tests/bad.test.yaml", line: 2, column: 11,
+                                          text: "error[E0602]: `events` is a list of events\n --> tests/bad.test.yaml:2:11\n")
+        let run = RuleTestRun(files: good.files + [.init(path: "tests/bad.test.yaml", ruleSet: "", cases: [], errors: [error])], coverage: nil)
+        #expect(RuleTestReport.human(run).hasSuffix("1 passed, 2 failed, 1 file with errors\n"))
+        let junit = RuleTestReport.junit(run)
+        #expect(junit.contains("<testsuites name=\"redress test\" tests=\"4\" failures=\"2\" errors=\"1\" time=\"0\">"), "\(junit)")
+        #expect(junit.contains("<testsuite name=\"tests/bad.test.yaml\" tests=\"1\" failures=\"0\" errors=\"1\""), "\(junit)")
+        #expect(junit.contains("<error message=\"`events` is a list of events\" type=\"E0602\">error[E0602]: `events` is a list of events\n --&gt; tests/bad.test.yaml:2:11\n</error>"), "\(junit)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(RuleTestReport.json(run).utf8)) as? [String: Any])
+        #expect((object["summary"] as? [String: Any])?["errors"] as? Int == 1)
+        let bad = try #require((object["files"] as? [[String: Any]])?.last)
+        #expect(bad["ruleSet"] as? String == ".")
+        let diagnostics = try #require(bad["diagnostics"] as? [[String: Any]])
+        #expect(diagnostics.first?["code"] as? String == "E0602" && diagnostics.first?["line"] as? Int == 2 && diagnostics.first?["column"] as? Int == 11)
+    }
+
+    /// A rule set with errors has no coverage: no "100.0% (0/0)", no passing minimum.
+    @Test func coverageOfARuleSetWithErrorsIsNotMeasured() throws {
+        let coverage = CoverageReport(ruleSets: [], unmeasured: ["rules/broken"])
+        #expect(!coverage.reaches(50))
+        let run = RuleTestRun(files: [], coverage: coverage)
+        let human = RuleTestReport.human(run, minimumCoverage: 50)
+        #expect(!human.contains("100.0%") && !human.contains("minimum 50% reached"), "\(human)")
+        #expect(human.contains("coverage: could not be measured (the rule set rules/broken has errors), minimum 50% not reached"), "\(human)")
+        let junit = RuleTestReport.junit(run, minimumCoverage: 50)
+        #expect(junit.contains("<failure message=\"coverage could not be measured: the rule set rules/broken has errors\" type=\"CoverageNotMeasured\"/>"), "\(junit)")
+        let json = RuleTestReport.json(run, minimumCoverage: 50)
+        #expect(json.contains("\"reached\" : false") && json.contains("\"unmeasured\" : [") && !json.contains("\"percent\""), "\(json)")
     }
 }

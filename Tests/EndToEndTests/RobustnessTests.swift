@@ -114,6 +114,31 @@ struct RobustnessTests {
         }
     }
 
+    /// Mutated rule-test files through `redress test` (every format) and mutated rule sets through
+    /// `redress diff`: a clean exit 0, 1 or 2, never a signal.
+    @Test func testAndDiffExitCleanlyOnAnyInput() throws {
+        var generator = SeededGenerator(seed: 77)
+        let shop = repositoryRoot.appendingPathComponent("rules/shop")
+        let names = try FileManager.default.contentsOfDirectory(atPath: shop.path)
+        let tests = names.filter { $0.hasSuffix(".test.yaml") }.sorted().map { read(shop.appendingPathComponent($0)) }
+        var rules: [String: String] = [:]
+        for name in names where name.hasSuffix(".rules") { rules[name] = read(shop.appendingPathComponent(name)) }
+        for index in 0..<40 {
+            let directory = try temporaryRuleSet(rules)
+            let testText = Self.mutate(tests.randomElement(using: &generator)!, using: &generator)
+            try Data(testText.utf8).write(to: directory.appendingPathComponent("fuzz.test.yaml"))
+            let format = ["human", "json", "junit"][index % 3]
+            let tested = try redress(["test", directory.path, "--coverage", "--format", format])
+            #expect(tested.exitedNormally, "test crashed on #\(index): \(testText.debugDescription)")
+            #expect([0, 1, 2].contains(tested.status))
+            let name = rules.keys.sorted().randomElement(using: &generator)!
+            try Data(Self.mutate(rules[name]!, using: &generator).utf8).write(to: directory.appendingPathComponent(name))
+            let compared = try redress(["diff", "rules/shop", directory.path, "--format", index % 2 == 0 ? "markdown" : "json"])
+            #expect(compared.exitedNormally, "diff crashed on #\(index)")
+            #expect([0, 1, 2].contains(compared.status))
+        }
+    }
+
     @Test func hugeAndDeepFilesAreHandled() throws {
         let deep = "when " + String(repeating: "(", count: 50_000) + "x" + String(repeating: ")", count: 50_000) + " then y\n"
         let chain = "when " + (0..<50_000).map { _ in "shipment.delay > 1d" }.joined(separator: " and ") + " then send apology\n"

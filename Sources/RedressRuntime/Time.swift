@@ -133,12 +133,46 @@ public enum TimeFormat {
         return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 
-    /// `2026-11-20T10:00:00Z` (with `.mmm` when there are milliseconds).
+    /// `2026-11-20T10:00:00Z` (with `.mmm` when there are milliseconds). Written into a stack
+    /// buffer for years 0–9999: every decision formats its time.
     public static func format(timestamp ms: Int64) -> String {
         let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         let rest = ms - days * 86_400_000
         let (y, m, d) = civil(fromDays: days)
         let seconds = rest / 1000, millis = rest % 1000
+        guard (0...9999).contains(y) else { return spelledOut(y, m, d, seconds, millis) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { text in
+            func digits(_ value: Int64, at start: Int, width: Int) {
+                var rest = value
+                for index in stride(from: start + width - 1, through: start, by: -1) {
+                    text[index] = 48 + UInt8(rest % 10)
+                    rest /= 10
+                }
+            }
+            digits(y, at: 0, width: 4)
+            text[4] = 45
+            digits(m, at: 5, width: 2)
+            text[7] = 45
+            digits(d, at: 8, width: 2)
+            text[10] = 84
+            digits(seconds / 3600, at: 11, width: 2)
+            text[13] = 58
+            digits(seconds / 60 % 60, at: 14, width: 2)
+            text[16] = 58
+            digits(seconds % 60, at: 17, width: 2)
+            var count = 19
+            if millis != 0 {
+                text[19] = 46
+                digits(millis, at: 20, width: 3)
+                count = 23
+            }
+            text[count] = 90
+            return String(decoding: UnsafeBufferPointer(rebasing: text[0...count]), as: UTF8.self)
+        }
+    }
+
+    /// The same text for any year (the general, slower way; also the fast path's test oracle).
+    static func spelledOut(_ y: Int64, _ m: Int64, _ d: Int64, _ seconds: Int64, _ millis: Int64) -> String {
         var text = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2))"
         if millis != 0 { text += ".\(pad(millis, 3))" }
         return text + "Z"

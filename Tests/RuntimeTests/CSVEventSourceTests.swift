@@ -573,3 +573,32 @@ struct MappingDiagnosticTests {
         }
     }
 }
+
+/// The fast timestamp formatter writes what the general one spells out, for any instant, and
+/// reads back to the same instant.
+@Suite struct TimestampFormattingTests {
+    @Test func fastFormatAgreesWithTheGeneralOne() {
+        var state: UInt64 = 99
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        // Year 0 to 9999, with and without milliseconds, and the edges.
+        var instants: [Int64] = [0, -1, 1, -62_167_219_200_000, 253_402_300_799_999, 1_764_000_000_000, 1_764_000_000_123]
+        for _ in 0..<20_000 {
+            let ms = Int64(next() % 315_569_520_000_000) - 62_167_219_200_000
+            instants.append(next() % 2 == 0 ? ms - ms % 1000 : ms)
+        }
+        for ms in instants {
+            let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+            let rest = ms - days * 86_400_000
+            let (y, m, d) = TimeFormat.civil(fromDays: days)
+            let text = TimeFormat.format(timestamp: ms)
+            #expect(text == TimeFormat.spelledOut(y, m, d, rest / 1000, rest % 1000), "\(ms)")
+            #expect(TimeFormat.timestamp(text) == ms, "\(text)")
+        }
+    }
+}

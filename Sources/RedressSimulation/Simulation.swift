@@ -104,8 +104,17 @@ public final class Replay {
 /// redemption rate, a message its channel, a flag its tag, other actions their fixed or
 /// per-unit cost. Costs are in minor units of the catalog's currency.
 public struct Pricing: Sendable {
+    /// What the catalog says an action costs, without its strings (looked up per action of
+    /// every decision: a struct of strings would be retained and released each time).
+    struct ActionCost: Sendable {
+        enum Model: Sendable { case free, amount, fixed, perUnit }
+        var model: Model
+        var costMinor: Int64
+        var redemptionRate: Int64?
+    }
+
     let program: Program
-    let actions: [String: Program.Catalog.Action]
+    let actions: [String: ActionCost]
     let channels: [String: Int64]
     let tags: [String: Int64]
     /// By currency index: the rate into the catalog's currency, in millionths.
@@ -116,7 +125,15 @@ public struct Pricing: Sendable {
         var byIndex: [Int32: Int64] = [:]
         for (index, currency) in program.currencies.enumerated() { if let rate = rates[currency.code] { byIndex[Int32(index)] = rate } }
         self.rates = byIndex
-        actions = Dictionary(program.catalog.actions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        actions = Dictionary(program.catalog.actions.map { action in
+            let model: ActionCost.Model = switch action.cost {
+            case "amount": .amount
+            case "fixed": .fixed
+            case "per_unit": .perUnit
+            default: .free
+            }
+            return (action.name, ActionCost(model: model, costMinor: action.costMinor, redemptionRate: action.redemptionRate))
+        }, uniquingKeysWith: { a, _ in a })
         channels = Dictionary(program.catalog.channels.map { ($0.name, $0.costMinor) }, uniquingKeysWith: { a, _ in a })
         tags = Dictionary(program.catalog.tags.map { ($0.name, $0.costMinor) }, uniquingKeysWith: { a, _ in a })
     }
@@ -135,8 +152,8 @@ public struct Pricing: Sendable {
     public func cost(_ action: Decision.Action) -> Int64? {
         let definition = actions[action.verb]
         var cost: Int64 = 0
-        switch definition?.cost {
-        case "amount":
+        switch definition?.model {
+        case .amount:
             guard let value = action.value, value.kind == .money else { return 0 }
             if value.unit == program.catalog.currency {
                 cost = value.bits
@@ -144,9 +161,9 @@ public struct Pricing: Sendable {
                 guard let converted = convert(value) else { return nil }
                 cost = converted
             }
-        case "fixed":
+        case .fixed:
             cost = definition?.costMinor ?? 0
-        case "per_unit":
+        case .perUnit:
             let units = action.value.map { $0.kind == .integer ? $0.bits : 0 } ?? 0
             cost = (definition?.costMinor ?? 0) * units
         default:

@@ -345,6 +345,13 @@ enum RuleComparison {
         }
         for action in removed { changes.append(Change(kind: "action", text: "action removed: `\(action.printed.text)`", before: action.printed.text)) }
         for action in added { changes.append(Change(kind: "action", text: "action added: `\(action.printed.text)`", after: action.printed.text)) }
+        // The actions both versions have, in another order (decisions list actions in rule order).
+        let oldVerbs = Set(old.map(\.verb)), newVerbs = Set(new.map(\.verb))
+        let kept = old.map(\.verb).filter(newVerbs.contains), keptNew = new.map(\.verb).filter(oldVerbs.contains)
+        if kept != keptNew, kept.sorted() == keptNew.sorted() {
+            let a = old.map(\.printed.text).joined(separator: ", "), b = new.map(\.printed.text).joined(separator: ", ")
+            changes.append(Change(kind: "action", text: "actions reordered: `\(a)` → `\(b)`", before: a, after: b))
+        }
         return changes
     }
 

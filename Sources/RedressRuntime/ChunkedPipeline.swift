@@ -229,7 +229,8 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
             let next = lineEnd + 1
             if lineEnd > position, bytes[lineEnd - 1] == 13 { lineEnd -= 1 }
             relative += 1
-            let line = UnsafeBufferPointer(start: bytes + position, count: lineEnd - position)
+            var line = UnsafeBufferPointer(start: bytes + position, count: lineEnd - position)
+            if chunk == 0, relative == 1 { line = withoutByteOrderMark(line) }
             position = next
             if line.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
             let index = batch.next()

@@ -158,7 +158,7 @@ public enum ValueText {
 
     /// `bits / 10^places` exactly, e.g. 499 with 2 places → `4.99`. Written right to left into
     /// a stack buffer: every decision's amounts pass through here.
-    static func fixed(_ bits: Int64, places: Int, trim: Bool) -> String {
+    public static func fixed(_ bits: Int64, places: Int, trim: Bool) -> String {
         if places == 0 { return String(bits) }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
             var magnitude = bits.magnitude

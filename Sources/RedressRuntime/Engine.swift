@@ -412,17 +412,19 @@ public final class Engine {
         if let group = program.rules[index].group { key(program.groups[group].key.slot) }
         var customer: String? = nil
         if let slot = program.rules[index].customerKey?.slot, !frame.slots[slot].isMissing { customer = keyText(frame.slots[slot]) }
+        let draft = Draft(rule: index, subjectKey: keyText(subject), customerKey: customer, event: reference,
+                          actions: actions, money: money, keys: keys,
+                          dimensions: reportSlots.isEmpty ? [] : reportSlots.map { slot in frame.slots[slot].isMissing ? "(missing)" : keyText(frame.slots[slot]) })
         // Rollout is decided here, where the customer is known; it never changes for a customer.
+        // A customer outside it is held back like any policy (the simulator prices what it saved).
         if let rollout = rollouts[index] {
             let share = rollout(frame)
             guard let customer, share.kind == .percent, Engine.inRollout(rule: program.rules[index].name, customer: customer, millionths: share.bits) else {
-                note(index, .notInRollout)
+                hold(draft, .notInRollout)
                 return nil
             }
         }
-        return Draft(rule: index, subjectKey: keyText(subject), customerKey: customer, event: reference,
-                     actions: actions, money: money, keys: keys,
-                     dimensions: reportSlots.isEmpty ? [] : reportSlots.map { slot in frame.slots[slot].isMissing ? "(missing)" : keyText(frame.slots[slot]) })
+        return draft
     }
 
     /// Stable rollout: FNV-1a of the rule name and the customer's key, as a share in millionths.

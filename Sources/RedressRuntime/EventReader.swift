@@ -318,6 +318,12 @@ public final class EventReader: Sendable {
         return value
     }
 
+    /// `4.99 EUR` from a command-line option, exactly as an event would write it, or nil.
+    public static func money(_ text: String, currency: Program.Currency) -> Int64? {
+        var copy = text
+        return copy.withUTF8 { money($0, currency: currency) }
+    }
+
     /// `4.99 EUR` (or `4.99EUR`, or `-1.5 EUR`) in the given currency → minor units.
     static func money(_ bytes: UnsafeBufferPointer<UInt8>, currency: Program.Currency) -> Int64? {
         var end = bytes.count
@@ -500,7 +506,15 @@ struct Cursor {
                     throw EventReader.Failure(reason: "invalid \\u escape in a string")
                 }
                 i += 4
-                let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
+                var value = code
+                // A high surrogate and the low one after it (`\uD83D\uDE00`) are one character.
+                if (0xD800...0xDBFF).contains(code), i + 6 <= body.count, body[i] == 92, body[i + 1] == UInt8(ascii: "u"),
+                   let low = UInt32(String(decoding: UnsafeBufferPointer(rebasing: body[(i + 2)..<(i + 6)]), as: UTF8.self), radix: 16),
+                   (0xDC00...0xDFFF).contains(low) {
+                    value = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    i += 6
+                }
+                let scalar = Unicode.Scalar(value) ?? "\u{FFFD}"
                 result.append(contentsOf: Array(String(Character(scalar)).utf8))
             default: result.append(e)
             }
@@ -577,6 +591,12 @@ struct Cursor {
             guard position > start else { throw EventReader.Failure(reason: "malformed JSON at column \(position + 1)") }
         }
     }
+}
+
+/// A UTF-8 byte order mark that some exporters write before the first line: not part of it.
+@inline(__always) func withoutByteOrderMark(_ line: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+    guard line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF else { return line }
+    return UnsafeBufferPointer(rebasing: line[3...])
 }
 
 /// Names as UTF-8 bytes, found by length, first byte and then the rest, compared in place:

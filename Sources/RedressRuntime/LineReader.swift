@@ -15,6 +15,8 @@ public final class LineReader {
     public private(set) var lineNumber = 0
     /// Bytes handed out so far (lines and their line ends), for progress displays.
     public private(set) var consumed: Int64 = 0
+    /// Why reading stopped early (a directory, a device error), or nil at a normal end of input.
+    public private(set) var failure: String? = nil
 
     public init(descriptor: Int32, bufferSize: Int = 1 << 20) {
         self.descriptor = descriptor
@@ -30,7 +32,8 @@ public final class LineReader {
                 var lineEnd = newline
                 if lineEnd > start, buffer[lineEnd - 1] == 13 { lineEnd -= 1 }
                 lineNumber += 1
-                let line = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: lineEnd - start)
+                var line = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: lineEnd - start)
+                if lineNumber == 1 { line = withoutByteOrderMark(line) }
                 consumed += Int64(newline + 1 - start)
                 start = newline + 1
                 body(line, lineNumber)
@@ -41,7 +44,8 @@ public final class LineReader {
                 var lineEnd = end
                 if buffer[lineEnd - 1] == 13 { lineEnd -= 1 }
                 lineNumber += 1
-                let line = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: lineEnd - start)
+                var line = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: lineEnd - start)
+                if lineNumber == 1 { line = withoutByteOrderMark(line) }
                 consumed += Int64(end - start)
                 start = end
                 body(line, lineNumber)
@@ -72,7 +76,9 @@ public final class LineReader {
             buffer.deallocate()
             buffer = bigger
         }
-        let count = read(descriptor, buffer.baseAddress! + end, buffer.count - end)
+        var count = read(descriptor, buffer.baseAddress! + end, buffer.count - end)
+        while count < 0, errno == EINTR { count = read(descriptor, buffer.baseAddress! + end, buffer.count - end) }
+        if count < 0 { failure = String(cString: strerror(errno)) }
         if count <= 0 { finished = true } else { end += count }
     }
 }

@@ -33,6 +33,9 @@ public final class EventPipeline: @unchecked Sendable {
     var stopped = false
     var bytesRead: Int64 = 0
 
+    /// Why the input stopped early (a read error), or nil at its normal end; read after `run`.
+    public var failure: String? { lines.failure }
+
     /// Bytes of input parsed so far (safe to read from the consuming thread).
     public var progress: Int64 {
         lock.lock()

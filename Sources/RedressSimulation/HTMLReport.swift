@@ -6,15 +6,16 @@ import RedressRuntime
 /// every string from rules or data is HTML-escaped.
 public enum HTMLReport {
     public static func escape(_ text: String) -> String {
+        // By scalar: `<` followed by a combining mark is one Character, but still a `<`.
         var out = ""
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
-            default: out.append(character)
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out

@@ -11,9 +11,10 @@ public struct Report: Sendable {
         public var decisions: Int
         public var cost: Int64
 
-        mutating func add(cost: Int64) {
+        /// Counts a decision and its cost; false when the cost no longer fits in 64 bits.
+        @discardableResult mutating func add(cost: Int64) -> Bool {
             decisions += 1
-            self.cost += cost
+            return Report.accumulate(&self.cost, cost)
         }
     }
 
@@ -71,7 +72,7 @@ public struct Report: Sendable {
             // Two decimals, exactly: total / count in the value's own units.
             let scale: Int64 = first.kind == .integer ? 1 : FixedPoint.scale
             let hundredths = FixedPoint.multiplyDivide(total, 100, Int64(values.count) * scale) ?? 0
-            let text = ValueText.describe(RuntimeValue(.decimal, hundredths * 10_000), program: program)
+            let text = ValueText.fixed(hundredths, places: 2, trim: false)
             return OutcomeLine(group: "", keys: values.count, average: text)
         }
         let all = Set(compensatedKeys.values.flatMap { $0 })
@@ -79,7 +80,7 @@ public struct Report: Sendable {
         if var line = average(Array(all)) { line.group = "compensated"; lines.append(line) }
         if var line = average(outcomes.keys.filter { !all.contains($0) }) { line.group = "everyone else"; lines.append(line) }
         for (rule, keys) in compensatedKeys.sorted(by: { $0.key < $1.key }) {
-            if var line = average(Array(keys)) { line.group = "  \(rule)"; lines.append(line) }
+            if var line = average(Array(keys)) { line.group = rule; lines.append(line) }
         }
         return lines
     }
@@ -93,21 +94,34 @@ public struct Report: Sendable {
     /// The last decision's day and its month and ISO week names.
     var calendarDay: (day: Int64, month: String, week: String) = (.min, "", "")
 
+    /// Adds exactly; when the sum no longer fits in 64-bit minor units it stays at the bound and
+    /// the caller is told (the report then refuses to total, see `overflowed`).
+    static func accumulate(_ value: inout Int64, _ amount: Int64) -> Bool {
+        let (sum, overflow) = value.addingReportingOverflow(amount)
+        value = overflow ? (amount > 0 ? .max : .min) : sum
+        return !overflow && sum != .max && sum != .min
+    }
+
+    /// Set when some amount or total did not fit in 64-bit minor units: the report's numbers are
+    /// then not exact, and `simulate` says so instead of printing them.
+    public internal(set) var overflowed = false
+
     mutating func add(_ decision: Decision, pricing: Pricing) {
         decisions += 1
         var total: Int64 = 0
+        var exact = true
         for action in decision.actions {
             let cost = pricing.cost(action)
             if let cost {
-                total += cost
+                exact = Report.accumulate(&total, cost) && exact
             } else if let value = action.value {
-                unconverted[program.currencies[Int(value.unit)].code, default: 0] += value.bits
+                exact = Report.accumulate(&unconverted[program.currencies[Int(value.unit)].code, default: 0], value.bits) && exact
             }
-            byAction[action.verb, default: Line(key: action.verb, decisions: 0, cost: 0)].add(cost: cost ?? 0)
+            exact = byAction[action.verb, default: Line(key: action.verb, decisions: 0, cost: 0)].add(cost: cost ?? 0) && exact
         }
-        cost += total
+        exact = Report.accumulate(&cost, total) && exact
         func count(_ table: inout [String: Line], _ key: String) {
-            table[key, default: Line(key: key, decisions: 0, cost: 0)].add(cost: total)
+            exact = table[key, default: Line(key: key, decisions: 0, cost: 0)].add(cost: total) && exact
         }
         count(&byRule, decision.rule)
         // Month and week names change at most daily: remember the last day's.
@@ -117,7 +131,8 @@ public struct Report: Sendable {
         }
         count(&byMonth, calendarDay.month)
         count(&byWeek, calendarDay.week)
-        byRuleWeek[decision.rule, default: [:]][calendarDay.week, default: 0] += total
+        exact = Report.accumulate(&byRuleWeek[decision.rule, default: [:]][calendarDay.week, default: 0], total) && exact
+        if !exact { overflowed = true }
         if let customer = decision.customer { count(&byCustomer, customer) }
         let subject = decision.subject.entity + ":" + decision.subject.key
         if let first = firstRuleBySubject[subject] {
@@ -127,7 +142,9 @@ public struct Report: Sendable {
         } else {
             firstRuleBySubject[subject] = decision.rule
         }
-        if !byFields.isEmpty { count(&byDimension, decision.dimensions.prefix(byFields.count).joined(separator: ", ")) }
+        // Grouped by the values themselves (a unit separator cannot occur in them), shown joined by
+        // ", " — with quotes around a value that holds a comma, so no two groups read the same.
+        if !byFields.isEmpty { count(&byDimension, decision.dimensions.prefix(byFields.count).joined(separator: "\u{1F}")) }
         if outcomeField != nil, decision.dimensions.count > byFields.count, let key = decision.dimensions.last {
             compensatedKeys[decision.rule, default: []].insert(key)
         }
@@ -135,7 +152,15 @@ public struct Report: Sendable {
         if let budget, budgetExhausted == nil, cost > budget { budgetExhausted = decision.time }
     }
 
-    public var dimensions: [Line] { byDimension.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) } }
+    public var dimensions: [Line] {
+        byDimension.values.map { line in
+            var shown = line
+            shown.key = line.key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map { value in
+                value.contains(",") || value.contains("\"") ? "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : String(value)
+            }.joined(separator: ", ")
+            return shown
+        }.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
+    }
     public var topCustomers: [Line] { Array(byCustomer.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }.prefix(10)) }
 
     /// Subjects decided on by more than one rule, and how often each pair of rules met.
@@ -195,7 +220,7 @@ public struct Report: Sendable {
     public var customersAffected: Int { byCustomer.count }
     public var subjectsAffected: Int { firstRuleBySubject.count }
 
-    var currency: Program.Currency { program.currencies[Int(program.catalog.currency)] }
+    public var currency: Program.Currency { program.currencies[Int(program.catalog.currency)] }
 
     public func money(_ minor: Int64) -> String {
         ValueText.describe(RuntimeValue(.money, minor, unit: program.catalog.currency), program: program)
@@ -246,9 +271,11 @@ public struct Report: Sendable {
         section("held back by", savedByPolicy)
         if let outcomeField, !outcomeComparison.isEmpty {
             let width = max(outcomeField.count, outcomeComparison.map(\.group.count).max() ?? 0)
-            out += "\n" + style.bold(outcomeField.padding(toLength: width, withPad: " ", startingAt: 0) + "   average   count") + "\n"
+            out += "\n" + style.bold(outcomeField.padding(toLength: width + 2, withPad: " ", startingAt: 0) + "   average   count") + "\n"
             for line in outcomeComparison {
-                out += line.group.padding(toLength: width, withPad: " ", startingAt: 0)
+                // Rules are listed under the two totals, indented.
+                let group = line.group == "compensated" || line.group == "everyone else" ? line.group : "  " + line.group
+                out += group.padding(toLength: width + 2, withPad: " ", startingAt: 0)
                     + "   " + line.average.padding(toLength: 7, withPad: " ", startingAt: 0) + "   \(line.keys)\n"
             }
         }
@@ -308,7 +335,8 @@ public struct Report: Sendable {
     /// (RFC 4180 quoting), for spreadsheets.
     public func csv() -> String {
         func field(_ text: String) -> String {
-            text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            // By scalar: `\r\n` is one Character, equal to neither `\r` nor `\n`.
+            text.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
                 ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         }
         var out = "section,key,decisions,cost,cost_minor\r\n"

@@ -69,10 +69,12 @@ public final class Replay {
         report.outcomeField = simulation.outcome.map { "\($0.field) per \($0.per)" }
         // What policies saved: the price of each decision they held back.
         engine.heldBack = { [unowned self] draft, outcome in
-            let cost = draft.actions.reduce(Int64(0)) { $0 + (self.pricing.cost($1) ?? 0) }
+            var cost: Int64 = 0
+            var exact = true
+            for action in draft.actions { exact = Report.accumulate(&cost, self.pricing.cost(action) ?? 0) && exact }
             let key = Engine.reason(outcome)
-            self.saved[key, default: Report.Line(key: key, decisions: 0, cost: 0)].decisions += 1
-            self.saved[key]?.cost += cost
+            exact = self.saved[key, default: Report.Line(key: key, decisions: 0, cost: 0)].add(cost: cost) && exact
+            if !exact { self.report.overflowed = true }
         }
     }
 
@@ -165,15 +167,17 @@ public struct Pricing: Sendable {
             cost = definition?.costMinor ?? 0
         case .perUnit:
             let units = action.value.map { $0.kind == .integer ? $0.bits : 0 } ?? 0
-            cost = (definition?.costMinor ?? 0) * units
+            let (product, overflow) = (definition?.costMinor ?? 0).multipliedReportingOverflow(by: units)
+            // Too large to price exactly: the bound, which the report notices as an overflow.
+            cost = overflow ? (((definition?.costMinor ?? 0) < 0) != (units < 0) ? .min : .max) : product
         default:
             cost = 0
         }
         if let rate = definition?.redemptionRate {
             cost = FixedPoint.multiplyDivide(cost, rate, FixedPoint.scale) ?? cost
         }
-        if let channel = action.channel { cost += channels[channel] ?? 0 }
-        if let argument = action.argument, let tag = tags[argument] { cost += tag }
+        if let channel = action.channel { _ = Report.accumulate(&cost, channels[channel] ?? 0) }
+        if let argument = action.argument, let tag = tags[argument] { _ = Report.accumulate(&cost, tag) }
         return cost
     }
 }

@@ -13,22 +13,28 @@ public struct Sweep: Sendable {
 
     public let parameter: String
     public let points: [Point]
+    /// Some replay's cost did not fit in 64-bit minor units (see `Report.overflowed`).
+    public var overflowed = false
 
     /// Replays `events` once per value; the parameter's default is replaced in the program.
     public static func run(_ simulation: Simulation, parameter: String, values: [RuntimeValue], events: [Event], deadLetters: Int) -> Sweep {
         let program = simulation.program
         let index = program.parameters.firstIndex { $0.name == parameter } ?? 0
         var points: [Point] = []
+        var overflowed = false
         for value in values {
             var changed = program
             changed.parameters[index].value = value
             var run = simulation
             run.program = changed
             let report = run.replay(events, deadLetters: deadLetters)
+            overflowed = overflowed || report.overflowed
             points.append(Point(value: ValueText.describe(value, program: program), decisions: report.decisions,
                                 cost: report.money(report.cost), costMinor: report.cost))
         }
-        return Sweep(parameter: parameter, points: points)
+        var sweep = Sweep(parameter: parameter, points: points)
+        sweep.overflowed = overflowed
+        return sweep
     }
 
     /// The cost curve as an aligned table; with `colour`, ANSI codes around padded text (headings

@@ -70,9 +70,14 @@ struct Diff: ParsableCommand {
                 newBad += read[1].1
             }
             let renames = diff.pairedNames
-            diff.cost = CostDiff.replay(old: oldProgram, new: newProgram, oldEvents: oldEvents, newEvents: newEvents,
+            let cost = CostDiff.replay(old: oldProgram, new: newProgram, oldEvents: oldEvents, newEvents: newEvents,
                                         oldDeadLetters: oldBad, newDeadLetters: newBad, renames: renames,
                                         rates: try ExchangeRates.read(rates, program: newProgram))
+            guard let cost else {
+                Output.error("error: the projected costs do not fit in 64-bit minor units (over 92 quadrillion); check the events' amounts")
+                throw ExitCode(2)
+            }
+            diff.cost = cost
         }
         switch format {
         case .markdown: Output.write(diff.markdown())

@@ -44,6 +44,10 @@ enum EventInput {
                 }
             }
         }) {}
+        if let failure = lines.failure {
+            Output.error("error: cannot read \(events): \(failure)")
+            throw ExitCode(2)
+        }
         return results
     }
 }
@@ -73,6 +77,11 @@ enum ExchangeRates {
             var scaled = decimal * Decimal(FixedPoint.scale)
             var whole = Decimal()
             NSDecimalRound(&whole, &scaled, 0, .bankers)
+            // Rates are kept in millionths: more decimals would be rounded away, so they are refused.
+            guard whole == scaled, whole > 0 else {
+                Output.error("error: \(rates): the rate of \(code) has more than six decimals (\(value))")
+                throw ExitCode(2)
+            }
             result[code] = NSDecimalNumber(decimal: whole).int64Value
         }
         return result

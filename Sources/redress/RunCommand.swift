@@ -76,6 +76,11 @@ struct Run: ParsableCommand {
             return true
         }
         if let failure { throw failure }
+        if let readFailure = pipeline.failure {
+            session.sink.flush()
+            Output.error("error: cannot read \(events): \(readFailure)")
+            throw ExitCode(2)
+        }
         if let stop {
             session.sink.flush()
             Output.error("error: line \(stop.line): \(stop.reason)")

@@ -80,12 +80,12 @@ struct Simulate: ParsableCommand {
         var budgetMinor: Int64? = nil
         if let budget {
             let currency = program.currencies[Int(program.catalog.currency)]
-            let parts = budget.split(separator: " ")
-            guard parts.count == 2, String(parts[1]) == currency.code, let amount = Decimal(string: String(parts[0])), amount > 0 else {
-                Output.error("error: --budget takes an amount in \(currency.code), e.g. \"5000 \(currency.code)\"")
+            // Read exactly as events write money: no thousands separators, no more decimals than the currency has.
+            guard let amount = EventReader.money(budget, currency: currency), amount > 0 else {
+                Output.error("error: --budget takes a positive amount in \(currency.code) with at most \(currency.minorUnits) decimals, e.g. \"5000 \(currency.code)\" (found \"\(budget)\")")
                 throw ExitCode(2)
             }
-            budgetMinor = NSDecimalNumber(decimal: amount * Decimal(sign: .plus, exponent: currency.minorUnits, significand: 1)).int64Value
+            budgetMinor = amount
         }
         var programs = [program]
         if let baseline {
@@ -129,6 +129,11 @@ struct Simulate: ParsableCommand {
     }
 
     func write(_ report: Report, comparison: Comparison?, sweep swept: Sweep?) throws {
+        if report.overflowed || comparison?.baseline.overflowed == true || swept?.overflowed == true {
+            Output.error("error: the projected costs do not fit in 64-bit minor units of \(report.currency.code) "
+                         + "(over 92 quadrillion); amounts this large cannot be totalled exactly — check the events' amounts")
+            throw ExitCode(2)
+        }
         if let html {
             do {
                 try HTMLReport.render(report, comparison: comparison, sweep: swept).write(toFile: html, atomically: true, encoding: .utf8)
@@ -181,7 +186,7 @@ struct Simulate: ParsableCommand {
         defer { if showProgress { Output.error("\r\u{1B}[K", newline: false) } }
         let consume: (EventPipeline.Item, Int) -> Bool = { item, _ in
             count += 1
-            if showProgress, count % 100_000 == 0 {
+            if showProgress, count % 10_000 == 0 {
                 let done = chunked?.progress ?? piped?.progress ?? 0
                 Output.error("\r" + ProgressBar.line(done: done, total: Int64(size), events: count), newline: false)
             }
@@ -203,6 +208,10 @@ struct Simulate: ParsableCommand {
             }
         } else {
             piped?.run(consume)
+            if let failure = piped?.failure {
+                Output.error("error: cannot read \(events): \(failure)")
+                throw ExitCode(2)
+            }
         }
         return sorted ? replay.finish(deadLetters: bad) : nil
     }
@@ -249,6 +258,10 @@ struct Simulate: ParsableCommand {
                 throw ExitCode(2)
             }
             values.append(value)
+        }
+        guard !values.isEmpty else {
+            Output.error("error: --sweep \(parameter.name)= needs at least one value, e.g. \(parameter.name)=\(ValueText.describe(parameter.value, program: program))")
+            throw ExitCode(2)
         }
         return (parameter.name, values)
     }

@@ -326,7 +326,7 @@ struct RuleSetDiffTests {
             }
         }
         let renames = Dictionary(uniqueKeysWithValues: diff.rules.compactMap { rule in rule.oldName.map { ($0, rule.name) } })
-        let cost = CostDiff.replay(old: before, new: after, oldEvents: read(before), newEvents: read(after), oldDeadLetters: 0, newDeadLetters: 0, renames: renames)
+        let cost = try #require(CostDiff.replay(old: before, new: after, oldEvents: read(before), newEvents: read(after), oldDeadLetters: 0, newDeadLetters: 0, renames: renames))
         #expect(cost.events == 3)
         #expect(cost.currency == "EUR")
         // The sample's parcel is 3d20h late for a VIP: the old mission rule decides (refund 5 EUR + e-mail

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// Awkward input to `simulate`: a clear error (exit 2) or the right numbers, never a crash.
+@Suite(.serialized)
+struct SimulateInputTests {
+    static func file(_ text: String, _ name: String = "events.jsonl") throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redress-input-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = directory.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url
+    }
+
+    static func playback(_ index: Int, price: String, customer: String = "C1", email: String = "c@example.com") -> String {
+        "{\"event\":\"playback.ended\",\"time\":\"2026-11-01T10:00:\(String(format: "%02d", index))Z\","
+            + "\"playback\":{\"id\":\"P\(index)\",\"rental_id\":\"R\(index)\",\"started_at\":\"2026-11-01T09:00:00Z\",\"watched\":\"50m\",\"rebuffer_ratio\":\"9%\"},"
+            + "\"rental\":{\"id\":\"R\(index)\",\"customer_id\":\"\(customer)\",\"title\":\"x\",\"price\":\"\(price)\",\"rented_at\":\"2026-11-01T08:00:00Z\"},"
+            + "\"customer\":{\"id\":\"\(customer)\",\"tier\":\"VIP\",\"country\":\"DE\",\"sms_opt_in\":false,\"email\":\"\(email)\"}}"
+    }
+
+    static let refundEveryPlayback = ["r.rules": "rule r on playback.ended when playback.rebuffer_ratio > 2% then refund rental.price limit none\n"]
+
+    @Test func costsBeyond64BitsAreAnErrorNotACrash() throws {
+        let rules = try temporaryRuleSet(Self.refundEveryPlayback)
+        let events = try Self.file((0..<12).map { Self.playback($0, price: "9999999999999999.99 EUR") }.joined(separator: "\n") + "\n")
+        for format in ["table", "json"] {
+            let run = try redress(["simulate", rules.path, "--events", events.path, "--format", format])
+            #expect(run.exitedNormally)
+            #expect(run.status == 2)
+            #expect(run.stderr.contains("do not fit in 64-bit minor units"))
+        }
+    }
+
+    @Test(arguments: ["5,000 EUR", "1.005 EUR", "5000", "-5 EUR", "5000 USD", "five EUR"])
+    func aBudgetIsReadExactlyOrRefused(_ budget: String) throws {
+        let run = try redress(["simulate", "rules/shop", "--events", "rules/shop/events/sample.jsonl", "--budget=\(budget)"])
+        #expect(run.status == 2, "\(budget): \(run.stdout)")
+        #expect(run.stderr.contains("--budget takes a positive amount in EUR"))
+    }
+
+    @Test func csvQuotesKeysWithLineBreaks() throws {
+        let rules = try temporaryRuleSet(Self.refundEveryPlayback)
+        let events = try Self.file(Self.playback(1, price: "3.00 EUR", email: "p\\r\\nq") + "\n")
+        let run = try redress(["simulate", rules.path, "--events", events.path, "--by", "customer.email", "--format", "csv"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("\"p\r\nq\""), "\(run.stdout.debugDescription)")
+    }
+
+    @Test func escapedAndRawCharactersAreOneKey() throws {
+        // 😀 written raw and as a surrogate pair of \u escapes: one customer.
+        let rules = try temporaryRuleSet(Self.refundEveryPlayback)
+        let events = try Self.file(Self.playback(1, price: "3.00 EUR", customer: "C😀") + "\n" + Self.playback(2, price: "3.00 EUR", customer: "C\\uD83D\\uDE00") + "\n")
+        let run = try redress(["simulate", rules.path, "--events", events.path, "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("\"customers\" : 1"), "\(run.stdout)")
+    }
+
+    @Test func aByteOrderMarkBeforeTheFirstLineIsSkipped() throws {
+        let events = try Self.file("\u{FEFF}" + read(repositoryRoot.appendingPathComponent("rules/shop/events/sample.jsonl")))
+        for input in [events.path] {
+            let run = try redress(["simulate", "rules/shop", "--events", input, "--format", "json"])
+            #expect(run.status == 0)
+            #expect(run.stdout.contains("\"deadLetters\" : 0"), "\(run.stdout)")
+        }
+        let piped = try redress(["run", "rules/shop", "--events", events.path, "--out", "/dev/null"])
+        #expect(piped.status == 0 && !piped.stderr.contains("bad line"), "\(piped.stderr)")
+    }
+
+    @Test func aDirectoryIsAnIOErrorNotAnEmptyInput() throws {
+        for arguments in [["simulate", "rules/shop", "--events", "rules"], ["run", "rules/shop", "--events", "rules", "--out", "/dev/null"]] {
+            let run = try redress(arguments)
+            #expect(run.status == 2, "\(arguments): \(run.stdout)")
+            #expect(run.stderr.contains("cannot read rules"))
+        }
+    }
+}
+
+extension SimulateInputTests {
+    /// `--by` groups by the values themselves: ("a, b", "c") and ("a", "b, c") are two lines.
+    @Test func byFieldsWithCommasStayApart() throws {
+        let rules = try temporaryRuleSet(Self.refundEveryPlayback)
+        let one = Self.playback(1, price: "3.00 EUR", customer: "a, b", email: "c")
+        let two = Self.playback(2, price: "4.00 EUR", customer: "a", email: "b, c")
+        let events = try Self.file(one + "\n" + two + "\n")
+        let run = try redress(["simulate", rules.path, "--events", events.path, "--by", "customer.id,customer.email", "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("\"key\" : \"\\\"a, b\\\", c\""), "\(run.stdout)")
+        #expect(run.stdout.contains("\"key\" : \"a, \\\"b, c\\\"\""), "\(run.stdout)")
+    }
+}

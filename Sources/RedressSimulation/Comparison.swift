@@ -43,7 +43,14 @@ public struct Comparison: Sendable {
         var out = style.bold("compared with the baseline") + "\n"
         out += "  baseline cost   \(current.money(baseline.cost))   (\(baseline.decisions) decisions)\n"
         out += "  this rule set   " + style.total(current.money(current.cost)) + "   (\(current.decisions) decisions)\n"
-        out += "  difference      " + style.delta(signed(delta), delta) + "\n\n"
+        out += "  difference      " + style.delta(signed(delta), delta) + "\n"
+        // Money neither side could price (another currency, no --rates) is outside both totals: say so.
+        for (label, report) in [("baseline", baseline), ("this rule set", current)] {
+            for (code, minor) in report.unconverted.sorted(by: { $0.key < $1.key }) {
+                out += "  \(label) also pays \(report.money(minor, code: code)) not converted (no rate for \(code))\n"
+            }
+        }
+        out += "\n"
         let rows = self.rows
         let width = max(4, rows.map(\.rule.count).max() ?? 0)
         out += style.bold("rule".padding(toLength: width, withPad: " ", startingAt: 0) + "   baseline          this       difference") + "\n"
@@ -66,11 +73,15 @@ public struct Comparison: Sendable {
         var delta: String
         var deltaMinor: Int64
         var byRule: [Row]
+        /// Money in other currencies without a rate, outside the totals: currency → minor units.
+        var baselineUnconverted: [String: Int64]
+        var unconverted: [String: Int64]
     }
 
     public func json() -> String {
         let value = JSONComparison(currency: current.currency.code, baselineCost: current.money(baseline.cost), baselineCostMinor: baseline.cost,
-                                   cost: current.money(current.cost), costMinor: current.cost, delta: signed(delta), deltaMinor: delta, byRule: rows)
+                                   cost: current.money(current.cost), costMinor: current.cost, delta: signed(delta), deltaMinor: delta, byRule: rows,
+                                   baselineUnconverted: baseline.unconverted, unconverted: current.unconverted)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self) + "\n"

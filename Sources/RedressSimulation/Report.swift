@@ -220,6 +220,11 @@ public struct Report: Sendable {
     public var customersAffected: Int { byCustomer.count }
     public var subjectsAffected: Int { firstRuleBySubject.count }
 
+    /// An amount in minor units of the currency `code` (one of the program's), as text.
+    public func money(_ minor: Int64, code: String) -> String {
+        ValueText.describe(RuntimeValue(.money, minor, unit: Int32(program.currencies.firstIndex { $0.code == code } ?? 0)), program: program)
+    }
+
     public var currency: Program.Currency { program.currencies[Int(program.catalog.currency)] }
 
     public func money(_ minor: Int64) -> String {
@@ -244,7 +249,7 @@ public struct Report: Sendable {
         out += "subjects          \(subjectsAffected)\n"
         out += "projected cost    " + style.total(money(cost)) + "\n"
         for (code, minor) in unconverted.sorted(by: { $0.key < $1.key }) {
-            out += "  not converted   \(ValueText.describe(RuntimeValue(.money, minor, unit: Int32(program.currencies.firstIndex { $0.code == code } ?? 0)), program: program))\n"
+            out += "  not converted   \(money(minor, code: code))\n"
         }
         func section(_ title: String, _ lines: [Line]) {
             guard !lines.isEmpty else { return }

@@ -35,6 +35,7 @@ struct SimulateCommandTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         let comparison = try #require(object["comparison"] as? [String: Any])
         #expect(comparison["baselineCostMinor"] as? Int == 866)
+        #expect(comparison["baselineUnconverted"] as? [String: Any] != nil && comparison["unconverted"] as? [String: Any] != nil)
         #expect(comparison["costMinor"] as? Int == 1511)
         #expect(comparison["deltaMinor"] as? Int == 645)
         let rows = try #require(comparison["byRule"] as? [[String: Any]])

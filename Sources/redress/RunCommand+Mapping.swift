@@ -10,7 +10,7 @@ import RedressSyntax
 /// row is one dead letter, and `--state` checkpoints only between rows (its position is the
 /// line a row starts on).
 extension Run {
-    func runMapped(_ program: Program, mapping path: String) throws {
+    func runMapped(_ program: Program, mapping path: String, until untilMs: Int64? = nil) throws {
         let (source, input) = try Run.openMapped(program, mapping: path, events: events, join: join)
         defer { if input != STDIN_FILENO { close(input) } }
         for warning in source.warnings { Output.error("warning: \(warning)") }
@@ -58,6 +58,7 @@ extension Run {
             Output.error("error: line \(stop.line): \(stop.reason)")
             throw ExitCode(1)
         }
+        if let untilMs { session.fireDeadlines(until: untilMs) }
         let statistics = engine.statistics
         func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
         var summary = "read \(plural(rows, "row")) (\(blank) blank), \(plural(statistics.events, "event")), \(plural(statistics.decisions, "decision"))"

@@ -39,6 +39,19 @@ struct Run: ParsableCommand {
     @Option(help: "Events between checkpoints of --state.")
     var checkpointEvery: Int = 1000
 
+    @Option(help: ArgumentHelp("After the input, fire the absence deadlines due by this time (RFC 3339), as a batch run at that moment would; without it they stay pending.", valueName: "TIME"))
+    var until: String?
+
+    /// `--until` in milliseconds, checked before any input is read.
+    func untilTime() throws -> Int64? {
+        guard let until else { return nil }
+        guard let ms = TimeFormat.timestamp(until) else {
+            Output.error("error: --until takes an RFC 3339 time such as 2026-11-20T10:00:00Z (found \"\(until)\")")
+            throw ExitCode(2)
+        }
+        return ms
+    }
+
     // CSV input through a YAML mapping (docs/events.md, "CSV input"): see RunCommand+Mapping.swift.
     @Option(help: "Read --events as CSV through this YAML mapping (docs/events.md, \"CSV input\").")
     var mapping: String?
@@ -48,7 +61,8 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
-        if let mapping { return try runMapped(program, mapping: mapping) }
+        let untilMs = try untilTime()
+        if let mapping { return try runMapped(program, mapping: mapping, until: untilMs) }
         let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
         guard input >= 0 else {
             Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
@@ -86,6 +100,7 @@ struct Run: ParsableCommand {
             Output.error("error: line \(stop.line): \(stop.reason)")
             throw ExitCode(1)
         }
+        if let untilMs { session.fireDeadlines(until: untilMs) }
         let statistics = session.engine.statistics
         var summary = "read \(statistics.events) event\(statistics.events == 1 ? "" : "s"), \(statistics.decisions) decision\(statistics.decisions == 1 ? "" : "s")"
         if deadLetterCount > 0 { summary += ", \(deadLetterCount) bad line\(deadLetterCount == 1 ? "" : "s") kept in \(deadLetters)" }

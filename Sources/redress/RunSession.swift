@@ -71,6 +71,16 @@ final class RunSession {
         }
     }
 
+    /// `--until`: fires the deadlines due by `time` (inclusive) as if the clock had reached it,
+    /// writing their decisions like any others; later deadlines stay pending in the state.
+    func fireDeadlines(until time: Int64) {
+        for decision in engine.advance(to: time + 1) {
+            sink.write(decision.jsonLine() + "\n")
+            if store != nil { emitted.append(decision.key) }
+        }
+        engine.state.clock = max(engine.state.clock, time)
+    }
+
     /// Appends a line that could not be read to the dead-letter file (created on first use).
     func keep(_ letter: DeadLetter) {
         if deadLetterSink == nil {

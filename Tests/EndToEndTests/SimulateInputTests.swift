@@ -89,3 +89,31 @@ extension SimulateInputTests {
         #expect(run.stdout.contains("\"key\" : \"a, \\\"b, c\\\"\""), "\(run.stdout)")
     }
 }
+
+/// `run --until TIME`: after the input, the absence deadlines due by TIME fire, as a batch run at
+/// that moment would; with `--state`, a second run does not fire them again.
+@Suite(.serialized)
+struct RunUntilTests {
+    @Test func deadlinesDueByTheTimeFireOnce() throws {
+        let line = read(repositoryRoot.appendingPathComponent("rules/shop/events/history.jsonl")).split(separator: "\n")
+            .first { $0.contains("\"order.placed\"") }.map(String.init) ?? ""
+        let events = try SimulateInputTests.file(line + "\n")
+        let pending = try redress(["run", "rules/shop", "--events", events.path])
+        #expect(pending.status == 0 && pending.stdout.isEmpty && pending.stderr.contains("1 deadline pending"), "\(pending.stderr)")
+        let early = try redress(["run", "rules/shop", "--events", events.path, "--until", "2026-11-04T13:59:59Z"])
+        #expect(early.stdout.isEmpty && early.stderr.contains("1 deadline pending"))
+        let due = try redress(["run", "rules/shop", "--events", events.path, "--until", "2026-11-04T14:00:00Z"])
+        #expect(due.status == 0)
+        #expect(due.stdout.contains("\"rule\":\"not_shipped_in_48h\"") && due.stdout.contains("\"time\":\"2026-11-04T14:00:00Z\""), "\(due.stdout)")
+        // With state: the second run resumes after the input and the deadline is no longer pending.
+        let directory = events.deletingLastPathComponent()
+        let state = directory.appendingPathComponent("state.sqlite").path, out = directory.appendingPathComponent("out.jsonl")
+        for _ in 0..<2 {
+            let run = try redress(["run", "rules/shop", "--events", events.path, "--until", "2026-11-05T00:00:00Z", "--state", state, "--out", out.path])
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        #expect(read(out).split(separator: "\n").count == 1)
+        let wrong = try redress(["run", "rules/shop", "--events", events.path, "--until", "tomorrow"])
+        #expect(wrong.status == 2 && wrong.stderr.contains("--until takes an RFC 3339 time"))
+    }
+}

@@ -18,8 +18,9 @@ struct Simulate: ParsableCommand {
     @Argument(help: "The rule set: a directory of .rules files, or an IR file from `redress compile`.")
     var ruleSet: [String]
 
-    @Option(help: "Events to replay: JSON lines, or CSV with --mapping.")
-    var events: String
+    @Option(parsing: .upToNextOption,
+            help: ArgumentHelp("Events to replay: JSON lines, or CSV with --mapping; several files are one history.", valueName: "FILE"))
+    var events: [String]
 
     @Option(help: "Read --events as CSV through this YAML mapping (docs/events.md).")
     var mapping: String?
@@ -98,7 +99,7 @@ struct Simulate: ParsableCommand {
         let exchange = try readRates(program)
         // Sorted JSON lines stream through (two cores, flat memory); unsorted input is read into
         // memory and sorted instead.
-        if programs.count == 1, mapping == nil, sweep == nil, events != "-" {
+        if programs.count == 1, mapping == nil, sweep == nil, events.count == 1, events[0] != "-" {
             var simulation = Simulation(program: program, by: fields, budget: budgetMinor)
             if let outcome { simulation.outcome = (outcome, outcomePer) }
             simulation.rates = exchange
@@ -164,6 +165,7 @@ struct Simulate: ParsableCommand {
     /// Streams sorted JSON lines through one replay; nil when an event is earlier than the one
     /// before it (the caller then replays from memory, sorted).
     func streamed(_ simulation: Simulation) throws -> Report? {
+        let events = self.events[0]
         let input = open(events, O_RDONLY)
         guard input >= 0 else {
             Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
@@ -268,6 +270,14 @@ struct Simulate: ParsableCommand {
 
     /// The events for each program (see `EventInput.read`, shared with `diff`).
     func read(_ programs: [Program]) throws -> [([Event], Int)] {
-        try EventInput.read(programs, events: events, mapping: mapping, join: join)
+        // Several files are one history: read each, then replay them together in time order.
+        var merged = [([Event], Int)](repeating: ([], 0), count: programs.count)
+        for file in events {
+            for (index, (collected, bad)) in try EventInput.read(programs, events: file, mapping: mapping, join: join).enumerated() {
+                merged[index].0 += collected
+                merged[index].1 += bad
+            }
+        }
+        return merged
     }
 }

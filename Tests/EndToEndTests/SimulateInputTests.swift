@@ -117,3 +117,22 @@ struct RunUntilTests {
         #expect(wrong.status == 2 && wrong.stderr.contains("--until takes an RFC 3339 time"))
     }
 }
+
+extension SimulateInputTests {
+    /// `--events` takes several files: one history, replayed in time order, as if concatenated.
+    @Test func severalFilesAreOneHistory() throws {
+        let history = read(repositoryRoot.appendingPathComponent("rules/shop/events/history.jsonl"))
+        let lines = history.split(separator: "\n")
+        let first = try Self.file(lines[..<1500].joined(separator: "\n") + "\n", "first.jsonl")
+        let second = try Self.file(lines[1500...].joined(separator: "\n") + "\n", "second.jsonl")
+        // The later file first: the replay sorts by time, so the order of the files does not matter.
+        let split = try redress(["simulate", "rules/shop", "--events", second.path, first.path, "--format", "json"])
+        let whole = try redress(["simulate", "rules/shop", "--events", "rules/shop/events/history.jsonl", "--format", "json"])
+        #expect(split.status == 0 && whole.status == 0, "\(split.stderr)")
+        func withoutOrder(_ text: String) -> String {
+            text.split(separator: "\n").filter { !$0.contains("\"outOfOrder\"") }.joined(separator: "\n")
+        }
+        #expect(withoutOrder(split.stdout) == withoutOrder(whole.stdout))
+        #expect(whole.stdout.contains("\"events\" : 3069"))
+    }
+}

@@ -38,7 +38,7 @@ public enum HTMLReport {
             """
         html += "<table>"
         for (label, value) in [("events read", "\(report.events)"), ("decisions", "\(report.decisions)"), ("customers", "\(report.customersAffected)"),
-                               ("subjects", "\(report.subjectsAffected)"), ("projected cost", report.money(report.cost))] {
+                               ("orders", report.ordersAffected.map(String.init) ?? "–"), ("subjects", "\(report.subjectsAffected)"), ("projected cost", report.money(report.cost))] {
             html += "<tr><th>\(escape(label))</th><td class=n>\(escape(value))</td></tr>"
         }
         if let budget = report.budget {

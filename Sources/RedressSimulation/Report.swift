@@ -44,6 +44,11 @@ public struct Report: Sendable {
     /// rules only for subjects more than one rule decided on (the overlap): most subjects meet
     /// one rule, and a set per subject would cost an allocation per decision.
     var firstRuleBySubject: [String: String] = [:]
+    /// Where the outcome's key and the order's key sit in a decision's `dimensions` (after `--by`).
+    var outcomeIndex: Int? = nil
+    var orderIndex: Int? = nil
+    /// Orders a decision was about or made for (from the triggering event's order).
+    var orders: Set<String> = []
     var rulesBySubject: [String: Set<String>] = [:]
     var costs: [Int64] = []
     public var budget: Int64? = nil
@@ -145,8 +150,11 @@ public struct Report: Sendable {
         // Grouped by the values themselves (a unit separator cannot occur in them), shown joined by
         // ", " — with quotes around a value that holds a comma, so no two groups read the same.
         if !byFields.isEmpty { count(&byDimension, decision.dimensions.prefix(byFields.count).joined(separator: "\u{1F}")) }
-        if outcomeField != nil, decision.dimensions.count > byFields.count, let key = decision.dimensions.last {
-            compensatedKeys[decision.rule, default: []].insert(key)
+        if outcomeField != nil, let index = outcomeIndex, index < decision.dimensions.count {
+            compensatedKeys[decision.rule, default: []].insert(decision.dimensions[index])
+        }
+        if let index = orderIndex, index < decision.dimensions.count, decision.dimensions[index] != "(missing)" {
+            orders.insert(decision.dimensions[index])
         }
         costs.append(total)
         if let budget, budgetExhausted == nil, cost > budget { budgetExhausted = decision.time }
@@ -219,6 +227,8 @@ public struct Report: Sendable {
     public var months: [Line] { byMonth.values.sorted { $0.key < $1.key } }
     public var customersAffected: Int { byCustomer.count }
     public var subjectsAffected: Int { firstRuleBySubject.count }
+    /// Distinct orders of the triggering events of decisions (nil without orders in the schema).
+    public var ordersAffected: Int? { orderIndex == nil ? nil : orders.count }
 
     /// An amount in minor units of the currency `code` (one of the program's), as text.
     public func money(_ minor: Int64, code: String) -> String {
@@ -246,6 +256,7 @@ public struct Report: Sendable {
         }
         out += "decisions         " + style.bold("\(decisions)") + "\n"
         out += "customers         \(customersAffected)\n"
+        if let ordersAffected { out += "orders            \(ordersAffected)\n" }
         out += "subjects          \(subjectsAffected)\n"
         out += "projected cost    " + style.total(money(cost)) + "\n"
         for (code, minor) in unconverted.sorted(by: { $0.key < $1.key }) {
@@ -312,6 +323,7 @@ public struct Report: Sendable {
         var outOfOrder: Int
         var decisions: Int
         var customers: Int
+        var orders: Int?
         var subjects: Int
         var cost: String
         var costMinor: Int64
@@ -363,7 +375,7 @@ public struct Report: Sendable {
     public func json() -> String {
         let report = JSONReport(
             currency: currency.code, events: events, eventsByType: eventsByType, deadLetters: deadLetters, outOfOrder: outOfOrder,
-            decisions: decisions, customers: customersAffected, subjects: subjectsAffected, cost: money(cost), costMinor: cost,
+            decisions: decisions, customers: customersAffected, orders: ordersAffected, subjects: subjectsAffected, cost: money(cost), costMinor: cost,
             unconverted: unconverted, byRule: rules, byAction: actions, byMonth: months, byWeek: weeks, heldBack: heldBack,
             missing: missing, pendingDeadlines: pending, byFields: byFields, byField: dimensions, topCustomers: topCustomers,
             distribution: distribution, overlapSubjects: overlap.subjects, overlapPairs: overlap.pairs,

@@ -57,13 +57,20 @@ public final class Replay {
         engine = Engine(program: program)
         pricing = simulation.pricing
         engine.reportSlots = simulation.by.compactMap { program.slot(named: $0) }
+        report = Report(program: program)
         // The outcome's key travels with each decision as one more (hidden) dimension.
         if let outcome = simulation.outcome, let value = program.slot(named: outcome.field),
            let entity = program.entities.first(where: { $0.name == outcome.per }), let key = program.slot(named: "\(entity.name).\(entity.key)") {
             outcomeSlots = (value, key)
+            report.outcomeIndex = engine.reportSlots.count
             engine.reportSlots.append(key)
         }
-        report = Report(program: program)
+        // So does the order's key, when the schema has orders (the caller asks for its slot): the
+        // report counts the orders affected whatever entity the rules decide about.
+        if let order = program.entities.first(where: { $0.name == "order" }), let key = program.slot(named: "order.\(order.key)") {
+            report.orderIndex = engine.reportSlots.count
+            engine.reportSlots.append(key)
+        }
         report.byFields = simulation.by
         report.budget = simulation.budget
         report.outcomeField = simulation.outcome.map { "\($0.field) per \($0.per)" }

@@ -65,6 +65,7 @@ struct Simulate: ParsableCommand {
         let fields = by.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
         var extra = fields
         if let outcome { extra += [outcome, outcomePer] }
+        extra.append("order")  // the report counts the orders affected (ignored without orders)
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog, extraFields: extra)
         if outcome != nil, !program.entities.contains(where: { $0.name == outcomePer }) {
             Output.error("error: --outcome-per \(outcomePer): not an entity of the schema")

@@ -136,3 +136,17 @@ extension SimulateInputTests {
         #expect(whole.stdout.contains("\"events\" : 3069"))
     }
 }
+
+extension SimulateInputTests {
+    /// Orders affected are counted from the triggering events' orders, whatever the rules decide
+    /// about (here shipments); without orders on the events there are none.
+    @Test func ordersAffectedAreCounted() throws {
+        let sample = try redress(["simulate", "rules/shop", "--events", "rules/shop/events/sample.jsonl", "--format", "json"])
+        #expect(sample.stdout.contains("\"orders\" : 1") && sample.stdout.contains("\"subjects\" : 1"), "\(sample.stdout)")
+        #expect(try redress(["simulate", "rules/shop", "--events", "rules/shop/events/sample.jsonl"]).stdout.contains("orders            1"))
+        let rules = try temporaryRuleSet(Self.refundEveryPlayback)
+        let playbacks = try Self.file(Self.playback(1, price: "3.00 EUR") + "\n" + Self.playback(2, price: "3.00 EUR") + "\n")
+        let run = try redress(["simulate", rules.path, "--events", playbacks.path, "--format", "json"])
+        #expect(run.stdout.contains("\"orders\" : 0") && run.stdout.contains("\"decisions\" : 2"), "\(run.stdout)")
+    }
+}

@@ -33,6 +33,8 @@ public final class CSVReader {
     /// The record as written (without its line end), for dead letters.
     public private(set) var raw: [UInt8] = []
     public private(set) var problem: String? = nil
+    /// Why reading stopped early (a directory, a device error), or nil at the normal end.
+    public private(set) var failure: String? = nil
 
     public static let maximumRecordBytes = 1 << 20
 
@@ -49,7 +51,9 @@ public final class CSVReader {
         if position < end { return true }
         if finished { return false }
         repeat {
-            let count = read(descriptor, buffer, capacity)
+            var count = read(descriptor, buffer, capacity)
+            while count < 0, errno == EINTR { count = read(descriptor, buffer, capacity) }
+            if count < 0 { failure = String(cString: strerror(errno)) }
             position = 0
             if count <= 0 {
                 end = 0
@@ -215,6 +219,8 @@ public final class CSVEventSource {
     let program: Program
     let reader: EventReader
     let csv: CSVReader
+    /// Why the main file stopped early (a read error), or nil; read after the last row.
+    public var readFailure: String? { csv.failure }
     let fileName: String
 
     public private(set) var header: [String] = []
@@ -325,6 +331,9 @@ public final class CSVEventSource {
         var diagnostics: [Diagnostic] = []
 
         guard csv.next() else {
+            if let failure = csv.failure {
+                throw OpenError(diagnostics: [Diagnostic(.invalidSchema, "cannot read \(fileName): \(failure)", at: Label(file: mapping.path, span: .empty))])
+            }
             throw OpenError(diagnostics: [Diagnostic(.invalidSchema, "\(fileName) is empty: a CSV file starts with a header row naming its columns",
                                                      at: Label(file: mapping.path, span: .empty))])
         }

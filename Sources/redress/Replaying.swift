@@ -22,6 +22,10 @@ enum EventInput {
                     case .blank: break
                     }
                 }
+                if let failure = source.readFailure {
+                    Output.error("error: cannot read \(events): \(failure)")
+                    throw ExitCode(2)
+                }
             }
             return results
         }

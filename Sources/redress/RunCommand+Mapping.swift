@@ -58,6 +58,11 @@ extension Run {
             Output.error("error: line \(stop.line): \(stop.reason)")
             throw ExitCode(1)
         }
+        if let failure = source.readFailure {
+            session.sink.flush()
+            Output.error("error: cannot read \(events): \(failure)")
+            throw ExitCode(2)
+        }
         if let untilMs { session.fireDeadlines(until: untilMs) }
         let statistics = engine.statistics
         func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }

@@ -68,7 +68,9 @@ struct SimulateInputTests {
     }
 
     @Test func aDirectoryIsAnIOErrorNotAnEmptyInput() throws {
-        for arguments in [["simulate", "rules/shop", "--events", "rules"], ["run", "rules/shop", "--events", "rules", "--out", "/dev/null"]] {
+        let mapped = ["--mapping", "rules/olist/olist.mapping.yaml"]
+        for arguments in [["simulate", "rules/shop", "--events", "rules"], ["run", "rules/shop", "--events", "rules", "--out", "/dev/null"],
+                          ["simulate", "rules/olist", "--events", "rules"] + mapped, ["run", "rules/olist", "--events", "rules", "--out", "/dev/null"] + mapped] {
             let run = try redress(arguments)
             #expect(run.status == 2, "\(arguments): \(run.stdout)")
             #expect(run.stderr.contains("cannot read rules"))

@@ -97,7 +97,7 @@ struct Simulate: ParsableCommand {
                 throw ExitCode(2)
             }
         }
-        let exchange = try readRates(program)
+        let exchange = try ExchangeRates.read(rates, program: program)
         // Sorted JSON lines stream through (two cores, flat memory); unsorted input is read into
         // memory and sorted instead.
         if programs.count == 1, mapping == nil, sweep == nil, events.count == 1, events[0] != "-" {
@@ -217,11 +217,6 @@ struct Simulate: ParsableCommand {
             }
         }
         return sorted ? replay.finish(deadLetters: bad) : nil
-    }
-
-    /// `--rates FILE` (see `ExchangeRates.read`, shared with `diff`).
-    func readRates(_ program: Program) throws -> [String: Int64] {
-        try ExchangeRates.read(rates, program: program)
     }
 
     /// `NAME=V1,V2,…`: the parameter and its values, written as in rules (`2d`, `5 EUR`, `5%`, `3`).

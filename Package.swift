@@ -35,7 +35,12 @@ let package = Package(
             // ever used from one thread (the pipeline hands whole batches across).
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
-        .target(name: "RedressSimulation", dependencies: ["RedressRuntime", "RedressIR"]),
+        .target(
+            name: "RedressSimulation",
+            dependencies: ["RedressRuntime", "RedressIR"],
+            // The replay's counters (Tally) are class state touched per decision; same reasoning as above.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+        ),
         // Rule changes under review (the CI tools): rule unit tests with coverage, and rule-set diffs with cost impact.
         .target(
             name: "RedressReview",

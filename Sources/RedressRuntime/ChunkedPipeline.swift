@@ -96,6 +96,13 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
     /// early. Returns a message when the file could not be read.
     @discardableResult
     public func run(_ body: (Item, Int) -> Bool) -> String? {
+        run(event: { event, number in body(.event(copy event), number) }, deadLetter: { letter, number in body(.deadLetter(letter), number) })
+    }
+
+    /// The same with events lent to `event` in place: no copy of an event (and so no retain and
+    /// release of its arrays, shared with the parsing thread) per line.
+    @discardableResult
+    public func run(event: (borrowing Event, Int) -> Bool, deadLetter: (DeadLetter, Int) -> Bool) -> String? {
         let group = DispatchGroup()
         for _ in 0..<workers {
             group.enter()
@@ -115,23 +122,23 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
                 break
             }
             condition.unlock()
-            for i in 0..<batch.count {
-                let item: Item
-                let number: Int
-                if let letter = batch.letters[i] {
-                    var moved = letter
-                    moved.line += base
-                    number = moved.line
-                    item = .deadLetter(moved)
-                } else {
-                    batch.events[i].line += base
-                    number = batch.events[i].line
-                    item = .event(batch.events[i])
+            let going = batch.events.withUnsafeMutableBufferPointer { events -> Bool in
+                for i in 0..<batch.count {
+                    if let letter = batch.letters[i] {
+                        var moved = letter
+                        moved.line += base
+                        if !deadLetter(moved, moved.line) { return false }
+                    } else {
+                        events[i].line += base
+                        let number = events[i].line
+                        if !event(events[i], number) { return false }
+                    }
                 }
-                if !body(item, number) {
-                    release(batch, end: batch.end)
-                    break consuming
-                }
+                return true
+            }
+            if !going {
+                release(batch, end: batch.end)
+                break consuming
             }
             base += batch.lines
             release(batch, end: batch.end)

@@ -66,6 +66,8 @@ public struct Decision: Sendable, Codable, Equatable {
     /// the same input always gives the same key, so a consumer that remembers keys applies each
     /// decision once.
     public var key: String
+    /// The rule's position in the program (what reports count by); not part of the JSON.
+    public var ruleIndex: Int = -1
 
     enum CodingKeys: String, CodingKey { case rule, subject, customer, event, time, actions, occurrence, dimensions, key }
 }
@@ -78,9 +80,9 @@ public struct Draft: Sendable, Codable {
     public var event: Decision.EventReference
     public var actions: [Decision.Action]
     /// Refunds and vouchers in minor units, by currency index (what caps and `by amount` count).
-    public var money: [Int32: Int64]
+    public var money: MoneyByCurrency
     /// Values of the slots that policy keys read, captured at the trigger.
-    public var keys: [Int: String]
+    public var keys: PolicyKeys
     public var dimensions: [String] = []
 }
 
@@ -189,4 +191,79 @@ public enum ValueText {
             return String(decoding: UnsafeBufferPointer(rebasing: buffer[position..<end]), as: UTF8.self)
         }
     }
+}
+
+/// The values of the slots a draft's policy keys read. A draft usually has one or two (its
+/// subject, its customer), so the first two live inline: a dictionary per draft cost an
+/// allocation and several hashes per decision. Encoded as the `{slot: text}` object it replaced.
+public struct PolicyKeys: Sendable, Equatable, Codable, ExpressibleByDictionaryLiteral {
+    var firstSlot = -1, first = ""
+    var secondSlot = -1, second = ""
+    var more: [Int: String] = [:]
+
+    public init() {}
+    public init(_ entries: [Int: String]) { for (slot, text) in entries.sorted(by: { $0.key < $1.key }) { self[slot] = text } }
+    public init(dictionaryLiteral elements: (Int, String)...) { for (slot, text) in elements { self[slot] = text } }
+
+    public subscript(slot: Int) -> String? {
+        get {
+            if slot == firstSlot { return first }
+            if slot == secondSlot { return second }
+            return more.isEmpty ? nil : more[slot]
+        }
+        set {
+            guard let newValue else { return }
+            if firstSlot == -1 || slot == firstSlot { (firstSlot, first) = (slot, newValue) }
+            else if secondSlot == -1 || slot == secondSlot { (secondSlot, second) = (slot, newValue) }
+            else { more[slot] = newValue }
+        }
+    }
+
+    public var dictionary: [Int: String] {
+        var result = more
+        if firstSlot != -1 { result[firstSlot] = first }
+        if secondSlot != -1 { result[secondSlot] = second }
+        return result
+    }
+
+    public static func == (a: PolicyKeys, b: PolicyKeys) -> Bool { a.dictionary == b.dictionary }
+    public init(from decoder: Decoder) throws { self.init(try [Int: String](from: decoder)) }
+    public func encode(to encoder: Encoder) throws { try dictionary.encode(to: encoder) }
+}
+
+/// Refunds and vouchers of a draft in minor units, by currency index: one currency inline (the
+/// catalog's, nearly always), others in a dictionary. Encoded as the `{currency: minor}` object
+/// it replaced.
+public struct MoneyByCurrency: Sendable, Equatable, Codable, ExpressibleByDictionaryLiteral {
+    var currency: Int32 = -1, amount: Int64 = 0
+    var more: [Int32: Int64] = [:]
+
+    public init() {}
+    public init(_ entries: [Int32: Int64]) { for (currency, amount) in entries.sorted(by: { $0.key < $1.key }) { self[currency] = amount } }
+    public init(dictionaryLiteral elements: (Int32, Int64)...) { for (currency, amount) in elements { self[currency] = amount } }
+
+    public subscript(currency: Int32) -> Int64? {
+        get {
+            if currency == self.currency { return amount }
+            return more.isEmpty ? nil : more[currency]
+        }
+        set {
+            guard let newValue else { return }
+            if self.currency == -1 || currency == self.currency { (self.currency, amount) = (currency, newValue) }
+            else { more[currency] = newValue }
+        }
+    }
+
+    /// The amounts of every currency added up (what `by amount` compares).
+    public var total: Int64 { (currency == -1 ? 0 : amount) + more.values.reduce(0, +) }
+
+    public var dictionary: [Int32: Int64] {
+        var result = more
+        if currency != -1 { result[currency] = amount }
+        return result
+    }
+
+    public static func == (a: MoneyByCurrency, b: MoneyByCurrency) -> Bool { a.dictionary == b.dictionary }
+    public init(from decoder: Decoder) throws { self.init(try [Int32: Int64](from: decoder)) }
+    public func encode(to encoder: Encoder) throws { try dictionary.encode(to: encoder) }
 }

@@ -137,14 +137,88 @@ public final class Engine {
                 return (unit, rules)
             }
         }
+        enumBranchUnits = enumBranches.map { $0.map { $0?.unit } }
+        enumBranchRules = enumBranches.map { $0.map { $0?.rules ?? [] } }
         typeCounts = [Int](repeating: 0, count: program.events.count)
         for (key, pending) in state.pending { queue.insert((pending.deadline, key)) }
+        let spaces = Engine.namespaces(program)
+        prefixes = spaces.prefixes
+        ruleLimitSpaces = spaces.limits
+        ruleCapSpaces = spaces.caps
+        policySpaces = spaces.policies
+        groupSpaces = spaces.groups
+        occurrenceSpaces = spaces.occurrences
+        foreign.limitUses = load(state.limitUses, into: limitUses, spaces: spaces.limits.flatMap { $0 } + spaces.policies)
+        foreign.capUses = load(state.capUses, into: capUses, spaces: spaces.caps.flatMap { $0 } + spaces.policies)
+        foreign.groupUses = load(state.groupUses, into: groupUses, spaces: spaces.groups)
+        foreign.occurrences = load(state.occurrences, into: occurrences, spaces: spaces.occurrences)
+        // The tables are the memory now; `state` gets them back at each snapshot.
+        self.state.limitUses = [:]
+        self.state.capUses = [:]
+        self.state.groupUses = [:]
+        self.state.occurrences = [:]
         frame.aggregate = { [unowned self] index in self.aggregateValue(index) }
     }
 
     let eventNames: [String]
     /// Events per type since the last `statistics` read (a dictionary update per event would cost more).
     var typeCounts: [Int]
+
+    // The memory per key (limits, caps, groups, occurrences) lives in hash tables keyed by a
+    // namespace number and the key's text, not in `state`'s dictionaries of glued strings
+    // (`r3.0|order-7`): several lookups per decision, see KeyTable. `snapshot()` writes them
+    // back into `state` in the persisted format, and `init` reads them from it.
+    let limitUses = KeyTable<[Int64]>()
+    let capUses = KeyTable<[[Int64]]>()
+    let groupUses = KeyTable<[Int64]>()
+    let occurrences = KeyTable<Int>()
+    /// By namespace: the prefix its keys carry in `state` (`r3.0|`, `p1|`, `g0|`, `late|`).
+    let prefixes: [String]
+    /// Namespaces: by rule and limit, by rule and cap, by rule-set policy, by group, by rule.
+    let ruleLimitSpaces: [[Int32]]
+    let ruleCapSpaces: [[Int32]]
+    let policySpaces: [Int32]
+    let groupSpaces: [Int32]
+    let occurrenceSpaces: [Int32]
+    /// Entries of a loaded state that no namespace of this program claims: kept as they were.
+    var foreign = EngineState()
+
+    static func namespaces(_ program: Program) -> (prefixes: [String], limits: [[Int32]], caps: [[Int32]], policies: [Int32], groups: [Int32], occurrences: [Int32]) {
+        var prefixes: [String] = []
+        func space(_ prefix: String) -> Int32 {
+            prefixes.append(prefix)
+            return Int32(prefixes.count - 1)
+        }
+        let limits = program.rules.indices.map { rule in program.rules[rule].limits.indices.map { space("r\(rule).\($0)|") } }
+        let caps = program.rules.indices.map { rule in program.rules[rule].caps.indices.map { space("r\(rule).c\($0)|") } }
+        let policies = program.policies.indices.map { space("p\($0)|") }
+        let groups = program.groups.indices.map { space("g\($0)|") }
+        let occurrences = program.rules.map { space($0.name + "|") }
+        return (prefixes, limits, caps, policies, groups, occurrences)
+    }
+
+    /// Moves persisted entries (`prefix` + key) into a table; returns those no namespace claims.
+    func load<Value>(_ entries: [String: Value], into table: KeyTable<Value>, spaces: [Int32]) -> [String: Value] {
+        var rest: [String: Value] = [:]
+        // Sorted: the table's entry order (and so a later snapshot's work) does not depend on
+        // the dictionary's.
+        for (key, value) in entries.sorted(by: { $0.key < $1.key }) {
+            if let space = spaces.first(where: { key.hasPrefix(prefixes[Int($0)]) }) {
+                let entry = table.entry(space, String(key.dropFirst(prefixes[Int(space)].count)), default: value)
+                table[entry: entry] = value
+            } else {
+                rest[key] = value
+            }
+        }
+        return rest
+    }
+
+    func persisted<Value>(_ table: KeyTable<Value>, _ foreign: [String: Value]) -> [String: Value] {
+        var result = foreign
+        result.reserveCapacity(foreign.count + table.count)
+        for entry in 0..<table.count { result[prefixes[Int(table.namespace(at: entry))] + table.key(at: entry)] = table[entry: entry] }
+        return result
+    }
 
     /// The statistics, with the per-type counts folded in.
     public var statistics: EngineState.Statistics {
@@ -155,7 +229,12 @@ public final class Engine {
     /// The state with everything folded in, for a checkpoint.
     public func snapshot() -> EngineState {
         flushTypeCounts()
-        return state
+        var copy = state
+        copy.limitUses = persisted(limitUses, foreign.limitUses)
+        copy.capUses = persisted(capUses, foreign.capUses)
+        copy.groupUses = persisted(groupUses, foreign.groupUses)
+        copy.occurrences = persisted(occurrences, foreign.occurrences)
+        return copy
     }
 
     func flushTypeCounts() {
@@ -200,7 +279,9 @@ public final class Engine {
         }
         // Rules are read in place (`program.rules[index].field`), never bound to a local: a copy
         // of the struct retains and releases each of its arrays, per event.
-        for index in candidates(event.type) {
+        let candidateCount = candidates(event.type)
+        for position in 0..<candidateCount {
+            let index = candidateBuffer[position]
             let verdict = conditions[index].map { $0(frame) } ?? .true
             if verdict != .true {
                 if verdict.isMissing {
@@ -264,39 +345,44 @@ public final class Engine {
         return decisions
     }
 
-    /// Rules triggered by `type` that the event's values can match, in rule order. Reuses one
-    /// buffer: this runs for every event.
-    func candidates(_ type: Int) -> [Int] {
-        let dispatch = program.dispatch[type]
-        if dispatch.branches.isEmpty {
-            if recordOutcomes { markNotTriggered(except: dispatch.always) }
-            return dispatch.always
-        }
+    /// Fills `candidateBuffer` with the rules triggered by `type` that the event's values can
+    /// match, in rule order, and returns how many. One reused buffer, read by position, and the
+    /// program's dispatch read in place: this runs for every event, and copying the dispatch
+    /// struct or returning an array would retain and release its arrays each time.
+    func candidates(_ type: Int) -> Int {
         candidateBuffer.removeAll(keepingCapacity: true)
-        candidateBuffer.append(contentsOf: dispatch.always)
-        var sources = dispatch.always.isEmpty ? 0 : 1
-        for (position, branch) in dispatch.branches.enumerated() {
+        candidateBuffer.append(contentsOf: program.dispatch[type].always)
+        let branchCount = program.dispatch[type].branches.count
+        if branchCount == 0 {
+            if recordOutcomes { markNotTriggered(except: candidateBuffer) }
+            return candidateBuffer.count
+        }
+        var sources = candidateBuffer.isEmpty ? 0 : 1
+        for position in 0..<branchCount {
             var key = DispatchKey()
             var missing = false
-            for (place, slot) in branch.slots.prefix(DispatchKey.width).enumerated() {
-                let value = frame.slots[slot]
+            let slotCount = min(program.dispatch[type].branches[position].slots.count, DispatchKey.width)
+            for place in 0..<slotCount {
+                let value = frame.slots[program.dispatch[type].branches[position].slots[place]]
                 if value.isMissing { missing = true; break }
                 key[place] = value
             }
             var matched: [Int]? = nil
             if missing {
                 // Evaluate them all, so the missing field is counted where it decides.
-                for list in branch.rules { candidateBuffer.append(contentsOf: list); sources += 1 }
-            } else {
-                if let table = enumBranches[type][position] {
-                    let value = key.a
-                    if value.kind == .enumCase, value.unit == table.unit, value.bits >= 0, value.bits < Int64(table.rules.count),
-                       !table.rules[Int(value.bits)].isEmpty {
-                        matched = table.rules[Int(value.bits)]
-                    }
-                } else {
-                    matched = branchIndex[type][position][key]
+                for list in program.dispatch[type].branches[position].rules { candidateBuffer.append(contentsOf: list); sources += 1 }
+            } else if let unit = enumBranchUnits[type][position] {
+                let value = key.a
+                var hit = -1
+                if value.kind == .enumCase, value.unit == unit, value.bits >= 0, value.bits < Int64(enumBranchRules[type][position].count),
+                   !enumBranchRules[type][position][Int(value.bits)].isEmpty {
+                    hit = Int(value.bits)
+                    candidateBuffer.append(contentsOf: enumBranchRules[type][position][hit])
+                    sources += 1
                 }
+                if recordOutcomes { matched = hit >= 0 ? enumBranchRules[type][position][hit] : [] }
+            } else {
+                matched = branchIndex[type][position][key]
                 if let matched {
                     candidateBuffer.append(contentsOf: matched)
                     sources += 1
@@ -304,12 +390,12 @@ public final class Engine {
             }
             if recordOutcomes, !missing {
                 let matchedSet = Set(matched ?? [])
-                for list in branch.rules { for rule in list where !matchedSet.contains(rule) { note(rule, .conditionFalse) } }
+                for list in program.dispatch[type].branches[position].rules { for rule in list where !matchedSet.contains(rule) { note(rule, .conditionFalse) } }
             }
         }
         if sources > 1 { candidateBuffer.sort() }
         if recordOutcomes { markNotTriggered(except: candidateBuffer) }
-        return candidateBuffer
+        return candidateBuffer.count
     }
 
     var candidateBuffer: [Int] = []
@@ -318,6 +404,9 @@ public final class Engine {
     /// The same for branches testing one enum field (`customer.tier == VIP`), as an array by
     /// case: the most common dispatch, without hashing per event.
     let enumBranches: [[(unit: Int32, rules: [[Int]])?]]
+    /// `enumBranches` split in two flat tables (no optional tuple of arrays copied per event).
+    let enumBranchUnits: [[Int32?]]
+    let enumBranchRules: [[[[Int]]]]
 
     func markNotTriggered(except rules: [Int]) {
         let tried = Set(rules)
@@ -378,7 +467,7 @@ public final class Engine {
         }
         var actions: [Decision.Action] = []
         actions.reserveCapacity(program.rules[index].actions.count)
-        var money: [Int32: Int64] = [:]
+        var money = MoneyByCurrency()
         for (position, action) in program.rules[index].actions.enumerated() {
             var decided = Decision.Action(verb: action.verb, amount: nil, argument: action.name, channel: action.channel)
             if let amount = amounts[index][position] {
@@ -389,7 +478,11 @@ public final class Engine {
                 }
                 decided.amount = ValueText.describe(value, program: program)
                 decided.value = value
-                if value.kind == .money { money[value.unit, default: 0] += value.bits }
+                if value.kind == .money {
+                    // Saturating: a sum beyond 64 bits stays at the bound (the report then says it overflowed).
+                    let (sum, overflow) = (money[value.unit] ?? 0).addingReportingOverflow(value.bits)
+                    money[value.unit] = overflow ? (value.bits > 0 ? .max : .min) : sum
+                }
             }
             if let channel = channels[index][position] {
                 let value = channel(frame)
@@ -401,7 +494,7 @@ public final class Engine {
             actions.append(decided)
         }
         // Key values for the policies; a policy whose key this event does not have does not apply.
-        var keys: [Int: String] = [:]
+        var keys = PolicyKeys()
         func key(_ slot: Int) {
             let value = frame.slots[slot]
             if !value.isMissing { keys[slot] = keyText(value) }
@@ -439,76 +532,83 @@ public final class Engine {
     // MARK: - Policies
 
     /// Uses of a limit, cap or group key inside the window ending at `time`.
-    func recent(_ times: [Int64]?, window: Int64?, at time: Int64) -> Int {
-        guard let times else { return 0 }
-        guard let window else { return times.count }
-        return times.reduce(0) { $0 + ($1 > time - window ? 1 : 0) }
+    @inline(__always) func recent(_ table: KeyTable<[Int64]>, _ space: Int32, _ key: String, window: Int64?, at time: Int64) -> Int {
+        guard let entry = table.find(space, key) else { return 0 }
+        guard let window else { return table[entry: entry].count }
+        return table[entry: entry].reduce(0) { $0 + ($1 > time - window ? 1 : 0) }
     }
 
     func decide(_ drafts: [Draft], at time: Int64) -> [Decision] {
         guard !drafts.isEmpty else { return [] }
+        // Drafts are referred to by position (a Draft copy retains a dozen strings and arrays).
         // Active dates and rule limits decide who competes at all.
-        var eligible: [Draft] = []
-        for draft in drafts {
+        var eligible: [Int] = []
+        eligible.reserveCapacity(drafts.count)
+        for index in drafts.indices {
+            let draft = drafts[index]
             if let from = program.rules[draft.rule].activeFrom, time < from { hold(draft, .inactive); continue }
             if let until = program.rules[draft.rule].activeUntil, time >= until { hold(draft, .inactive); continue }
             if let blocked = program.rules[draft.rule].limits.enumerated().first(where: { position, limit in
                 guard let key = draft.keys[limit.key.slot] else { return false }
-                return recent(state.limitUses["r\(draft.rule).\(position)|\(key)"], window: limit.windowMilliseconds, at: time) >= limit.amount
+                return recent(limitUses, ruleLimitSpaces[draft.rule][position], key, window: limit.windowMilliseconds, at: time) >= limit.amount
             }) {
                 hold(draft, .limit("limit \(blocked.element.amount) per \(blocked.element.key.text)"))
                 continue
             }
-            eligible.append(draft)
+            eligible.append(index)
         }
         // Exclusive groups: one winner per group and key; a key the group already used blocks all.
-        var winners: [Draft] = []
-        var contested: [String: Int] = [:]
-        for draft in eligible {
+        var winners: [Int] = []
+        winners.reserveCapacity(eligible.count)
+        var contested: [Int] = []
+        for index in eligible {
+            let draft = drafts[index]
             guard let groupIndex = program.rules[draft.rule].group, let groupKey = draft.keys[program.groups[groupIndex].key.slot] else {
-                winners.append(draft)
+                winners.append(index)
                 continue
             }
             let group = program.groups[groupIndex]
-            let key = "g\(groupIndex)|\(groupKey)"
-            if recent(state.groupUses[key], window: group.windowMilliseconds, at: time) > 0 {
+            if recent(groupUses, groupSpaces[groupIndex], groupKey, window: group.windowMilliseconds, at: time) > 0 {
                 hold(draft, .group("\(group.name) already decided for this \(group.key.text)"))
                 continue
             }
-            if let position = contested[key] {
-                let current = winners[position]
+            // The winner so far for this group and key (a few drafts per event: a linear search).
+            if let position = contested.first(where: { program.rules[drafts[winners[$0]].rule].group == groupIndex
+                    && drafts[winners[$0]].keys[program.groups[groupIndex].key.slot] == groupKey }) {
+                let current = drafts[winners[position]]
                 if beats(draft, current, order: group.order) {
                     hold(current, .group("\(group.name): `\(program.rules[draft.rule].name)` wins"))
-                    winners[position] = draft
+                    winners[position] = index
                 } else {
                     hold(draft, .group("\(group.name): `\(program.rules[current.rule].name)` wins"))
                 }
             } else {
-                contested[key] = winners.count
-                winners.append(draft)
+                contested.append(winners.count)
+                winners.append(index)
             }
         }
-        winners.sort { $0.rule < $1.rule }
+        winners.sort { drafts[$0].rule < drafts[$1].rule }
         // Caps and rule-set limits, in rule order; each accepted decision counts for the next.
         var decisions: [Decision] = []
-        for draft in winners {
+        decisions.reserveCapacity(winners.count)
+        for index in winners {
+            let draft = drafts[index]
             var blocked: Outcome? = nil
             for (position, cap) in program.rules[draft.rule].caps.enumerated() where blocked == nil {
                 guard let capKey = draft.keys[cap.key.slot] else { continue }
-                if exceeds(cap, key: "r\(draft.rule).c\(position)|\(capKey)", draft: draft, at: time) {
+                if exceeds(cap, ruleCapSpaces[draft.rule][position], capKey, draft: draft, at: time) {
                     blocked = .cap("cap \(ValueText.describe(RuntimeValue(.money, cap.amount, unit: cap.currency ?? 0), program: program)) per \(cap.key.text)")
                 }
             }
             for (position, policy) in program.policies.enumerated() where blocked == nil {
                 guard let policyKey = draft.keys[policy.key.slot] else { continue }
-                let key = "p\(position)|\(policyKey)"
                 switch policy.kind {
                 case .cap:
-                    if exceeds(policy, key: key, draft: draft, at: time) {
+                    if exceeds(policy, policySpaces[position], policyKey, draft: draft, at: time) {
                         blocked = .cap("policy cap \(ValueText.describe(RuntimeValue(.money, policy.amount, unit: policy.currency ?? 0), program: program)) per \(policy.key.text)")
                     }
                 case .limit:
-                    if recent(state.limitUses[key], window: policy.windowMilliseconds, at: time) >= policy.amount {
+                    if recent(limitUses, policySpaces[position], policyKey, window: policy.windowMilliseconds, at: time) >= policy.amount {
                         blocked = .limit("policy limit \(policy.amount) per \(policy.key.text)")
                     }
                 }
@@ -525,18 +625,18 @@ public final class Engine {
     func beats(_ a: Draft, _ b: Draft, order: Program.Group.Order) -> Bool {
         let (ra, rb) = (program.rules[a.rule], program.rules[b.rule])
         if order == .amount {
-            let (ma, mb) = (a.money.values.reduce(0, +), b.money.values.reduce(0, +))
+            let (ma, mb) = (a.money.total, b.money.total)
             if ma != mb { return ma > mb }
         }
         if ra.priority != rb.priority { return ra.priority > rb.priority }
         return a.rule < b.rule
     }
 
-    func exceeds(_ cap: Program.Policy, key: String, draft: Draft, at time: Int64) -> Bool {
+    func exceeds(_ cap: Program.Policy, _ space: Int32, _ key: String, draft: Draft, at time: Int64) -> Bool {
         let unit = cap.currency ?? 0
         let amount = draft.money[unit] ?? 0
         guard amount > 0 else { return false }
-        let used = (state.capUses[key] ?? []).reduce(Int64(0)) { sum, entry in
+        let used = (capUses[space, key] ?? []).reduce(Int64(0)) { sum, entry in
             entry.count == 2 && (cap.windowMilliseconds.map { entry[0] > time - $0 } ?? true) ? sum + entry[1] : sum
         }
         return used + amount > cap.amount
@@ -546,26 +646,25 @@ public final class Engine {
     func accept(_ draft: Draft, at time: Int64) -> Decision {
         for (position, limit) in program.rules[draft.rule].limits.enumerated() {
             guard let key = draft.keys[limit.key.slot] else { continue }
-            append(&state.limitUses["r\(draft.rule).\(position)|\(key)", default: []], time, window: limit.windowMilliseconds)
+            append(limitUses, limitUses.entry(ruleLimitSpaces[draft.rule][position], key, default: []), time, window: limit.windowMilliseconds)
         }
         for (position, cap) in program.rules[draft.rule].caps.enumerated() {
             let amount = draft.money[cap.currency ?? 0] ?? 0
             guard amount > 0, let key = draft.keys[cap.key.slot] else { continue }
-            state.capUses["r\(draft.rule).c\(position)|\(key)", default: []].append([time, amount])
+            capUses[entry: capUses.entry(ruleCapSpaces[draft.rule][position], key, default: [])].append([time, amount])
         }
         for (position, policy) in program.policies.enumerated() {
             guard let policyKey = draft.keys[policy.key.slot] else { continue }
-            let key = "p\(position)|\(policyKey)"
             switch policy.kind {
             case .cap:
                 let amount = draft.money[policy.currency ?? 0] ?? 0
-                if amount > 0 { state.capUses[key, default: []].append([time, amount]) }
+                if amount > 0 { capUses[entry: capUses.entry(policySpaces[position], policyKey, default: [])].append([time, amount]) }
             case .limit:
-                append(&state.limitUses[key, default: []], time, window: policy.windowMilliseconds)
+                append(limitUses, limitUses.entry(policySpaces[position], policyKey, default: []), time, window: policy.windowMilliseconds)
             }
         }
         if let groupIndex = program.rules[draft.rule].group, let key = draft.keys[program.groups[groupIndex].key.slot] {
-            append(&state.groupUses["g\(groupIndex)|\(key)", default: []], time, window: program.groups[groupIndex].windowMilliseconds)
+            append(groupUses, groupUses.entry(groupSpaces[groupIndex], key, default: []), time, window: program.groups[groupIndex].windowMilliseconds)
         }
         let subject = program.entities[program.rules[draft.rule].subject].name
         let ruleName = program.rules[draft.rule].name
@@ -579,23 +678,23 @@ public final class Engine {
         if program.rules[draft.rule].limits.isEmpty {
             key = ruleName + "|" + subject + ":" + draft.subjectKey + "|@" + draft.event.id
         } else {
-            let occurrenceKey = ruleName + "|" + draft.subjectKey
-            occurrence = (state.occurrences[occurrenceKey] ?? 0) + 1
-            state.occurrences[occurrenceKey] = occurrence
+            let entry = occurrences.entry(occurrenceSpaces[draft.rule], draft.subjectKey, default: 0)
+            occurrence = occurrences[entry: entry] + 1
+            occurrences[entry: entry] = occurrence
             key = ruleName + "|" + subject + ":" + draft.subjectKey + "|" + String(occurrence)
         }
         // Most decisions are made at their event's time, already formatted for the reference.
         let text = time == draft.event.milliseconds ? draft.event.time : TimeFormat.format(timestamp: time)
         return Decision(rule: ruleName, subject: Decision.Subject(entity: subject, key: draft.subjectKey), customer: draft.customerKey,
                         event: draft.event, time: text, milliseconds: time, actions: draft.actions,
-                        occurrence: occurrence, dimensions: draft.dimensions, key: key)
+                        occurrence: occurrence, dimensions: draft.dimensions, key: key, ruleIndex: draft.rule)
     }
 
     /// Adds a use; without a window only the count matters, so one entry per use is kept
     /// (old entries of windowed keys are dropped as they expire).
-    func append(_ times: inout [Int64], _ time: Int64, window: Int64?) {
-        if let window { times.removeAll { $0 <= time - window } }
-        times.append(time)
+    @inline(__always) func append(_ table: KeyTable<[Int64]>, _ entry: Int, _ time: Int64, window: Int64?) {
+        if let window { table[entry: entry].removeAll { $0 <= time - window } }
+        table[entry: entry].append(time)
     }
 
     // MARK: - History

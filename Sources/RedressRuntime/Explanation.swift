@@ -145,7 +145,7 @@ extension Engine {
                               actions: [Decision.Action], money: [Int32: Int64], at time: Int64) -> Decision {
         let reference = Decision.EventReference(type: "given", id: "given", line: 0, time: TimeFormat.format(timestamp: time))
         let draft = Draft(rule: rule, subjectKey: subject, customerKey: customer, event: reference,
-                          actions: actions, money: money, keys: keys)
+                          actions: actions, money: MoneyByCurrency(money), keys: PolicyKeys(keys))
         return accept(draft, at: time)
     }
 }

@@ -39,16 +39,16 @@ public struct Report: Sendable {
     /// `--by`: the fields, and the cost per combination of their values.
     public var byFields: [String] = []
     var byDimension: [String: Line] = [:]
-    var byCustomer: [String: Line] = [:]
-    /// The first rule that decided on each subject (the subjects affected), and the full set of
-    /// rules only for subjects more than one rule decided on (the overlap): most subjects meet
-    /// one rule, and a set per subject would cost an allocation per decision.
-    var firstRuleBySubject: [String: String] = [:]
+    /// Customers some rule decided for, and the ten with the most compensation.
+    var customers = 0
+    public internal(set) var topCustomers: [Line] = []
+    /// Subjects some rule decided on, and the rules of those more than one rule decided on.
+    var subjects = 0
     /// Where the outcome's key and the order's key sit in a decision's `dimensions` (after `--by`).
     var outcomeIndex: Int? = nil
     var orderIndex: Int? = nil
     /// Orders a decision was about or made for (from the triggering event's order).
-    var orders: Set<String> = []
+    var orders = 0
     var rulesBySubject: [String: Set<String>] = [:]
     var costs: [Int64] = []
     public var budget: Int64? = nil
@@ -96,9 +96,6 @@ public struct Report: Sendable {
         self.program = program
     }
 
-    /// The last decision's day and its month and ISO week names.
-    var calendarDay: (day: Int64, month: String, week: String) = (.min, "", "")
-
     /// Adds exactly; when the sum no longer fits in 64-bit minor units it stays at the bound and
     /// the caller is told (the report then refuses to total, see `overflowed`).
     static func accumulate(_ value: inout Int64, _ amount: Int64) -> Bool {
@@ -111,55 +108,6 @@ public struct Report: Sendable {
     /// then not exact, and `simulate` says so instead of printing them.
     public internal(set) var overflowed = false
 
-    mutating func add(_ decision: Decision, pricing: Pricing) {
-        decisions += 1
-        var total: Int64 = 0
-        var exact = true
-        for action in decision.actions {
-            let cost = pricing.cost(action)
-            if let cost {
-                exact = Report.accumulate(&total, cost) && exact
-            } else if let value = action.value {
-                exact = Report.accumulate(&unconverted[program.currencies[Int(value.unit)].code, default: 0], value.bits) && exact
-            }
-            exact = byAction[action.verb, default: Line(key: action.verb, decisions: 0, cost: 0)].add(cost: cost ?? 0) && exact
-        }
-        exact = Report.accumulate(&cost, total) && exact
-        func count(_ table: inout [String: Line], _ key: String) {
-            exact = table[key, default: Line(key: key, decisions: 0, cost: 0)].add(cost: total) && exact
-        }
-        count(&byRule, decision.rule)
-        // Month and week names change at most daily: remember the last day's.
-        let day = decision.milliseconds >= 0 ? decision.milliseconds / 86_400_000 : (decision.milliseconds - 86_399_999) / 86_400_000
-        if day != calendarDay.day {
-            calendarDay = (day, String(decision.time.prefix(7)), Report.week(decision.milliseconds))
-        }
-        count(&byMonth, calendarDay.month)
-        count(&byWeek, calendarDay.week)
-        exact = Report.accumulate(&byRuleWeek[decision.rule, default: [:]][calendarDay.week, default: 0], total) && exact
-        if !exact { overflowed = true }
-        if let customer = decision.customer { count(&byCustomer, customer) }
-        let subject = decision.subject.entity + ":" + decision.subject.key
-        if let first = firstRuleBySubject[subject] {
-            if first != decision.rule || rulesBySubject[subject] != nil {
-                rulesBySubject[subject, default: [first]].insert(decision.rule)
-            }
-        } else {
-            firstRuleBySubject[subject] = decision.rule
-        }
-        // Grouped by the values themselves (a unit separator cannot occur in them), shown joined by
-        // ", " — with quotes around a value that holds a comma, so no two groups read the same.
-        if !byFields.isEmpty { count(&byDimension, decision.dimensions.prefix(byFields.count).joined(separator: "\u{1F}")) }
-        if outcomeField != nil, let index = outcomeIndex, index < decision.dimensions.count {
-            compensatedKeys[decision.rule, default: []].insert(decision.dimensions[index])
-        }
-        if let index = orderIndex, index < decision.dimensions.count, decision.dimensions[index] != "(missing)" {
-            orders.insert(decision.dimensions[index])
-        }
-        costs.append(total)
-        if let budget, budgetExhausted == nil, cost > budget { budgetExhausted = decision.time }
-    }
-
     public var dimensions: [Line] {
         byDimension.values.map { line in
             var shown = line
@@ -169,7 +117,6 @@ public struct Report: Sendable {
             return shown
         }.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
     }
-    public var topCustomers: [Line] { Array(byCustomer.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }.prefix(10)) }
 
     /// Subjects decided on by more than one rule, and how often each pair of rules met.
     public var overlap: (subjects: Int, pairs: [Line]) {
@@ -225,10 +172,10 @@ public struct Report: Sendable {
     public var actions: [Line] { byAction.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) } }
     public var weeks: [Line] { byWeek.values.sorted { $0.key < $1.key } }
     public var months: [Line] { byMonth.values.sorted { $0.key < $1.key } }
-    public var customersAffected: Int { byCustomer.count }
-    public var subjectsAffected: Int { firstRuleBySubject.count }
+    public var customersAffected: Int { customers }
+    public var subjectsAffected: Int { subjects }
     /// Distinct orders of the triggering events of decisions (nil without orders in the schema).
-    public var ordersAffected: Int? { orderIndex == nil ? nil : orders.count }
+    public var ordersAffected: Int? { orderIndex == nil ? nil : orders }
 
     /// An amount in minor units of the currency `code` (one of the program's), as text.
     public func money(_ minor: Int64, code: String) -> String {

@@ -45,6 +45,7 @@ public final class Replay {
     let simulation: Simulation
     let engine: Engine
     var report: Report
+    let tally: Tally
     var outcomeSlots: (value: Int, key: Int)? = nil
     var saved: [String: Report.Line] = [:]
     let pricing: Pricing
@@ -58,6 +59,7 @@ public final class Replay {
         pricing = simulation.pricing
         engine.reportSlots = simulation.by.compactMap { program.slot(named: $0) }
         report = Report(program: program)
+        tally = Tally(program: program)
         // The outcome's key travels with each decision as one more (hidden) dimension.
         if let outcome = simulation.outcome, let value = program.slot(named: outcome.field),
            let entity = program.entities.first(where: { $0.name == outcome.per }), let key = program.slot(named: "\(entity.name).\(entity.key)") {
@@ -94,16 +96,17 @@ public final class Replay {
                 : ValueText.describe(keyValue, program: program, strings: event.strings)
             report.recordOutcome(key: text, value: event.slots[value])
         }
-        for decision in engine.process(event) { report.add(decision, pricing: pricing) }
+        for decision in engine.process(event) { tally.add(decision, pricing: pricing, to: &report) }
     }
 
     /// Fires the deadlines up to the last event's time and returns the report.
     public func finish(deadLetters: Int) -> Report {
         if lastTime != .min {
-            for decision in engine.advance(to: lastTime + 1) { report.add(decision, pricing: pricing) }
+            for decision in engine.advance(to: lastTime + 1) { tally.add(decision, pricing: pricing, to: &report) }
         }
         report.deadLetters = deadLetters
         report.finish(engine)
+        tally.fold(into: &report)
         report.savedByPolicy = saved.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
         return report
     }

@@ -187,30 +187,41 @@ struct Simulate: ParsableCommand {
         let showProgress = isatty(STDERR_FILENO) == 1 && size > 0
         var count = 0
         defer { if showProgress { Output.error("\r\u{1B}[K", newline: false) } }
-        let consume: (EventPipeline.Item, Int) -> Bool = { item, _ in
+        func counted() {
             count += 1
             if showProgress, count % 10_000 == 0 {
                 let done = chunked?.progress ?? piped?.progress ?? 0
                 Output.error("\r" + ProgressBar.line(done: done, total: Int64(size), events: count), newline: false)
             }
-            switch item {
-            case .deadLetter: bad += 1
-            case .event(let event):
-                if event.time < replay.lastTime {
-                    sorted = false
-                    return false
-                }
-                replay.feed(event)
+        }
+        let feed: (borrowing Event, Int) -> Bool = { event, _ in
+            counted()
+            if event.time < replay.lastTime {
+                sorted = false
+                return false
             }
+            replay.feed(event)
+            return true
+        }
+        let deadLetter: (DeadLetter, Int) -> Bool = { _, _ in
+            counted()
+            bad += 1
             return true
         }
         if let chunked {
-            if let failure = chunked.run(consume) {
+            // Events are lent in place: no copy per event.
+            let failure = chunked.run(event: feed, deadLetter: deadLetter)
+            if let failure {
                 Output.error("error: \(events): \(failure)")
                 throw ExitCode(2)
             }
         } else {
-            piped?.run(consume)
+            piped?.run { item, number in
+                switch item {
+                case .event(let event): feed(event, number)
+                case .deadLetter(let letter): deadLetter(letter, number)
+                }
+            }
             if let failure = piped?.failure {
                 Output.error("error: cannot read \(events): \(failure)")
                 throw ExitCode(2)

@@ -1,0 +1,133 @@
+/// A hash table from (namespace, key text) to a value: the engine's memory per key (limits,
+/// caps, groups, occurrences) and the simulator's tables per customer, subject and order.
+///
+/// Hand-written rather than `Dictionary<String, Value>`, because a replay looks keys up several
+/// times per decision in tables that grow to hundreds of thousands of keys, and the standard
+/// dictionary pays SipHash on the whole String for every lookup and again for every key each
+/// time it grows. Here the key's bytes are hashed once per lookup with a cheap multiplicative
+/// hash (seeded per process, so keys chosen to collide cannot be prepared in advance), entries
+/// keep their hash so growing never rehashes a string, and a namespace number replaces the
+/// prefixes (`r3.0|`) that used to be glued onto every key.
+///
+/// Entries are kept in insertion order (the index only points into them): iterating is
+/// deterministic, whatever the seed.
+public final class KeyTable<Value> {
+    struct Entry {
+        var hash: UInt64
+        var namespace: Int32
+        var key: String
+        var value: Value
+    }
+    /// One array of entries (hash, key and value side by side: one cache miss per hit in a
+    /// large table, not one per array).
+    private var entries: [Entry] = []
+    /// Open addressing, linear probing: per slot, the entry number + 1 in the high 32 bits (0:
+    /// empty) and 32 bits of the hash in the low ones, so most mismatches are seen here.
+    private var index: [UInt64]
+    private var mask: Int
+    private let seed = KeyTableSeed.value
+
+    public init(capacity: Int = 16) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        index = [UInt64](repeating: 0, count: size)
+        mask = size - 1
+    }
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// The value of entry `entry` (a number from `find` or `entry`), changed in place.
+    public subscript(entry entry: Int) -> Value {
+        get { entries[entry].value }
+        _modify { yield &entries[entry].value }
+    }
+    public func key(at entry: Int) -> String { entries[entry].key }
+    public func namespace(at entry: Int) -> Int32 { entries[entry].namespace }
+
+    @inline(__always) func hash(_ namespace: Int32, _ text: String) -> UInt64 {
+        var h = seed ^ (UInt64(UInt32(bitPattern: namespace)) &* 0x9E37_79B9_7F4A_7C15)
+        var copy = text
+        copy.withUTF8 { bytes in
+            var i = 0
+            let count = bytes.count
+            guard let base = bytes.baseAddress else { return }
+            // Eight bytes at a time, multiplied and folded (a wyhash-like mix); the tail byte by byte.
+            while i + 8 <= count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+                h = KeyTable.mix(h ^ word)
+                i += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < count {
+                tail |= UInt64(base[i]) << shift
+                shift += 8
+                i += 1
+            }
+            h = KeyTable.mix(h ^ tail ^ (UInt64(count) << 56))
+        }
+        return h
+    }
+
+    @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
+        let product = x.multipliedFullWidth(by: 0x9FB2_1C65_1E98_DF25)
+        return product.high ^ product.low
+    }
+
+    /// The slot holding the key, or the empty slot where it would go (entry -1).
+    @inline(__always) private func probe(_ h: UInt64, _ namespace: Int32, _ text: String) -> (slot: Int, entry: Int) {
+        let tag = h & 0xFFFF_FFFF
+        var slot = Int(truncatingIfNeeded: h >> 32) & mask
+        while true {
+            let packed = index[slot]
+            if packed == 0 { return (slot, -1) }
+            if packed & 0xFFFF_FFFF == tag {
+                let entry = Int(packed >> 32) - 1
+                if entries[entry].hash == h, entries[entry].namespace == namespace, entries[entry].key == text { return (slot, entry) }
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// The entry holding the key, or nil.
+    @inline(__always) public func find(_ namespace: Int32, _ text: String) -> Int? {
+        let found = probe(hash(namespace, text), namespace, text)
+        return found.entry < 0 ? nil : found.entry
+    }
+
+    /// The entry holding the key, inserted with `value` when it is not there yet.
+    @inline(__always) public func entry(_ namespace: Int32, _ text: String, default value: @autoclosure () -> Value) -> Int {
+        let h = hash(namespace, text)
+        let found = probe(h, namespace, text)
+        if found.entry >= 0 { return found.entry }
+        let entry = entries.count
+        entries.append(Entry(hash: h, namespace: namespace, key: text, value: value()))
+        index[found.slot] = UInt64(entry + 1) << 32 | (h & 0xFFFF_FFFF)
+        // At most half full: probes stay short.
+        if entries.count * 2 > index.count { grow() }
+        return entry
+    }
+
+    public subscript(namespace: Int32, text: String) -> Value? {
+        find(namespace, text).map { entries[$0].value }
+    }
+
+    private func grow() {
+        let size = index.count * 2
+        index = [UInt64](repeating: 0, count: size)
+        mask = size - 1
+        for entry in entries.indices {
+            let h = entries[entry].hash
+            var slot = Int(truncatingIfNeeded: h >> 32) & mask
+            while index[slot] != 0 { slot = (slot + 1) & mask }
+            index[slot] = UInt64(entry + 1) << 32 | (h & 0xFFFF_FFFF)
+        }
+    }
+}
+
+/// One random seed for every table of the process (the hash only has to be unpredictable from
+/// outside, not different per table).
+enum KeyTableSeed {
+    static let value: UInt64 = UInt64.random(in: 1...UInt64.max)
+}

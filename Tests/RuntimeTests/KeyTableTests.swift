@@ -1,0 +1,62 @@
+import Testing
+@testable import RedressRuntime
+
+/// The engine's and the simulator's per-key memory: a hand-written hash table, checked against
+/// the standard dictionary.
+@Suite struct KeyTableTests {
+    @Test(arguments: [0, 1, 7, 1_000, 50_000])
+    func findsWhatWasInsertedAndNothingElse(count: Int) {
+        let table = KeyTable<Int>()
+        var expected: [String: Int] = [:]
+        for i in 0..<count {
+            // Short (inline) and long keys, and the same text in two namespaces.
+            let text = i % 3 == 0 ? "S\(i)" : "customer-with-a-long-key-\(i)"
+            let namespace = Int32(i % 2)
+            let entry = table.entry(namespace, text, default: 0)
+            table[entry: entry] += i
+            expected["\(namespace)|\(text)", default: 0] += i
+        }
+        #expect(table.count == expected.count)
+        for (key, value) in expected {
+            let parts = key.split(separator: "|", maxSplits: 1)
+            #expect(table[Int32(parts[0])!, String(parts[1])] == value)
+        }
+        #expect(table.find(0, "absent") == nil)
+        #expect(table.find(5, "S0") == nil)
+    }
+
+    @Test func entriesKeepInsertionOrderAndAnExistingKeyKeepsItsValue() {
+        let table = KeyTable<String>()
+        for text in ["c", "a", "b"] { _ = table.entry(1, text, default: text.uppercased()) }
+        let again = table.entry(1, "a", default: "other")
+        #expect(again == 1)
+        #expect(table[entry: again] == "A")
+        #expect((0..<table.count).map { table.key(at: $0) } == ["c", "a", "b"])
+        #expect(table[1, ""] == nil)
+        _ = table.entry(1, "", default: "empty")
+        #expect(table[1, ""] == "empty")
+    }
+}
+
+/// The engine keeps its per-key memory in KeyTables; a checkpoint must still carry it in the
+/// persisted format (`r0.0|S1`, `late|S1`), and an engine started from it must remember.
+@Suite struct EngineMemoryTests {
+    @Test func snapshotWritesThePersistedKeysAndARestartRemembersThem() throws {
+        let program = try #require(compile("rule late on shipment.delivered when shipment.delay > 2d then refund 5 EUR\n  limit 1 per shipment\n  limit 2 per customer within 30d\n"))
+        let first = run(program, [Shop.delivered("2026-11-20T10:00:00Z", shipment: "S1"), Shop.delivered("2026-11-21T10:00:00Z", shipment: "S2")])
+        #expect(first.decisions.map(\.key) == ["late|shipment:S1|1", "late|shipment:S2|1"])
+        let state = first.engine.snapshot()
+        #expect(state.limitUses.keys.sorted() == ["r0.0|S1", "r0.0|S2", "r0.1|C1"])
+        #expect(state.limitUses["r0.1|C1"]?.count == 2)
+        #expect(state.occurrences == ["late|S1": 1, "late|S2": 1])
+        // Restarted from the checkpoint: S1 was decided, and C1 has used its two per 30 days.
+        let restarted = run(program, [Shop.delivered("2026-11-22T10:00:00Z", shipment: "S1"), Shop.delivered("2026-11-23T10:00:00Z", shipment: "S3")],
+                            engine: Engine(program: program, state: state))
+        #expect(restarted.decisions.isEmpty)
+        #expect(restarted.engine.statistics.heldBack["late|limit"] == 2)
+        // Entries no rule of this program claims are kept as they were.
+        var foreign = state
+        foreign.occurrences["gone|X"] = 4
+        #expect(Engine(program: program, state: foreign).snapshot().occurrences["gone|X"] == 4)
+    }
+}

@@ -76,7 +76,9 @@ public final class Engine {
     let deadlines: [Compiled?]
     let aggregateFilters: [Compiled?]
     let aggregateValues: [Compiled?]
-    let templateChannels: [String: String]
+    /// By rule and action: the template's default channel, for actions that name a template
+    /// and choose no channel (looked up once here, not per decision).
+    let defaultChannels: [[String?]]
     /// Aggregates by the event type that feeds them.
     let aggregatesByEvent: [[Int]]
     /// Rules by the event type they await (absence).
@@ -104,7 +106,13 @@ public final class Engine {
         deadlines = program.rules.map { $0.absence?.deadline.map { Compiler.compile($0, program: program) } }
         aggregateFilters = program.aggregates.map { $0.filter.map { Compiler.compile($0, program: program) } }
         aggregateValues = program.aggregates.map { $0.value.map { Compiler.compile($0, program: program) } }
-        templateChannels = program.catalog.templates
+        defaultChannels = program.rules.map { rule in
+            rule.actions.map { action in
+                guard action.verb == "send" || action.amount == nil, let name = action.name,
+                      let channel = program.catalog.templates[name], !channel.isEmpty else { return nil }
+                return channel
+            }
+        }
         var byEvent = [[Int]](repeating: [], count: program.events.count)
         for (index, aggregate) in program.aggregates.enumerated() { byEvent[aggregate.event].append(index) }
         aggregatesByEvent = byEvent
@@ -488,9 +496,7 @@ public final class Engine {
                 let value = channel(frame)
                 decided.channel = value.isMissing ? nil : ValueText.describe(value, program: program)
             }
-            if decided.channel == nil, action.verb == "send" || action.amount == nil, let name = action.name, let channel = templateChannels[name], !channel.isEmpty {
-                decided.channel = channel
-            }
+            if decided.channel == nil, let channel = defaultChannels[index][position] { decided.channel = channel }
             actions.append(decided)
         }
         // Key values for the policies; a policy whose key this event does not have does not apply.
@@ -548,11 +554,18 @@ public final class Engine {
             let draft = drafts[index]
             if let from = program.rules[draft.rule].activeFrom, time < from { hold(draft, .inactive); continue }
             if let until = program.rules[draft.rule].activeUntil, time >= until { hold(draft, .inactive); continue }
-            if let blocked = program.rules[draft.rule].limits.enumerated().first(where: { position, limit in
-                guard let key = draft.keys[limit.key.slot] else { return false }
-                return recent(limitUses, ruleLimitSpaces[draft.rule][position], key, window: limit.windowMilliseconds, at: time) >= limit.amount
-            }) {
-                hold(draft, .limit("limit \(blocked.element.amount) per \(blocked.element.key.text)"))
+            var blocked = -1
+            for position in program.rules[draft.rule].limits.indices {
+                guard let key = draft.keys[program.rules[draft.rule].limits[position].key.slot] else { continue }
+                if recent(limitUses, ruleLimitSpaces[draft.rule][position], key, window: program.rules[draft.rule].limits[position].windowMilliseconds,
+                          at: time) >= program.rules[draft.rule].limits[position].amount {
+                    blocked = position
+                    break
+                }
+            }
+            if blocked >= 0 {
+                let limit = program.rules[draft.rule].limits[blocked]
+                hold(draft, .limit("limit \(limit.amount) per \(limit.key.text)"))
                 continue
             }
             eligible.append(index)
@@ -681,7 +694,16 @@ public final class Engine {
             let entry = occurrences.entry(occurrenceSpaces[draft.rule], draft.subjectKey, default: 0)
             occurrence = occurrences[entry: entry] + 1
             occurrences[entry: entry] = occurrence
-            key = ruleName + "|" + subject + ":" + draft.subjectKey + "|" + String(occurrence)
+            // Built in one buffer: the chain of `+` made a string per step, per decision.
+            key = String()
+            key.reserveCapacity(ruleName.utf8.count + subject.utf8.count + draft.subjectKey.utf8.count + 24)
+            key += ruleName
+            key += "|"
+            key += subject
+            key += ":"
+            key += draft.subjectKey
+            key += "|"
+            key += String(occurrence)
         }
         // Most decisions are made at their event's time, already formatted for the reference.
         let text = time == draft.event.milliseconds ? draft.event.time : TimeFormat.format(timestamp: time)

@@ -11,21 +11,29 @@
 ///
 /// Entries are kept in insertion order (the index only points into them): iterating is
 /// deterministic, whatever the seed.
+/// Inlinable: the simulator's tables live in another module, where an unspecialised generic
+/// would pay for metadata lookups and value-witness copies on every call.
 public final class KeyTable<Value> {
-    struct Entry {
-        var hash: UInt64
-        var namespace: Int32
-        var key: String
-        var value: Value
+    @usableFromInline struct Entry {
+        @usableFromInline var hash: UInt64
+        @usableFromInline var namespace: Int32
+        @usableFromInline var key: String
+        @usableFromInline var value: Value
+        @usableFromInline init(hash: UInt64, namespace: Int32, key: String, value: Value) {
+            self.hash = hash
+            self.namespace = namespace
+            self.key = key
+            self.value = value
+        }
     }
     /// One array of entries (hash, key and value side by side: one cache miss per hit in a
     /// large table, not one per array).
-    private var entries: [Entry] = []
+    @usableFromInline var entries: [Entry] = []
     /// Open addressing, linear probing: per slot, the entry number + 1 in the high 32 bits (0:
     /// empty) and 32 bits of the hash in the low ones, so most mismatches are seen here.
-    private var index: [UInt64]
-    private var mask: Int
-    private let seed = KeyTableSeed.value
+    @usableFromInline var index: [UInt64]
+    @usableFromInline var mask: Int
+    @usableFromInline let seed = KeyTableSeed.value
 
     public init(capacity: Int = 16) {
         var size = 16
@@ -34,18 +42,18 @@ public final class KeyTable<Value> {
         mask = size - 1
     }
 
-    public var count: Int { entries.count }
-    public var isEmpty: Bool { entries.isEmpty }
+    @inlinable public var count: Int { entries.count }
+    @inlinable public var isEmpty: Bool { entries.isEmpty }
 
     /// The value of entry `entry` (a number from `find` or `entry`), changed in place.
-    public subscript(entry entry: Int) -> Value {
+    @inlinable public subscript(entry entry: Int) -> Value {
         get { entries[entry].value }
         _modify { yield &entries[entry].value }
     }
-    public func key(at entry: Int) -> String { entries[entry].key }
-    public func namespace(at entry: Int) -> Int32 { entries[entry].namespace }
+    @inlinable public func key(at entry: Int) -> String { entries[entry].key }
+    @inlinable public func namespace(at entry: Int) -> Int32 { entries[entry].namespace }
 
-    @inline(__always) func hash(_ namespace: Int32, _ text: String) -> UInt64 {
+    @inlinable @inline(__always) func hash(_ namespace: Int32, _ text: String) -> UInt64 {
         var h = seed ^ (UInt64(UInt32(bitPattern: namespace)) &* 0x9E37_79B9_7F4A_7C15)
         var copy = text
         copy.withUTF8 { bytes in
@@ -70,13 +78,13 @@ public final class KeyTable<Value> {
         return h
     }
 
-    @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
+    @inlinable @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
         let product = x.multipliedFullWidth(by: 0x9FB2_1C65_1E98_DF25)
         return product.high ^ product.low
     }
 
     /// The slot holding the key, or the empty slot where it would go (entry -1).
-    @inline(__always) private func probe(_ h: UInt64, _ namespace: Int32, _ text: String) -> (slot: Int, entry: Int) {
+    @inlinable @inline(__always) func probe(_ h: UInt64, _ namespace: Int32, _ text: String) -> (slot: Int, entry: Int) {
         let tag = h & 0xFFFF_FFFF
         var slot = Int(truncatingIfNeeded: h >> 32) & mask
         while true {
@@ -91,13 +99,13 @@ public final class KeyTable<Value> {
     }
 
     /// The entry holding the key, or nil.
-    @inline(__always) public func find(_ namespace: Int32, _ text: String) -> Int? {
+    @inlinable @inline(__always) public func find(_ namespace: Int32, _ text: String) -> Int? {
         let found = probe(hash(namespace, text), namespace, text)
         return found.entry < 0 ? nil : found.entry
     }
 
     /// The entry holding the key, inserted with `value` when it is not there yet.
-    @inline(__always) public func entry(_ namespace: Int32, _ text: String, default value: @autoclosure () -> Value) -> Int {
+    @inlinable @inline(__always) public func entry(_ namespace: Int32, _ text: String, default value: @autoclosure () -> Value) -> Int {
         let h = hash(namespace, text)
         let found = probe(h, namespace, text)
         if found.entry >= 0 { return found.entry }
@@ -109,11 +117,11 @@ public final class KeyTable<Value> {
         return entry
     }
 
-    public subscript(namespace: Int32, text: String) -> Value? {
+    @inlinable public subscript(namespace: Int32, text: String) -> Value? {
         find(namespace, text).map { entries[$0].value }
     }
 
-    private func grow() {
+    @usableFromInline func grow() {
         let size = index.count * 2
         index = [UInt64](repeating: 0, count: size)
         mask = size - 1
@@ -128,6 +136,6 @@ public final class KeyTable<Value> {
 
 /// One random seed for every table of the process (the hash only has to be unpredictable from
 /// outside, not different per table).
-enum KeyTableSeed {
-    static let value: UInt64 = UInt64.random(in: 1...UInt64.max)
+@usableFromInline enum KeyTableSeed {
+    @usableFromInline static let value: UInt64 = UInt64.random(in: 1...UInt64.max)
 }

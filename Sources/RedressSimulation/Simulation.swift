@@ -89,8 +89,9 @@ public final class Replay {
 
     public func feed(_ event: Event) {
         lastTime = max(lastTime, event.time)
-        let program = simulation.program
         if let (value, key) = outcomeSlots, !event.slots[value].isMissing, !event.slots[key].isMissing {
+            // The program is bound only here: a copy of it retains and releases all its arrays.
+            let program = simulation.program
             let keyValue = event.slots[key]
             let text = keyValue.kind == .string ? String(event.string(keyValue, program: program))
                 : ValueText.describe(keyValue, program: program, strings: event.strings)
@@ -126,9 +127,14 @@ public struct Pricing: Sendable {
     }
 
     let program: Program
-    let actions: [String: ActionCost]
-    let channels: [String: Int64]
-    let tags: [String: Int64]
+    // Names and costs side by side, searched linearly: a catalog has a handful of each, and
+    // comparing a few short strings costs less than hashing one (this runs per action priced).
+    let actionNames: [String]
+    let actions: [ActionCost]
+    let channelNames: [String]
+    let channels: [Int64]
+    let tagNames: [String]
+    let tags: [Int64]
     /// By currency index: the rate into the catalog's currency, in millionths.
     let rates: [Int32: Int64]
 
@@ -137,17 +143,21 @@ public struct Pricing: Sendable {
         var byIndex: [Int32: Int64] = [:]
         for (index, currency) in program.currencies.enumerated() { if let rate = rates[currency.code] { byIndex[Int32(index)] = rate } }
         self.rates = byIndex
-        actions = Dictionary(program.catalog.actions.map { action in
+        // The first definition of a name counts (as a dictionary built with `uniquingKeysWith: first`).
+        actionNames = program.catalog.actions.map(\.name)
+        actions = program.catalog.actions.map { action in
             let model: ActionCost.Model = switch action.cost {
             case "amount": .amount
             case "fixed": .fixed
             case "per_unit": .perUnit
             default: .free
             }
-            return (action.name, ActionCost(model: model, costMinor: action.costMinor, redemptionRate: action.redemptionRate))
-        }, uniquingKeysWith: { a, _ in a })
-        channels = Dictionary(program.catalog.channels.map { ($0.name, $0.costMinor) }, uniquingKeysWith: { a, _ in a })
-        tags = Dictionary(program.catalog.tags.map { ($0.name, $0.costMinor) }, uniquingKeysWith: { a, _ in a })
+            return ActionCost(model: model, costMinor: action.costMinor, redemptionRate: action.redemptionRate)
+        }
+        channelNames = program.catalog.channels.map(\.name)
+        channels = program.catalog.channels.map(\.costMinor)
+        tagNames = program.catalog.tags.map(\.name)
+        tags = program.catalog.tags.map(\.costMinor)
     }
 
     /// Money of another currency in minor units of the catalog's: amount × rate, rescaled between
@@ -162,7 +172,7 @@ public struct Pricing: Sendable {
 
     /// The cost of one action, or nil when its money is in another currency without a rate.
     public func cost(_ action: Decision.Action) -> Int64? {
-        let definition = actions[action.verb]
+        let definition = actionNames.firstIndex(of: action.verb).map { actions[$0] }
         var cost: Int64 = 0
         switch definition?.model {
         case .amount:
@@ -186,8 +196,8 @@ public struct Pricing: Sendable {
         if let rate = definition?.redemptionRate {
             cost = FixedPoint.multiplyDivide(cost, rate, FixedPoint.scale) ?? cost
         }
-        if let channel = action.channel { _ = Report.accumulate(&cost, channels[channel] ?? 0) }
-        if let argument = action.argument, let tag = tags[argument] { _ = Report.accumulate(&cost, tag) }
+        if let channel = action.channel, let position = channelNames.firstIndex(of: channel) { _ = Report.accumulate(&cost, channels[position]) }
+        if let argument = action.argument, let position = tagNames.firstIndex(of: argument) { _ = Report.accumulate(&cost, tags[position]) }
         return cost
     }
 }

@@ -96,13 +96,14 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
     /// early. Returns a message when the file could not be read.
     @discardableResult
     public func run(_ body: (Item, Int) -> Bool) -> String? {
-        run(event: { event, number in body(.event(copy event), number) }, deadLetter: { letter, number in body(.deadLetter(letter), number) })
+        run(event: { event, number in body(.event(event.pointee), number) }, deadLetter: { letter, number in body(.deadLetter(letter), number) })
     }
 
-    /// The same with events lent to `event` in place: no copy of an event (and so no retain and
-    /// release of its arrays, shared with the parsing thread) per line.
+    /// The same with events lent to `event` in place, by pointer (valid during the call): no
+    /// copy of an event (and so no retain and release of its arrays, shared with the parsing
+    /// thread) per line.
     @discardableResult
-    public func run(event: (borrowing Event, Int) -> Bool, deadLetter: (DeadLetter, Int) -> Bool) -> String? {
+    public func run(event: (UnsafePointer<Event>, Int) -> Bool, deadLetter: (DeadLetter, Int) -> Bool) -> String? {
         let group = DispatchGroup()
         for _ in 0..<workers {
             group.enter()
@@ -131,7 +132,7 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
                     } else {
                         events[i].line += base
                         let number = events[i].line
-                        if !event(events[i], number) { return false }
+                        if !event(UnsafePointer(events.baseAddress! + i), number) { return false }
                     }
                 }
                 return true

@@ -23,10 +23,14 @@ public final class Frame {
 
     /// Makes `event` the current one.
     @inline(__always) public func load(_ event: Event) {
-        event.slots.withUnsafeBufferPointer { source in
+        withUnsafePointer(to: event) { load($0) }
+    }
+
+    @inline(__always) public func load(_ event: UnsafePointer<Event>) {
+        event.pointee.slots.withUnsafeBufferPointer { source in
             _ = slots.update(fromContentsOf: source)
         }
-        strings = event.strings
+        strings = event.pointee.strings
     }
 
     @inline(__always) func string(_ value: RuntimeValue) -> Substring {

@@ -256,38 +256,45 @@ public final class Engine {
 
     /// Evaluates one event and returns the decisions it causes, deadlines that passed first.
     public func process(_ event: Event) -> [Decision] {
-        var decisions = advance(to: event.time)
-        frame.load(event)
-        currentTime = event.time
+        withUnsafePointer(to: event) { process($0) }
+    }
+
+    /// The same for an event lent by pointer (valid during the call): the chunked reader's
+    /// batches hand events over this way, because reading an event through a pointer into a
+    /// by-value parameter copies it (retaining and releasing its arrays, per event).
+    public func process(_ lent: UnsafePointer<Event>) -> [Decision] {
+        var decisions = advance(to: lent.pointee.time)
+        frame.load(lent)
+        currentTime = lent.pointee.time
         if !aggregateCache.isEmpty { aggregateCache.removeAll(keepingCapacity: true) }
         if recordOutcomes { outcomes.removeAll() }
         state.statistics.events += 1
-        typeCounts[event.type] += 1
+        typeCounts[lent.pointee.type] += 1
 
         // The awaited event arrived (by its deadline): that absence rule will not fire for this subject.
         if !state.pending.isEmpty {
-            for rule in awaitingRules[event.type] {
+            for rule in awaitingRules[lent.pointee.type] {
                 let subject = frame.slots[program.rules[rule].subjectKey.slot]
                 guard !subject.isMissing else { continue }
                 let key = "\(rule)|\(keyText(subject))"
-                if let pending = state.pending[key], pending.deadline >= event.time { state.pending[key] = nil }
+                if let pending = state.pending[key], pending.deadline >= lent.pointee.time { state.pending[key] = nil }
             }
         }
-        for aggregate in aggregatesByEvent[event.type] { record(aggregate, at: event.time) }
+        for aggregate in aggregatesByEvent[lent.pointee.type] { record(aggregate, at: lent.pointee.time) }
 
         var drafts: [Draft] = []
         // Formatted only when some rule decides: most events decide nothing.
         var formatted: Decision.EventReference? = nil
         func reference() -> Decision.EventReference {
             if let formatted { return formatted }
-            let made = Decision.EventReference(type: eventNames[event.type], id: event.id.isEmpty ? "line \(event.line)" : event.id,
-                                               line: event.line, time: TimeFormat.format(timestamp: event.time), milliseconds: event.time)
+            let made = Decision.EventReference(type: eventNames[lent.pointee.type], id: lent.pointee.id.isEmpty ? "line \(lent.pointee.line)" : lent.pointee.id,
+                                               line: lent.pointee.line, time: TimeFormat.format(timestamp: lent.pointee.time), milliseconds: lent.pointee.time)
             formatted = made
             return made
         }
         // Rules are read in place (`program.rules[index].field`), never bound to a local: a copy
         // of the struct retains and releases each of its arrays, per event.
-        let candidateCount = candidates(event.type)
+        let candidateCount = candidates(lent.pointee.type)
         for position in 0..<candidateCount {
             let index = candidateBuffer[position]
             let verdict = conditions[index].map { $0(frame) } ?? .true
@@ -305,7 +312,7 @@ public final class Engine {
             guard let draft = makeDraft(index, reference: reference()) else { continue }
             if let absence = program.rules[index].absence {
                 var deadline: Int64? = nil
-                if let within = absence.withinMilliseconds { deadline = event.time + within }
+                if let within = absence.withinMilliseconds { deadline = lent.pointee.time + within }
                 if let at = deadlines[index]?(frame), at.kind == .timestamp { deadline = at.bits }
                 guard let deadline else {
                     note(index, .conditionUnknown(missing: ["deadline"]))
@@ -322,8 +329,8 @@ public final class Engine {
             }
             drafts.append(draft)
         }
-        decisions += decide(drafts, at: event.time)
-        state.clock = max(state.clock, event.time)
+        decisions += decide(drafts, at: lent.pointee.time)
+        state.clock = max(state.clock, lent.pointee.time)
         return decisions
     }
 

@@ -87,17 +87,22 @@ public final class Replay {
         }
     }
 
-    public func feed(_ event: Event) {
-        lastTime = max(lastTime, event.time)
-        if let (value, key) = outcomeSlots, !event.slots[value].isMissing, !event.slots[key].isMissing {
+    /// The same for an event lent by pointer (the chunked reader's batches): not copied.
+    public func feed(_ event: UnsafePointer<Event>) {
+        lastTime = max(lastTime, event.pointee.time)
+        if let (value, key) = outcomeSlots, !event.pointee.slots[value].isMissing, !event.pointee.slots[key].isMissing {
             // The program is bound only here: a copy of it retains and releases all its arrays.
             let program = simulation.program
-            let keyValue = event.slots[key]
-            let text = keyValue.kind == .string ? String(event.string(keyValue, program: program))
-                : ValueText.describe(keyValue, program: program, strings: event.strings)
-            report.recordOutcome(key: text, value: event.slots[value])
+            let keyValue = event.pointee.slots[key]
+            let text = keyValue.kind == .string ? String(event.pointee.string(keyValue, program: program))
+                : ValueText.describe(keyValue, program: program, strings: event.pointee.strings)
+            report.recordOutcome(key: text, value: event.pointee.slots[value])
         }
         for decision in engine.process(event) { tally.add(decision, pricing: pricing, to: &report) }
+    }
+
+    public func feed(_ event: Event) {
+        withUnsafePointer(to: event) { feed($0) }
     }
 
     /// Fires the deadlines up to the last event's time and returns the report.

@@ -194,9 +194,9 @@ struct Simulate: ParsableCommand {
                 Output.error("\r" + ProgressBar.line(done: done, total: Int64(size), events: count), newline: false)
             }
         }
-        let feed: (borrowing Event, Int) -> Bool = { event, _ in
+        let feed: (UnsafePointer<Event>, Int) -> Bool = { event, _ in
             counted()
-            if event.time < replay.lastTime {
+            if event.pointee.time < replay.lastTime {
                 sorted = false
                 return false
             }
@@ -218,7 +218,7 @@ struct Simulate: ParsableCommand {
         } else {
             piped?.run { item, number in
                 switch item {
-                case .event(let event): feed(event, number)
+                case .event(var event): withUnsafePointer(to: &event) { feed($0, number) }
                 case .deadLetter(let letter): deadLetter(letter, number)
                 }
             }

@@ -103,6 +103,16 @@ func runBinary(_ arguments: [String]) -> (seconds: Double, maxKiB: Int, status: 
 let mission = "when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology, flag handwritten\n"
 print("Redress run benchmark (release build, one core unless stated)\n")
 
+// `RunBenchmark decisions`: only the replay where every delivery decides (to profile the cost of a decision).
+if CommandLine.arguments.contains("decisions") {
+    let everyDelivery = compile("when shipment.delay > -1000d then refund 5 EUR, send apology, flag handwritten\n")
+    let deliveries = readEvents(events(1_000_000), program: everyDelivery, limit: 300_000)
+    let decided = bestOfThree { replay(everyDelivery, deliveries) }
+    print(String(format: "replay where every delivery decides: %d decisions, %.0f ns per decision",
+                 decided.result, decided.seconds * 1e9 / Double(max(decided.result, 1))))
+    exit(0)
+}
+
 // 0. The JSON-lines reader alone, on one core, over the 1,000,000-event file held in memory.
 do {
     let program = compile(mission)

@@ -21,7 +21,9 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
     /// consumer adds the lines of the chunks before it.
     final class Batch: @unchecked Sendable {
         var events: [Event] = []
-        var letters: [DeadLetter?] = []
+        /// The dead letters, by position in `events` (in order): few, so kept apart rather than
+        /// as an optional per event that the consumer would read for every line.
+        var letters: [(position: Int, letter: DeadLetter)] = []
         var count = 0
         var lines = 0
         var end: Int64 = 0
@@ -39,7 +41,6 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
         func next() -> Int {
             if count == events.count {
                 events.append(Event(slotCount: slotCount))
-                letters.append(nil)
             }
             count += 1
             return count - 1
@@ -124,9 +125,11 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
             }
             condition.unlock()
             let going = batch.events.withUnsafeMutableBufferPointer { events -> Bool in
+                var nextLetter = 0
                 for i in 0..<batch.count {
-                    if let letter = batch.letters[i] {
-                        var moved = letter
+                    if nextLetter < batch.letters.count, batch.letters[nextLetter].position == i {
+                        var moved = batch.letters[nextLetter].letter
+                        nextLetter += 1
                         moved.line += base
                         if !deadLetter(moved, moved.line) { return false }
                     } else {
@@ -202,6 +205,7 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
     /// until that line's newline).
     func parse(_ chunk: Int, into batch: Batch) -> String? {
         batch.count = 0
+        batch.letters.removeAll(keepingCapacity: true)
         batch.lines = 0
         let start = Int64(chunk) * chunkSize
         let end = min(size, start + chunkSize)
@@ -243,9 +247,7 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
             if line.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
             let index = batch.next()
             if let reason = reader.read(line, number: relative, into: &batch.events[index]) {
-                batch.letters[index] = DeadLetter(line: relative, reason: reason, text: String(decoding: line, as: UTF8.self))
-            } else {
-                batch.letters[index] = nil
+                batch.letters.append((index, DeadLetter(line: relative, reason: reason, text: String(decoding: line, as: UTF8.self))))
             }
         }
         batch.lines = relative

@@ -73,17 +73,33 @@ public struct Decision: Sendable, Codable, Equatable {
 }
 
 /// A decision before policies: kept by absence rules until their deadline.
-public struct Draft: Sendable, Codable {
-    public var rule: Int
-    public var subjectKey: String
-    public var customerKey: String?
-    public var event: Decision.EventReference
-    public var actions: [Decision.Action]
+///
+/// A class of constants, not a struct: drafts are passed between the engine's steps and to the
+/// simulator's pricing of what policies held back, and a struct copy retained and released a
+/// dozen strings and arrays each time.
+public final class Draft: Sendable, Codable {
+    public let rule: Int
+    public let subjectKey: String
+    public let customerKey: String?
+    public let event: Decision.EventReference
+    public let actions: [Decision.Action]
     /// Refunds and vouchers in minor units, by currency index (what caps and `by amount` count).
-    public var money: MoneyByCurrency
+    public let money: MoneyByCurrency
     /// Values of the slots that policy keys read, captured at the trigger.
-    public var keys: PolicyKeys
-    public var dimensions: [String] = []
+    public let keys: PolicyKeys
+    public let dimensions: [String]
+
+    public init(rule: Int, subjectKey: String, customerKey: String?, event: Decision.EventReference, actions: [Decision.Action],
+                money: MoneyByCurrency, keys: PolicyKeys, dimensions: [String] = []) {
+        self.rule = rule
+        self.subjectKey = subjectKey
+        self.customerKey = customerKey
+        self.event = event
+        self.actions = actions
+        self.money = money
+        self.keys = keys
+        self.dimensions = dimensions
+    }
 }
 
 extension Decision {

@@ -329,7 +329,7 @@ public final class Engine {
             }
             drafts.append(draft)
         }
-        decisions += decide(drafts, at: lent.pointee.time)
+        if decisions.isEmpty { decisions = decide(drafts, at: lent.pointee.time) } else { decisions += decide(drafts, at: lent.pointee.time) }
         state.clock = max(state.clock, lent.pointee.time)
         return decisions
     }
@@ -483,12 +483,14 @@ public final class Engine {
         var actions: [Decision.Action] = []
         actions.reserveCapacity(program.rules[index].actions.count)
         var money = MoneyByCurrency()
-        for (position, action) in program.rules[index].actions.enumerated() {
-            var decided = Decision.Action(verb: action.verb, amount: nil, argument: action.name, channel: action.channel)
+        // Actions read in place (a copy of each would retain and release its strings and nodes).
+        for position in program.rules[index].actions.indices {
+            var decided = Decision.Action(verb: program.rules[index].actions[position].verb, amount: nil,
+                                          argument: program.rules[index].actions[position].name, channel: program.rules[index].actions[position].channel)
             if let amount = amounts[index][position] {
                 let value = amount(frame)
                 guard !value.isMissing else {
-                    note(index, .conditionUnknown(missing: ["amount of \(action.verb)"]))
+                    note(index, .conditionUnknown(missing: ["amount of \(program.rules[index].actions[position].verb)"]))
                     return nil
                 }
                 decided.amount = ValueText.describe(value, program: program)
@@ -551,12 +553,15 @@ public final class Engine {
         return table[entry: entry].reduce(0) { $0 + ($1 > time - window ? 1 : 0) }
     }
 
+    var eligible: [Int] = []
+    var winners: [Int] = []
+
     func decide(_ drafts: [Draft], at time: Int64) -> [Decision] {
         guard !drafts.isEmpty else { return [] }
         // Drafts are referred to by position (a Draft copy retains a dozen strings and arrays).
         // Active dates and rule limits decide who competes at all.
-        var eligible: [Int] = []
-        eligible.reserveCapacity(drafts.count)
+        // Two reused buffers of positions: no allocation per decision.
+        eligible.removeAll(keepingCapacity: true)
         for index in drafts.indices {
             let draft = drafts[index]
             if let from = program.rules[draft.rule].activeFrom, time < from { hold(draft, .inactive); continue }
@@ -578,8 +583,7 @@ public final class Engine {
             eligible.append(index)
         }
         // Exclusive groups: one winner per group and key; a key the group already used blocks all.
-        var winners: [Int] = []
-        winners.reserveCapacity(eligible.count)
+        winners.removeAll(keepingCapacity: true)
         var contested: [Int] = []
         for index in eligible {
             let draft = drafts[index]

@@ -176,7 +176,7 @@ public struct Pricing: Sendable {
     }
 
     /// The cost of one action, or nil when its money is in another currency without a rate.
-    public func cost(_ action: Decision.Action) -> Int64? {
+    @inline(__always) public func cost(_ action: Decision.Action) -> Int64? {
         let definition = actionNames.firstIndex(of: action.verb).map { actions[$0] }
         var cost: Int64 = 0
         switch definition?.model {

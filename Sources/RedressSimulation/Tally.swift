@@ -39,15 +39,16 @@ final class Tally {
         report.decisions += 1
         var total: Int64 = 0
         var exact = true
-        for action in decision.actions {
-            let cost = pricing.cost(action)
+        // Actions read in place: a copy of each would retain and release its strings.
+        for index in decision.actions.indices {
+            let cost = pricing.cost(decision.actions[index])
             if let cost {
                 exact = Report.accumulate(&total, cost) && exact
-            } else if let value = action.value {
+            } else if let value = decision.actions[index].value {
                 exact = Report.accumulate(&report.unconverted[program.currencies[Int(value.unit)].code, default: 0], value.bits) && exact
             }
-            let position = actions.firstIndex { $0.key == action.verb } ?? {
-                actions.append(Report.Line(key: action.verb, decisions: 0, cost: 0))
+            let position = actions.firstIndex { $0.key == decision.actions[index].verb } ?? {
+                actions.append(Report.Line(key: decision.actions[index].verb, decisions: 0, cost: 0))
                 return actions.count - 1
             }()
             exact = actions[position].add(cost: cost ?? 0) && exact

@@ -22,6 +22,8 @@ public enum TimeFormat {
     /// RFC 3339: `YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM)`; a space may replace the `T`.
     /// Milliseconds since the epoch.
     public static func timestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        // Events write this form; the others take the general way below.
+        if bytes.count == 20, let value = canonicalTimestamp(bytes) { return value }
         guard bytes.count >= 17, bytes[4] == 45, bytes[7] == 45, bytes[10] == 84 || bytes[10] == 32 || bytes[10] == 116,
               bytes[13] == 58, let y = digits(bytes, 0, 4), let m = digits(bytes, 5, 2), let d = digits(bytes, 8, 2),
               let hh = digits(bytes, 11, 2), let mm = digits(bytes, 14, 2),
@@ -60,6 +62,39 @@ public enum TimeFormat {
         guard i == bytes.count else { return nil }
         let days = daysFromCivil(y, m, d)
         return ((days * 86_400 + hh * 3600 + mm * 60 + seconds - offset * 60) * 1000) + millis
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` (exactly 20 bytes), or nil for anything `timestamp` has to look at
+    /// more closely. The bytes are read as three words: the separators and digits are tested a
+    /// word at a time, and each pair of digits is made a number with one multiplication for all
+    /// pairs of a word (every event has one time or more).
+    @inline(__always) static func canonicalTimestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard let start = bytes.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(start)
+        // Little-endian: byte k of a word is bits 8k..<8k+8.
+        let a = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))                 // YYYY-MM-
+        let b = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))  // DDTHH:MM
+        let c = UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))  // :SSZ
+        let separator = b >> 16 & 0xFF, zone = c >> 24
+        guard a & 0xFF00_00FF_0000_0000 == 0x2D00_002D_0000_0000, b & 0x0000_FF00_0000_0000 == 0x0000_3A00_0000_0000,
+              separator == 0x54 || separator == 0x20 || separator == 0x74, c & 0xFF == 0x3A, zone == 0x5A || zone == 0x7A,
+              allDigits(a, 0x00FF_FF00_FFFF_FFFF), allDigits(b, 0xFFFF_00FF_FF00_FFFF), allDigits(c, 0x00FF_FF00) else { return nil }
+        // Byte k becomes 10 × digit k + digit k+1 (at most 165 for any two low nibbles: no carry).
+        @inline(__always) func pairs(_ word: UInt64) -> UInt64 { let d = word & 0x0F0F_0F0F_0F0F_0F0F; return d &* 10 &+ d >> 8 }
+        @inline(__always) func byte(_ word: UInt64, _ k: UInt64) -> Int64 { Int64(word >> (8 * k) & 0xFF) }
+        let pa = pairs(a), pb = pairs(b), pc = pairs(c)
+        let y = byte(pa, 0) * 100 + byte(pa, 2), m = byte(pa, 5), d = byte(pb, 0)
+        let hh = byte(pb, 3), mm = byte(pb, 6), ss = byte(pc, 1)
+        guard m >= 1, m <= 12, d >= 1, d <= daysInMonth(y, m), hh < 24, mm < 60, ss < 61 else { return nil }
+        return (daysFromCivil(y, m, d) &* 86_400 &+ hh &* 3600 &+ mm &* 60 &+ ss) &* 1000
+    }
+
+    /// Whether the bytes of `word` selected by `mask` (0xFF each) are all ASCII digits.
+    @inline(__always) static func allDigits(_ word: UInt64, _ mask: UInt64) -> Bool {
+        let high = 0xF0F0_F0F0_F0F0_F0F0 & mask, threes = 0x3030_3030_3030_3030 & mask
+        let selected = word & mask
+        // 0x30...0x3F, and no carry into the high nibble when 6 is added (so at most 0x39).
+        return selected & high == threes && (selected &+ (0x0606_0606_0606_0606 & mask)) & high == threes
     }
 
     /// `3d`, `-2h`, `1d12h`, `90m`, `500ms` → milliseconds.
@@ -106,7 +141,7 @@ public enum TimeFormat {
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    public static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+    @inline(__always) public static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400

@@ -60,3 +60,66 @@ struct EventFuzzTests {
         #expect(text.withUTF8 { reader.read($0, number: 1, into: &event) } != nil)
     }
 }
+
+/// The reader has a fast path for the usual line and a general one for everything else (and for
+/// the wording of every dead letter). They must read every line alike: the bundled sample
+/// histories and tens of thousands of mutations of their lines go through both, and the results
+/// (reason, type, time, id, slots, strings) must be identical.
+struct EventReaderPathsTests {
+    static let events = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("rules/shop/events")
+
+    /// Text that reads the same whichever way it was read, or the reason it was refused.
+    static func read(_ reader: EventReader, _ bytes: [UInt8], into event: inout Event) -> String {
+        if let failure = bytes.withUnsafeBufferPointer({ reader.read($0, number: 7, into: &event) }) { return "dead: " + failure }
+        let slots = event.slots.map { "\($0.kind):\($0.unit):\($0.bits)" }.joined(separator: " ")
+        return "\(event.type) \(event.time) \(event.id) \(event.line) [\(slots)] \(event.strings)"
+    }
+
+    @Test func fastAndGeneralReadersAgree() throws {
+        // Rules that read fields of every entity and kind (strings, enums, money, durations, times).
+        let program = try #require(compile("""
+            policy cap 20 EUR per customer within 30d
+            when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology, flag handwritten
+            rule big on order.placed when order.total > 100 EUR and customer.country == DE then send apology
+            rule serial on return.registered when count(return.registered where return.reason == wrong_size within 90d) >= 3 then send size_guide
+            rule not_shipped on order.placed unless shipment.shipped within 48h then send dispatch_delay_notice
+            """))
+        var lines: [[UInt8]] = []
+        for name in ["history.jsonl", "sample.jsonl", "deliveries_SE_one_day.jsonl"] {
+            let text = try String(contentsOf: Self.events.appendingPathComponent(name), encoding: .utf8)
+            lines += text.split(separator: "\n").map { Array($0.utf8) }
+        }
+        #expect(lines.count > 3000)
+        let fast = EventReader(program: program), general = EventReader(program: program, fastPath: false)
+        var a = Event(slotCount: program.slots.count), b = Event(slotCount: program.slots.count)
+        var random = SplitMixGenerator(state: 11)
+        var compared = 0, refused = 0
+        // Mutations that often keep a line readable (spaces, escapes, reordering, other values)
+        // besides the ones that break it.
+        let pieces = [" ", "\t", "\\n", "\\u0041", "\\\"", "\"", ",", ":", "{", "}", "[1,2]", "null", "-", "0", "é", "\"x\":1,", "2026-02-30T10:00:00Z"]
+        for index in 0..<(lines.count + 40_000) {
+            var bytes = lines[index % lines.count]
+            if index >= lines.count {
+                for _ in 0..<(1 + Int(random.next() % 3)) {
+                    let position = bytes.isEmpty ? 0 : Int(random.next() % UInt64(bytes.count))
+                    switch random.next() % 4 {
+                    case 0 where !bytes.isEmpty: bytes.remove(at: position)
+                    case 1: bytes.insert(contentsOf: Array(pieces[Int(random.next() % UInt64(pieces.count))].utf8), at: position)
+                    case 2 where !bytes.isEmpty: bytes[position] = UInt8(truncatingIfNeeded: random.next() % 128)
+                    default: bytes.insert(contentsOf: [32, 32], at: position)
+                    }
+                }
+            }
+            let expected = Self.read(general, bytes, into: &b)
+            let actual = Self.read(fast, bytes, into: &a)
+            #expect(actual == expected, "line \(index): \(String(decoding: bytes, as: UTF8.self))")
+            if actual != expected { break }
+            compared += 1
+            if expected.hasPrefix("dead: ") { refused += 1 }
+        }
+        // Both kinds of line were compared.
+        #expect(refused > 5_000)
+        #expect(compared - refused > 10_000)
+    }
+}

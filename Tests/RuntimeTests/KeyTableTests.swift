@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import RedressRuntime
 
@@ -58,5 +59,27 @@ import Testing
         var foreign = state
         foreign.occurrences["gone|X"] = 4
         #expect(Engine(program: program, state: foreign).snapshot().occurrences["gone|X"] == 4)
+    }
+}
+
+/// Drafts wait in the persisted state (absence rules): their policy keys and money keep the JSON
+/// shape they had as dictionaries, so a state written before reads back the same.
+@Suite struct DraftEncodingTests {
+    @Test func policyKeysAndMoneyEncodeAsTheDictionariesTheyReplaced() throws {
+        let reference = Decision.EventReference(type: "order.placed", id: "e1", line: 1, time: "2026-11-20T10:00:00Z")
+        let draft = Draft(rule: 2, subjectKey: "O1", customerKey: "C1", event: reference, actions: [],
+                          money: MoneyByCurrency([0: 500, 3: 7]), keys: PolicyKeys([4: "O1", 9: "C1", 11: "DE"]))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(draft), as: UTF8.self)
+        #expect(json.contains(#""keys":{"11":"DE","4":"O1","9":"C1"}"#))
+        // `[Int32: Int64]` was encoded as key, value, key, value… (JSONEncoder makes objects only of
+        // String- and Int-keyed dictionaries): a state written that way reads back.
+        let earlier = json.replacing(#/"money":\[[0-9,]*\]/#, with: #""money":[0,500,3,7]"#)
+        #expect(earlier.contains(#""money":[0,500,3,7]"#))
+        #expect(try JSONDecoder().decode(Draft.self, from: Data(earlier.utf8)).money == draft.money)
+        let back = try JSONDecoder().decode(Draft.self, from: Data(json.utf8))
+        #expect(back.keys == draft.keys && back.money == draft.money)
+        #expect(back.keys[11] == "DE" && back.keys[5] == nil && back.money[3] == 7 && back.money.total == 507)
     }
 }

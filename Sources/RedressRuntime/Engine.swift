@@ -264,15 +264,20 @@ public final class Engine {
     /// by-value parameter copies it (retaining and releasing its arrays, per event).
     public func process(_ lent: UnsafePointer<Event>) -> [Decision] {
         var decisions = advance(to: lent.pointee.time)
-        frame.load(lent)
         currentTime = lent.pointee.time
         if !aggregateCache.isEmpty { aggregateCache.removeAll(keepingCapacity: true) }
         if recordOutcomes { outcomes.removeAll() }
         state.statistics.events += 1
         typeCounts[lent.pointee.type] += 1
+        // Dispatch reads the event's slots where they are; the frame is loaded only when something
+        // will read it. Most events match no rule (the wrong type or tier), and loading copies the
+        // slots and retains the strings that the parsing thread just wrote.
+        let candidateCount = candidates(lent.pointee.type, lent)
+        let awaiting = !state.pending.isEmpty && !awaitingRules[lent.pointee.type].isEmpty
+        if candidateCount > 0 || awaiting || !aggregatesByEvent[lent.pointee.type].isEmpty || recordOutcomes { frame.load(lent) }
 
         // The awaited event arrived (by its deadline): that absence rule will not fire for this subject.
-        if !state.pending.isEmpty {
+        if awaiting {
             for rule in awaitingRules[lent.pointee.type] {
                 let subject = frame.slots[program.rules[rule].subjectKey.slot]
                 guard !subject.isMissing else { continue }
@@ -294,7 +299,6 @@ public final class Engine {
         }
         // Rules are read in place (`program.rules[index].field`), never bound to a local: a copy
         // of the struct retains and releases each of its arrays, per event.
-        let candidateCount = candidates(lent.pointee.type)
         for position in 0..<candidateCount {
             let index = candidateBuffer[position]
             let verdict = conditions[index].map { $0(frame) } ?? .true
@@ -364,7 +368,7 @@ public final class Engine {
     /// match, in rule order, and returns how many. One reused buffer, read by position, and the
     /// program's dispatch read in place: this runs for every event, and copying the dispatch
     /// struct or returning an array would retain and release its arrays each time.
-    func candidates(_ type: Int) -> Int {
+    func candidates(_ type: Int, _ event: UnsafePointer<Event>) -> Int {
         candidateBuffer.removeAll(keepingCapacity: true)
         candidateBuffer.append(contentsOf: program.dispatch[type].always)
         let branchCount = program.dispatch[type].branches.count
@@ -378,7 +382,8 @@ public final class Engine {
             var missing = false
             let slotCount = min(program.dispatch[type].branches[position].slots.count, DispatchKey.width)
             for place in 0..<slotCount {
-                let value = frame.slots[program.dispatch[type].branches[position].slots[place]]
+                let slot = program.dispatch[type].branches[position].slots[place]
+                let value = slot < event.pointee.slots.count ? event.pointee.slots[slot] : .missing
                 if value.isMissing { missing = true; break }
                 key[place] = value
             }

@@ -127,11 +127,8 @@ struct Run: ParsableCommand {
 }
 
 enum DeadLetterText {
+    /// One JSON line per dead letter, quoted like every other string the tool writes (`JSONText`).
     static func line(_ letter: DeadLetter) -> String {
-        "{\"line\":\(letter.line),\"reason\":\(quote(letter.reason)),\"text\":\(quote(letter.text))}\n"
-    }
-    static func quote(_ text: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+        "{\"line\":\(letter.line),\"reason\":\(JSONText.quote(letter.reason)),\"text\":\(JSONText.quote(letter.text))}\n"
     }
 }

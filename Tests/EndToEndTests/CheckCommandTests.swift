@@ -101,7 +101,7 @@ struct CheckCommandTests {
         #expect(try redress(["check", "no/such/path"]).status == 2)
         #expect(try redress(["check", "--format", "xml", "rules/"]).status == 2)
         #expect(try redress(["frobnicate"]).status == 2)
-        let lonely = FileManager.default.temporaryDirectory.appendingPathComponent("redress-lonely-\(UUID().uuidString)")
+        let lonely = scratchPath("lonely")
         try FileManager.default.createDirectory(at: lonely, withIntermediateDirectories: true)
         try Self.mission.write(to: lonely.appendingPathComponent("a.rules"), atomically: true, encoding: .utf8)
         let noSchema = try redress(["check", lonely.path])

@@ -100,7 +100,7 @@ struct DiffCommandTests {
                 .replacingOccurrences(of: "S-1", with: "S-\(index)").replacingOccurrences(of: "O-1", with: "O-\(index)")
                 .replacingOccurrences(of: "C-1", with: "C-\(index)"))
         }
-        let events = FileManager.default.temporaryDirectory.appendingPathComponent("redress-diff-events-\(UUID().uuidString).jsonl")
+        let events = scratchPath("diff-events", ".jsonl")
         try lines.joined(separator: "\n").write(to: events, atomically: true, encoding: .utf8)
         // The mission sentence gets a name (a rename of `mission:1`) and 2.50 EUR more.
         let new = try Self.editedShop(["mission.rules": [("when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR",

@@ -5,7 +5,7 @@ import Testing
 @Suite(.serialized)
 struct SimulateInputTests {
     static func file(_ text: String, _ name: String = "events.jsonl") throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redress-input-\(UUID().uuidString)")
+        let directory = scratchPath("input")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = directory.appendingPathComponent(name)
         try Data(text.utf8).write(to: url)

@@ -50,9 +50,25 @@ func redress(_ arguments: [String], in directory: URL = repositoryRoot, environm
                stderr: String(decoding: errData, as: UTF8.self), exitedNormally: process.terminationReason == .exit)
 }
 
+/// Where this test process writes its scratch files: one directory, removed when the process exits
+/// (thousands of rule sets and event files would otherwise stay behind in /tmp after every run).
+let scratchRoot: URL = {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("redress-tests-\(getpid())")
+    try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    atexit {
+        try? FileManager.default.removeItem(at: FileManager.default.temporaryDirectory.appendingPathComponent("redress-tests-\(getpid())"))
+    }
+    return root
+}()
+
+/// A new path under `scratchRoot` (nothing is created).
+func scratchPath(_ prefix: String, _ suffix: String = "") -> URL {
+    scratchRoot.appendingPathComponent("\(prefix)-\(UUID().uuidString)\(suffix)")
+}
+
 /// A fresh temporary directory holding a copy of the example shop's schema and catalog.
 func temporaryRuleSet(_ files: [String: String] = [:]) throws -> URL {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redress-e2e-\(UUID().uuidString)")
+    let directory = scratchPath("e2e")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     for name in ["schema.yaml", "catalog.yaml"] {
         try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("rules/shop/\(name)"), to: directory.appendingPathComponent(name))

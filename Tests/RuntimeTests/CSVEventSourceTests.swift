@@ -82,6 +82,9 @@ enum CSVFixture {
         let directory = directory(joined.merging(["main.csv": csv]) { a, _ in a })
         let path = directory.appendingPathComponent("main.csv").path
         let descriptor = openFile(path)
+        // Joined files are read when the source opens; the main one stays readable through its
+        // descriptor: the directory goes when this returns (no litter in /tmp).
+        defer { try? FileManager.default.removeItem(at: directory) }
         return try CSVEventSource(mapping: mapping(yaml, program: program), program: program, descriptor: descriptor, path: path)
     }
 
@@ -123,6 +126,8 @@ struct CSVReaderTests {
     func parseCSV(_ text: String, bufferSize: Int = 1 << 16) -> [(line: Int, fields: [String], problem: String?, raw: String)] {
         let directory = CSVFixture.directory(["f.csv": text])
         let descriptor = open(directory.appendingPathComponent("f.csv").path, O_RDONLY)
+        // The open descriptor keeps the file readable; the directory goes now (no litter in /tmp).
+        try? FileManager.default.removeItem(at: directory)
         defer { close(descriptor) }
         let reader = CSVReader(descriptor: descriptor, bufferSize: bufferSize)
         var result: [(Int, [String], String?, String)] = []
@@ -174,6 +179,8 @@ struct CSVReaderTests {
     @Test func otherDelimiters() {
         let directory = CSVFixture.directory(["f.csv": "a;\"b;c\";d\n"])
         let descriptor = open(directory.appendingPathComponent("f.csv").path, O_RDONLY)
+        // The open descriptor keeps the file readable; the directory goes now (no litter in /tmp).
+        try? FileManager.default.removeItem(at: directory)
         defer { close(descriptor) }
         let reader = CSVReader(descriptor: descriptor, delimiter: UInt8(ascii: ";"))
         #expect(reader.next())

@@ -132,7 +132,7 @@ public final class Engine {
                 return table
             }
         }
-        enumBranches = zip(program.dispatch, branchIndex).map { dispatch, tables in
+        let enumBranches = zip(program.dispatch, branchIndex).map { dispatch, tables in
             zip(dispatch.branches, tables).map { branch, table -> (unit: Int32, rules: [[Int]])? in
                 guard branch.slots.count == 1, program.slots[branch.slots[0]].kind == .enumCase else { return nil }
                 let unit = program.slots[branch.slots[0]].unit
@@ -421,10 +421,10 @@ public final class Engine {
     var candidateBuffer: [Int] = []
     /// Per event type and branch: the branch's values → its rules, as a hash table.
     let branchIndex: [[[DispatchKey: [Int]]]]
-    /// The same for branches testing one enum field (`customer.tier == VIP`), as an array by
-    /// case: the most common dispatch, without hashing per event.
-    let enumBranches: [[(unit: Int32, rules: [[Int]])?]]
-    /// `enumBranches` split in two flat tables (no optional tuple of arrays copied per event).
+    /// The same for branches testing one enum field (`customer.tier == VIP`), as arrays by case:
+    /// the most common dispatch, without hashing per event. The enum's index (nil for other
+    /// branches) and the rules by case, in two tables: an optional tuple of arrays would be
+    /// copied per event.
     let enumBranchUnits: [[Int32?]]
     let enumBranchRules: [[[[Int]]]]
 
@@ -563,9 +563,8 @@ public final class Engine {
 
     func decide(_ drafts: [Draft], at time: Int64) -> [Decision] {
         guard !drafts.isEmpty else { return [] }
-        // Drafts are referred to by position (a Draft copy retains a dozen strings and arrays).
+        // Drafts are referred to by position, in two reused buffers: no allocation per decision.
         // Active dates and rule limits decide who competes at all.
-        // Two reused buffers of positions: no allocation per decision.
         eligible.removeAll(keepingCapacity: true)
         for index in drafts.indices {
             let draft = drafts[index]

@@ -43,7 +43,6 @@ public final class KeyTable<Value> {
     }
 
     @inlinable public var count: Int { entries.count }
-    @inlinable public var isEmpty: Bool { entries.isEmpty }
 
     /// The value of entry `entry` (a number from `find` or `entry`), changed in place.
     @inlinable public subscript(entry entry: Int) -> Value {

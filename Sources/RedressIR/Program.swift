@@ -209,6 +209,12 @@ public final class Node: Codable, Sendable {
         }
     }
 
+    /// True when the expression or any part of it reads a history aggregate.
+    public var usesAggregate: Bool {
+        operation == .aggregate || children.contains { $0.usesAggregate } || (otherwise?.usesAggregate ?? false)
+            || (arms ?? []).contains { arm in arm.value.usesAggregate || arm.patterns.contains { $0.usesAggregate } }
+    }
+
     enum CodingKeys: String, CodingKey { case operation, type, value, index, symbol, children, arms, otherwise }
 
     // Empty child lists are left out of the JSON.

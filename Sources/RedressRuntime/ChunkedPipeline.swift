@@ -10,10 +10,16 @@ import Foundation
 ///
 /// Why: parsing is most of the work of a replay, and a single reading thread cannot keep up with
 /// the evaluator, so `simulate` over a file would use one core and a half. The file is cut into
-/// chunks of a few megabytes; each worker reads a whole chunk with `pread` and parses the lines
-/// that start in it; the consumer takes the chunks back in file order. Memory stays bounded:
-/// only `workers + 2` chunks are in flight. A pipe or a terminal (no size, no `pread`) goes
-/// through `EventPipeline` instead.
+/// chunks of a few megabytes; each worker parses the lines that start in a chunk; the consumer
+/// takes the chunks back in file order. Memory stays bounded: only `workers + 2` chunks are in
+/// flight. A pipe or a terminal (no size, no `pread`) goes through `EventPipeline` instead.
+///
+/// The file is mapped into memory and parsed where it lies: reading it with `pread` copied every
+/// byte once more (from the page cache into a buffer no cache holds), a tenth of a replay's CPU.
+/// The pages of a chunk are given back once it is consumed, so resident memory stays that of the
+/// chunks in flight, however large the file. Where mapping fails, chunks are read with `pread`.
+/// A file that shrinks while mapped would raise SIGBUS on the lost pages: `MappedFileGuard` turns
+/// that into a message and an exit status instead of a crash.
 public final class ChunkedEventPipeline: @unchecked Sendable {
     public typealias Item = EventPipeline.Item
 
@@ -26,6 +32,9 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
         var letters: [(position: Int, letter: DeadLetter)] = []
         var count = 0
         var lines = 0
+        /// The events a screen held back, and the order of all the chunk's event times.
+        var screened = Screened(types: 0)
+        var start: Int64 = 0
         var end: Int64 = 0
         var buffer: UnsafeMutableRawBufferPointer
         let slotCount: Int
@@ -54,13 +63,45 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
         }
     }
 
+    /// One chunk's events a screen held back (they are not handed out), and the times of all its
+    /// events: a consumer that checks the input is sorted does not see every event.
+    public struct Screened: Sendable {
+        /// Events held back, and how many of each event type.
+        public var count = 0
+        public var byType: [Int]
+        /// The time of the chunk's first event and the latest time in it (`.min` with no event).
+        public var first: Int64 = .min
+        public var latest: Int64 = .min
+        /// True when every event's time is at least the one before it, within the chunk.
+        public var ordered = true
+
+        init(types: Int) { byType = [Int](repeating: 0, count: types) }
+
+        mutating func reset() {
+            count = 0
+            for type in byType.indices { byType[type] = 0 }
+            first = .min
+            latest = .min
+            ordered = true
+        }
+
+        @inline(__always) mutating func saw(_ time: Int64) {
+            if first == .min, latest == .min { first = time }
+            if time < latest { ordered = false }
+            latest = max(latest, time)
+        }
+    }
+
     let reader: EventReader
     let descriptor: Int32
     let size: Int64
     let chunkSize: Int64
     let chunkCount: Int
-    let workers: Int
+    /// Parsing threads.
+    public let workers: Int
     let slotCount: Int
+    /// The whole file, mapped read-only; nil when chunks are read with `pread`.
+    let mapping: UnsafeRawPointer?
     let condition = NSCondition()
     // Guarded by `condition`:
     var freeBatches: [Batch]
@@ -70,9 +111,10 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
     var failure: String? = nil
     var consumedBytes: Int64 = 0
 
-    /// Nil when `descriptor` is not a regular file (then read it with `EventPipeline`).
+    /// Nil when `descriptor` is not a regular file (then read it with `EventPipeline`). With
+    /// `mapped: false` (for tests) chunks are read with `pread` even where mapping would work.
     public init?(reader: EventReader, descriptor: Int32, slotCount: Int,
-                 workers: Int = ProcessInfo.processInfo.activeProcessorCount, chunkSize: Int = 4 << 20) {
+                 workers: Int = ProcessInfo.processInfo.activeProcessorCount, chunkSize: Int = 4 << 20, mapped: Bool = true) {
         var status = stat()
         guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
         self.reader = reader
@@ -83,7 +125,16 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
         chunkCount = Int((size + Int64(chunkSize) - 1) / Int64(chunkSize))
         self.workers = max(1, min(workers, 8))
         self.slotCount = slotCount
-        freeBatches = (0..<(self.workers + 2)).map { _ in Batch(slotCount: slotCount, bufferSize: chunkSize + (64 << 10)) }
+        mapping = mapped ? MappedFileGuard.map(descriptor, size: Int(size)) : nil
+        // A mapped file needs no read buffer.
+        let bufferSize = mapping == nil ? chunkSize + (64 << 10) : 0
+        freeBatches = (0..<(self.workers + 2)).map { _ in Batch(slotCount: slotCount, bufferSize: bufferSize) }
+        let types = reader.program.events.count
+        for batch in freeBatches { batch.screened = Screened(types: types) }
+    }
+
+    deinit {
+        if let mapping { munmap(UnsafeMutableRawPointer(mutating: mapping), Int(size)) }
     }
 
     /// Bytes of input handed to the consumer so far.
@@ -105,11 +156,22 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
     /// thread) per line.
     @discardableResult
     public func run(event: (UnsafePointer<Event>, Int) -> Bool, deadLetter: (DeadLetter, Int) -> Bool) -> String? {
+        run(screens: [], screened: { _ in true }, event: event, deadLetter: deadLetter)
+    }
+
+    /// The same with screens on the parsing threads, one per worker (`workers` of them, or none):
+    /// only the events a screen admits are handed to `event`. Before each chunk's events,
+    /// `screened` gets what the chunk's screen held back (and the order of its times); returning
+    /// false stops.
+    @discardableResult
+    public func run(screens: [EventScreen], screened: (Screened) -> Bool,
+                    event: (UnsafePointer<Event>, Int) -> Bool, deadLetter: (DeadLetter, Int) -> Bool) -> String? {
         let group = DispatchGroup()
-        for _ in 0..<workers {
+        for worker in 0..<workers {
             group.enter()
+            let screen = screens.count == workers ? screens[worker] : nil
             let thread = Thread { [self] in
-                work()
+                work(screen: screen)
                 group.leave()
             }
             thread.stackSize = 1 << 20
@@ -124,6 +186,10 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
                 break
             }
             condition.unlock()
+            guard screened(batch.screened) else {
+                release(batch, end: batch.end)
+                break consuming
+            }
             let going = batch.events.withUnsafeMutableBufferPointer { events -> Bool in
                 var nextLetter = 0
                 for i in 0..<batch.count {
@@ -156,6 +222,13 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
     }
 
     func release(_ batch: Batch, end: Int64) {
+        if let mapping {
+            // The chunk's whole pages go back (their lines are consumed); the page it shares with
+            // the next chunk stays. Only the mapping is dropped: the page cache keeps the file.
+            let page = Int64(MappedFileGuard.pageSize)
+            let from = (batch.start + page - 1) / page * page, to = batch.end / page * page
+            if to > from { madvise(UnsafeMutableRawPointer(mutating: mapping + Int(from)), Int(to - from), MADV_DONTNEED) }
+        }
         condition.lock()
         freeBatches.append(batch)
         consumedBytes = end
@@ -164,7 +237,7 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
     }
 
     /// A worker: claims the next chunk whenever a batch is free, parses it, hands it over.
-    func work() {
+    func work(screen: EventScreen?) {
         while true {
             condition.lock()
             while freeBatches.isEmpty, !stopped { condition.wait() }
@@ -176,7 +249,7 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
             let chunk = claimed
             claimed += 1
             condition.unlock()
-            let error = parse(chunk, into: batch)
+            let error = parse(chunk, into: batch, screen: screen)
             condition.lock()
             if let error, failure == nil { failure = error }
             done[chunk] = batch
@@ -203,15 +276,29 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
     /// Parses the lines that start in chunk `chunk`: from the first line start at or after the
     /// chunk's first byte up to the last line starting before its end (read on past the end
     /// until that line's newline).
-    func parse(_ chunk: Int, into batch: Batch) -> String? {
+    func parse(_ chunk: Int, into batch: Batch, screen: EventScreen? = nil) -> String? {
         batch.count = 0
+        batch.screened.reset()
         batch.letters.removeAll(keepingCapacity: true)
         batch.lines = 0
         let start = Int64(chunk) * chunkSize
         let end = min(size, start + chunkSize)
+        batch.start = start
         batch.end = end
         // One byte before the chunk tells whether the chunk begins a line.
         let from = chunk == 0 ? start : start - 1
+        if let mapping {
+            #if os(Linux)
+            // The chunk's page table entries in one call rather than a fault per few pages
+            // (MADV_POPULATE_READ, Linux 5.14; older kernels refuse it and the pages fault in).
+            let page = Int64(MappedFileGuard.pageSize)
+            let first = from / page * page
+            _ = madvise(UnsafeMutableRawPointer(mutating: mapping + Int(first)), Int(end - first), 22)
+            #endif
+            // The rest of the file is there: a last line running into the next chunk is read in place.
+            return parseLines(chunk, (mapping + Int(from)).assumingMemoryBound(to: UInt8.self), filled: Int(size - from),
+                              limit: Int(end - from), into: batch, screen: screen)
+        }
         guard var filled = readFully(batch, at: from, into: 0, length: Int(end - from)) else { return "cannot read the events file" }
         let base = batch.buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var position = 0
@@ -244,13 +331,78 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
             var line = UnsafeBufferPointer(start: bytes + position, count: lineEnd - position)
             if chunk == 0, relative == 1 { line = withoutByteOrderMark(line) }
             position = next
-            if line.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
-            let index = batch.next()
-            if let reason = reader.read(line, number: relative, into: &batch.events[index]) {
-                batch.letters.append((index, DeadLetter(line: relative, reason: reason, text: String(decoding: line, as: UTF8.self))))
-            }
+            take(line, relative, batch, screen)
         }
         batch.lines = relative
         return nil
     }
+
+    /// Reads one line into the batch: an event (unless the screen holds it back), a dead letter,
+    /// or nothing for a blank line.
+    @inline(__always) func take(_ line: UnsafeBufferPointer<UInt8>, _ relative: Int, _ batch: Batch, _ screen: EventScreen?) {
+        if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
+        let index = batch.next()
+        if let reason = reader.read(line, number: relative, into: &batch.events[index]) {
+            batch.letters.append((index, DeadLetter(line: relative, reason: reason, text: String(decoding: line, as: UTF8.self))))
+            return
+        }
+        batch.screened.saw(batch.events[index].time)
+        guard let screen else { return }
+        let admitted = batch.events.withUnsafeBufferPointer { screen.admits($0.baseAddress! + index) }
+        if !admitted {
+            // Its slot is reused by the next line.
+            batch.count -= 1
+            batch.screened.count += 1
+            batch.screened.byType[batch.events[index].type] += 1
+        }
+    }
+
+    /// The lines starting before `limit` in `filled` bytes already in memory (a mapped file).
+    func parseLines(_ chunk: Int, _ bytes: UnsafePointer<UInt8>, filled: Int, limit: Int, into batch: Batch, screen: EventScreen?) -> String? {
+        var position = 0
+        if chunk > 0 {
+            // Skip the rest of a line that began in an earlier chunk.
+            guard let newline = memchr(bytes, 10, filled) else { return nil }
+            position = bytes.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+        }
+        var relative = 0
+        while position < limit, position < filled {
+            let found = memchr(bytes + position, 10, filled - position)
+            var lineEnd = found.map { bytes.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? filled
+            let next = lineEnd + 1
+            if lineEnd > position, bytes[lineEnd - 1] == 13 { lineEnd -= 1 }
+            relative += 1
+            var line = UnsafeBufferPointer(start: bytes + position, count: lineEnd - position)
+            if chunk == 0, relative == 1 { line = withoutByteOrderMark(line) }
+            position = next
+            take(line, relative, batch, screen)
+        }
+        batch.lines = relative
+        return nil
+    }
+}
+
+/// Maps files for `ChunkedEventPipeline`, and turns the SIGBUS that reading a page of a mapped
+/// file raises when the file was truncated meanwhile into a message and exit status 74 (EX_IOERR)
+/// rather than a crash. The handler only writes and exits (what a signal handler may do).
+enum MappedFileGuard {
+    static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    /// The file mapped read-only, or nil (empty, or the system refused).
+    static func map(_ descriptor: Int32, size: Int) -> UnsafeRawPointer? {
+        guard size > 0 else { return nil }
+        _ = handlerInstalled
+        guard let address = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0), address != MAP_FAILED else { return nil }
+        return UnsafeRawPointer(address)
+    }
+
+    /// Installs the handler once, before the first mapping (a static's initializer runs once).
+    static let handlerInstalled: Bool = {
+        signal(SIGBUS) { _ in
+            let message: StaticString = "\nerror: the events file shrank while it was being read (it was truncated or replaced in place); run again on a file nothing is writing to\n"
+            _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+            _exit(74)
+        }
+        return true
+    }()
 }

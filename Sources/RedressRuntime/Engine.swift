@@ -370,14 +370,26 @@ public final class Engine {
     /// struct or returning an array would retain and release its arrays each time.
     func candidates(_ type: Int, _ event: UnsafePointer<Event>) -> Int {
         candidateBuffer.removeAll(keepingCapacity: true)
-        candidateBuffer.append(contentsOf: program.dispatch[type].always)
-        let branchCount = program.dispatch[type].branches.count
-        if branchCount == 0 {
-            if recordOutcomes { markNotTriggered(except: candidateBuffer) }
-            return candidateBuffer.count
+        let sources = forEachTriggered(type, event) { candidateBuffer.append($0) }
+        if sources > 1 { candidateBuffer.sort() }
+        if recordOutcomes {
+            // A rule of a branch whose values the event does not hold was decided by dispatch: false.
+            let found = Set(candidateBuffer)
+            for branch in program.dispatch[type].branches.indices {
+                for list in program.dispatch[type].branches[branch].rules { for rule in list where !found.contains(rule) { note(rule, .conditionFalse) } }
+            }
+            markNotTriggered(except: candidateBuffer)
         }
-        var sources = candidateBuffer.isEmpty ? 0 : 1
-        for position in 0..<branchCount {
+        return candidateBuffer.count
+    }
+
+    /// Calls `body` with each rule `type` triggers that the event's dispatched values can match
+    /// (not in rule order) and returns from how many lists they came. Reads only tables built in
+    /// `init`: the screen calls it on parsing threads while the engine runs.
+    @inline(__always) func forEachTriggered(_ type: Int, _ event: UnsafePointer<Event>, _ body: (Int) -> Void) -> Int {
+        for position in program.dispatch[type].always.indices { body(program.dispatch[type].always[position]) }
+        var sources = program.dispatch[type].always.isEmpty ? 0 : 1
+        for position in 0..<program.dispatch[type].branches.count {
             var key = DispatchKey()
             var missing = false
             let slotCount = min(program.dispatch[type].branches[position].slots.count, DispatchKey.width)
@@ -387,35 +399,25 @@ public final class Engine {
                 if value.isMissing { missing = true; break }
                 key[place] = value
             }
-            var matched: [Int]? = nil
             if missing {
                 // Evaluate them all, so the missing field is counted where it decides.
-                for list in program.dispatch[type].branches[position].rules { candidateBuffer.append(contentsOf: list); sources += 1 }
+                for list in program.dispatch[type].branches[position].rules {
+                    for rule in list { body(rule) }
+                    sources += 1
+                }
             } else if let unit = enumBranchUnits[type][position] {
                 let value = key.a
-                var hit = -1
                 if value.kind == .enumCase, value.unit == unit, value.bits >= 0, value.bits < Int64(enumBranchRules[type][position].count),
                    !enumBranchRules[type][position][Int(value.bits)].isEmpty {
-                    hit = Int(value.bits)
-                    candidateBuffer.append(contentsOf: enumBranchRules[type][position][hit])
+                    for rule in enumBranchRules[type][position][Int(value.bits)] { body(rule) }
                     sources += 1
                 }
-                if recordOutcomes { matched = hit >= 0 ? enumBranchRules[type][position][hit] : [] }
-            } else {
-                matched = branchIndex[type][position][key]
-                if let matched {
-                    candidateBuffer.append(contentsOf: matched)
-                    sources += 1
-                }
-            }
-            if recordOutcomes, !missing {
-                let matchedSet = Set(matched ?? [])
-                for list in program.dispatch[type].branches[position].rules { for rule in list where !matchedSet.contains(rule) { note(rule, .conditionFalse) } }
+            } else if let matched = branchIndex[type][position][key] {
+                for rule in matched { body(rule) }
+                sources += 1
             }
         }
-        if sources > 1 { candidateBuffer.sort() }
-        if recordOutcomes { markNotTriggered(except: candidateBuffer) }
-        return candidateBuffer.count
+        return sources
     }
 
     var candidateBuffer: [Int] = []
@@ -475,6 +477,28 @@ public final class Engine {
     /// The text of a key value (ids are strings; any other field prints as written).
     func keyText(_ value: RuntimeValue) -> String {
         value.kind == .string ? String(frame.string(value)) : ValueText.describe(value, program: program)
+    }
+
+    // MARK: - Screening
+
+    /// Rules whose condition reads a history aggregate: only the engine can evaluate it.
+    lazy var readsHistory: [Bool] = program.rules.map { $0.condition?.usesAggregate ?? false }
+
+    /// A screen for one parsing thread, or nil when every event must reach the engine (it
+    /// records per-rule outcomes for `explain`). Make screens before the replay starts, after
+    /// the parameters are set.
+    public func screen() -> EventScreen? {
+        recordOutcomes ? nil : EventScreen(engine: self)
+    }
+
+    /// Counts events a screen held back (`count` of them, `byType` by event type, the latest at
+    /// `latest`): they trigger nothing, so only the statistics and the clock see them. Deadlines
+    /// fire at the next event processed (or `advance`), with the same times and in the same order.
+    public func skip(count: Int, byType: [Int], latest: Int64) {
+        guard count > 0 else { return }
+        state.statistics.events += count
+        for type in byType.indices where type < typeCounts.count { typeCounts[type] += byType[type] }
+        state.clock = max(state.clock, latest)
     }
 
     // MARK: - Drafts
@@ -836,5 +860,49 @@ struct DispatchKey: Hashable {
             default: d = newValue
             }
         }
+    }
+}
+
+/// Decides on a parsing thread whether an event can matter to the engine, so that the engine's
+/// thread sees only those (a replay's wall time is bound by that one thread, and most events
+/// trigger nothing). It holds an event back only when the engine would do nothing with it but
+/// count it: no aggregate takes it in, no absence rule awaits its type, and every rule it
+/// triggers has a condition, without history, that is false on it (true or unknown lets it
+/// through, so misses are counted where they were). Conditions run on the screen's own frame;
+/// the engine's tables it reads never change after `init`.
+public final class EventScreen: @unchecked Sendable {
+    let engine: Engine
+    let frame: Frame
+    let readsHistory: [Bool]
+
+    init(engine: Engine) {
+        self.engine = engine
+        frame = Frame(program: engine.program)
+        frame.parameters = engine.frame.parameters
+        readsHistory = engine.readsHistory
+    }
+
+    /// True when the engine must see the event.
+    public func admits(_ event: UnsafePointer<Event>) -> Bool {
+        let type = event.pointee.type
+        guard engine.aggregatesByEvent[type].isEmpty, engine.awaitingRules[type].isEmpty else { return true }
+        var admitted = false
+        var loaded = false
+        _ = engine.forEachTriggered(type, event) { rule in
+            guard !admitted else { return }
+            guard let condition = engine.conditions[rule], !readsHistory[rule] else {
+                admitted = true
+                return
+            }
+            if !loaded {
+                frame.load(event)
+                loaded = true
+            }
+            if condition(frame) != .false { admitted = true }
+        }
+        // The frame lets go of the event's strings: shared, the parser's next reuse of the
+        // event would copy them.
+        if loaded { frame.strings = [] }
+        return admitted
     }
 }

@@ -105,6 +105,18 @@ public final class Replay {
         withUnsafePointer(to: event) { feed($0) }
     }
 
+    /// A screen for one parsing thread (`ChunkedEventPipeline`), or nil when every event must be
+    /// fed: the outcome field is read from events that trigger no rule.
+    public func screen() -> EventScreen? {
+        outcomeSlots == nil ? engine.screen() : nil
+    }
+
+    /// Takes in what a chunk's screen held back (events that trigger nothing: only counted).
+    public func skip(_ screened: ChunkedEventPipeline.Screened) {
+        engine.skip(count: screened.count, byType: screened.byType, latest: screened.latest)
+        lastTime = max(lastTime, screened.latest)
+    }
+
     /// Fires the deadlines up to the last event's time and returns the report.
     public func finish(deadLetters: Int) -> Report {
         if lastTime != .min {

@@ -209,8 +209,29 @@ struct Simulate: ParsableCommand {
             return true
         }
         if let chunked {
-            // Events are lent in place: no copy per event.
-            let failure = chunked.run(event: feed, deadLetter: deadLetter)
+            // Events are lent in place: no copy per event. The parsing threads hold back the
+            // events that trigger nothing (most of them); order is then checked per chunk, from
+            // the times of all its events, before any of them is fed.
+            let screens = (0..<chunked.workers).compactMap { _ in replay.screen() }
+            var latest = Int64.min
+            let screened: (ChunkedEventPipeline.Screened) -> Bool = { chunk in
+                if !chunk.ordered || (chunk.first != .min && chunk.first < latest) {
+                    sorted = false
+                    return false
+                }
+                latest = max(latest, chunk.latest)
+                count += chunk.count
+                replay.skip(chunk)
+                return true
+            }
+            let admitted: (UnsafePointer<Event>, Int) -> Bool = { event, _ in
+                counted()
+                replay.feed(event)
+                return true
+            }
+            let failure = screens.count == chunked.workers
+                ? chunked.run(screens: screens, screened: screened, event: admitted, deadLetter: deadLetter)
+                : chunked.run(event: feed, deadLetter: deadLetter)
             if let failure {
                 Output.error("error: \(events): \(failure)")
                 throw ExitCode(2)

@@ -1,6 +1,6 @@
 import Foundation
 import RedressIR
-import RedressRuntime
+@testable import RedressRuntime
 import Testing
 
 /// The chunked pipeline must hand out exactly what reading the file line by line gives: the same
@@ -51,8 +51,9 @@ import Testing
         return lines.joined(separator: "\n")  // no final newline
     }()
 
-    @Test(arguments: [7, 64, 100, 257, 1024, 1 << 20])
-    func sameItemsAsReadingLineByLine(chunkSize: Int) throws {
+    /// Both ways of reading a chunk: from the mapped file, and with `pread` into a buffer.
+    @Test(arguments: [7, 64, 100, 257, 1024, 1 << 20], [true, false])
+    func sameItemsAsReadingLineByLine(chunkSize: Int, mapped: Bool) throws {
         let program = try #require(Self.program)
         let reader = EventReader(program: program)
         for text in [Self.sample, Self.sample + "\n", "\n\n" + Self.sample + "\n\n"] {
@@ -64,7 +65,8 @@ import Testing
             let chunkedFile = try Self.file(text)
             defer { close(chunkedFile) }
             let chunked = try #require(ChunkedEventPipeline(reader: reader, descriptor: chunkedFile, slotCount: program.slots.count,
-                                                           workers: 3, chunkSize: chunkSize))
+                                                           workers: 3, chunkSize: chunkSize, mapped: mapped))
+            #expect((chunked.mapping != nil) == mapped)
             var failure: String? = "not run"
             let actual = Self.items { body in failure = chunked.run(body) }
             #expect(failure == nil)

@@ -209,10 +209,10 @@ public final class Node: Codable, Sendable {
         }
     }
 
-    /// True when the expression or any part of it reads a history aggregate.
-    public var usesAggregate: Bool {
-        operation == .aggregate || children.contains { $0.usesAggregate } || (otherwise?.usesAggregate ?? false)
-            || (arms ?? []).contains { arm in arm.value.usesAggregate || arm.patterns.contains { $0.usesAggregate } }
+    /// True when `test` holds for the expression or any part of it.
+    public func contains(where test: (Node) -> Bool) -> Bool {
+        test(self) || children.contains { $0.contains(where: test) } || (otherwise?.contains(where: test) ?? false)
+            || (arms ?? []).contains { arm in arm.value.contains(where: test) || arm.patterns.contains { $0.contains(where: test) } }
     }
 
     enum CodingKeys: String, CodingKey { case operation, type, value, index, symbol, children, arms, otherwise }

@@ -341,15 +341,24 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
     /// or nothing for a blank line.
     @inline(__always) func take(_ line: UnsafeBufferPointer<UInt8>, _ relative: Int, _ batch: Batch, _ screen: EventScreen?) {
         if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
+        guard let start = line.baseAddress else { return }
         let index = batch.next()
-        if let reason = reader.read(line, number: relative, into: &batch.events[index]) {
+        // Strings are made only for the events the screen admits (most are held back), when it
+        // needs none to decide.
+        let deferring = screen.map { !$0.readsStrings } ?? false
+        if let reason = reader.read(line, number: relative, into: &batch.events[index], deferringStrings: deferring) {
             batch.letters.append((index, DeadLetter(line: relative, reason: reason, text: String(decoding: line, as: UTF8.self))))
             return
         }
         batch.screened.saw(batch.events[index].time)
         guard let screen else { return }
-        let admitted = batch.events.withUnsafeBufferPointer { screen.admits($0.baseAddress! + index) }
-        if !admitted {
+        let admitted = batch.events.withUnsafeMutableBufferPointer { events in
+            guard let base = events.baseAddress else { return true }
+            return screen.admits(base + index)
+        }
+        if admitted {
+            if deferring { batch.events[index].makeStrings(start) }
+        } else {
             // Its slot is reused by the next line.
             batch.count -= 1
             batch.screened.count += 1
@@ -393,6 +402,8 @@ enum MappedFileGuard {
         guard size > 0 else { return nil }
         _ = handlerInstalled
         guard let address = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0), address != MAP_FAILED else { return nil }
+        // Read front to back: a file not yet in the page cache is read ahead in large steps.
+        _ = madvise(address, size, MADV_SEQUENTIAL)
         return UnsafeRawPointer(address)
     }
 

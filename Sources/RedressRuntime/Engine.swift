@@ -482,7 +482,7 @@ public final class Engine {
     // MARK: - Screening
 
     /// Rules whose condition reads a history aggregate: only the engine can evaluate it.
-    lazy var readsHistory: [Bool] = program.rules.map { $0.condition?.usesAggregate ?? false }
+    lazy var readsHistory: [Bool] = program.rules.map { $0.condition?.contains { $0.operation == .aggregate } ?? false }
 
     /// A screen for one parsing thread, or nil when every event must reach the engine (it
     /// records per-rule outcomes for `explain`). Make screens before the replay starts, after
@@ -874,12 +874,26 @@ public final class EventScreen: @unchecked Sendable {
     let engine: Engine
     let frame: Frame
     let readsHistory: [Bool]
+    /// By rule: its condition reads a string field of the event. Only for those does the frame
+    /// take the event's strings (shared with the parser, retained and released each time).
+    let ruleReadsStrings: [Bool]
+    /// Some condition reads strings: the parser must make them before the screen runs.
+    public let readsStrings: Bool
 
     init(engine: Engine) {
         self.engine = engine
         frame = Frame(program: engine.program)
         frame.parameters = engine.frame.parameters
         readsHistory = engine.readsHistory
+        let program = engine.program
+        ruleReadsStrings = program.rules.map { rule in
+            rule.condition?.contains { node in
+                guard node.operation == .slot, let slot = node.index else { return false }
+                guard program.slots.indices.contains(slot) else { return true }
+                return program.slots[slot].kind == .string || program.slots[slot].kind == .list
+            } ?? false
+        }
+        readsStrings = ruleReadsStrings.contains(true)
     }
 
     /// True when the engine must see the event.
@@ -888,6 +902,7 @@ public final class EventScreen: @unchecked Sendable {
         guard engine.aggregatesByEvent[type].isEmpty, engine.awaitingRules[type].isEmpty else { return true }
         var admitted = false
         var loaded = false
+        var withStrings = false
         _ = engine.forEachTriggered(type, event) { rule in
             guard !admitted else { return }
             guard let condition = engine.conditions[rule], !readsHistory[rule] else {
@@ -895,14 +910,18 @@ public final class EventScreen: @unchecked Sendable {
                 return
             }
             if !loaded {
-                frame.load(event)
+                event.pointee.slots.withUnsafeBufferPointer { _ = frame.slots.update(fromContentsOf: $0) }
                 loaded = true
+            }
+            if ruleReadsStrings[rule], !withStrings {
+                frame.strings = event.pointee.strings
+                withStrings = true
             }
             if condition(frame) != .false { admitted = true }
         }
         // The frame lets go of the event's strings: shared, the parser's next reuse of the
         // event would copy them.
-        if loaded { frame.strings = [] }
+        if withStrings { frame.strings = [] }
         return admitted
     }
 }

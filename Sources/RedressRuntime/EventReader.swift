@@ -20,6 +20,9 @@ public struct Event: Sendable {
     public var slots: [RuntimeValue]
     /// Strings of this event; string slots refer to them with `unit == 1`.
     public var strings: [String]
+    /// After a read that deferred its strings: where the id is in the line (offset << 32 |
+    /// length), or -1. String slots then hold positions too (`unit == 2`) until `makeStrings`.
+    var deferredID: Int64 = -1
 
     public init(slotCount: Int) {
         type = 0
@@ -38,6 +41,20 @@ public struct Event: Sendable {
 }
 
 extension Event {
+    /// Makes the strings a read with `deferringStrings` left as positions in `line` (the line it
+    /// read, still in memory): the id and every string slot.
+    public mutating func makeStrings(_ line: UnsafePointer<UInt8>) {
+        if deferredID >= 0 {
+            id = EventReader.string(UnsafeBufferPointer(start: line + Int(deferredID >> 32), count: Int(deferredID & 0xFFFF_FFFF)))
+            deferredID = -1
+        }
+        for slot in slots.indices where slots[slot].unit == 2 && slots[slot].kind == .string {
+            let bits = slots[slot].bits
+            strings.append(EventReader.string(UnsafeBufferPointer(start: line + Int(bits >> 32), count: Int(bits & 0xFFFF_FFFF))))
+            slots[slot] = RuntimeValue(.string, Int64(strings.count - 1), unit: 1)
+        }
+    }
+
     /// Empties `strings`, keeping its buffer: popped one by one, which for the few strings of an
     /// event costs less than `removeAll(keepingCapacity:)` (a generic range replacement).
     @inline(__always) mutating func clearStrings() {
@@ -169,7 +186,11 @@ public final class EventReader: Sendable {
 
     /// Parses one line into `event` (reusing its storage). Returns the reason when the line
     /// cannot be read.
-    public func read(_ line: UnsafeBufferPointer<UInt8>, number: Int, into event: inout Event) -> String? {
+    ///
+    /// With `deferringStrings`, the fast path makes no `String`: the id and string fields stay
+    /// positions in `line` until `Event.makeStrings(line)` (for a caller that drops most events
+    /// unread, and keeps the line in memory meanwhile). The general path always makes them.
+    public func read(_ line: UnsafeBufferPointer<UInt8>, number: Int, into event: inout Event, deferringStrings: Bool = false) -> String? {
         guard let base = line.baseAddress else {
             // An empty buffer may have no address: read it as an empty line at a real one.
             var nothing: UInt8 = 0
@@ -178,6 +199,7 @@ public final class EventReader: Sendable {
         event.clearStrings()
         event.line = number
         event.id = ""
+        event.deferredID = -1
         // The slots are written through a pointer, without a uniqueness check per value: moved
         // out of the event for the parse (so that they are not shared), and back.
         var slots = event.slots
@@ -186,10 +208,11 @@ public final class EventReader: Sendable {
         let failure = slots.withUnsafeMutableBufferPointer { slots -> String? in
             // (A literal: `.missing` is a global, read through its accessor.)
             slots.update(repeating: RuntimeValue(.missing, 0))
-            if fastPath, PaddedLine.with(base, line.count, { line in readFast(line, slots, &event) }) { return nil }
+            if fastPath, PaddedLine.with(base, line.count, { line in readFast(line, slots, &event, deferring: deferringStrings) }) { return nil }
             // The general reader: every line the fast one declines, and the reason for each error.
             event.clearStrings()
             event.id = ""
+            event.deferredID = -1
             slots.update(repeating: .missing)
             var cursor = Cursor(base: base, count: line.count)
             do {
@@ -801,7 +824,7 @@ extension EventReader {
     /// every line it does not read exactly as `parse` would: an error anywhere, an entity before
     /// the event type, an `id` that is not a string. `read` then reads the line again with
     /// `parse`, which also words the reason for a dead letter.
-    func readFast(_ line: PaddedLine, _ slots: UnsafeMutableBufferPointer<RuntimeValue>, _ event: inout Event) -> Bool {
+    func readFast(_ line: PaddedLine, _ slots: UnsafeMutableBufferPointer<RuntimeValue>, _ event: inout Event, deferring: Bool = false) -> Bool {
         names.entries.withUnsafeBufferPointer { entries in
             guard let entries = entries.baseAddress else { return false }
             var s = QuoteCursor(line)
@@ -826,7 +849,11 @@ extension EventReader {
                     timed = true
                 case TopKey.id:
                     guard let text = s.string() else { return false }
-                    event.id = Self.string(text)
+                    if deferring {
+                        event.deferredID = Int64(line.base.distance(to: text.baseAddress ?? line.base)) << 32 | Int64(text.count)
+                    } else {
+                        event.id = Self.string(text)
+                    }
                 default:
                     if s.peek == UInt8(ascii: "\"") {
                         guard s.string() != nil else { return false }
@@ -846,7 +873,9 @@ extension EventReader {
                                     if s.peek == UInt8(ascii: "\"") {
                                         guard let text = s.string() else { return false }
                                         if slot >= 0 {
-                                            guard let value = stringValue(slot, text, entries, &event) else { return false }
+                                            guard let value = deferring && slotKinds[slot] == .string
+                                                ? RuntimeValue(.string, Int64(line.base.distance(to: text.baseAddress ?? line.base)) << 32 | Int64(text.count), unit: 2)
+                                                : stringValue(slot, text, entries, &event) else { return false }
                                             slots[slot] = value
                                         }
                                     } else if slot >= 0 {

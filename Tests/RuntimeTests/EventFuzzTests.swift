@@ -76,6 +76,18 @@ struct EventReaderPathsTests {
         return "\(event.type) \(event.time) \(event.id) \(event.line) [\(slots)] \(event.strings)"
     }
 
+    /// The same with strings shown by their text (a deferred read numbers them in slot order).
+    static func readDeferred(_ reader: EventReader, _ bytes: [UInt8], into event: inout Event, deferring: Bool) -> String {
+        let failure = bytes.withUnsafeBufferPointer { line -> String? in
+            let failure = reader.read(line, number: 7, into: &event, deferringStrings: deferring)
+            if failure == nil, deferring, let base = line.baseAddress { event.makeStrings(base) }
+            return failure
+        }
+        if let failure { return "dead: " + failure }
+        let slots = event.slots.map { $0.kind == .string && $0.unit == 1 ? "string:\(event.strings[Int($0.bits)])" : "\($0.kind):\($0.unit):\($0.bits)" }
+        return "\(event.type) \(event.time) \(event.id) \(event.line) [\(slots.joined(separator: " "))]"
+    }
+
     @Test func fastAndGeneralReadersAgree() throws {
         // Rules that read fields of every entity and kind (strings, enums, money, durations, times).
         let program = try #require(compile("""
@@ -115,6 +127,11 @@ struct EventReaderPathsTests {
             let actual = Self.read(fast, bytes, into: &a)
             #expect(actual == expected, "line \(index): \(String(decoding: bytes, as: UTF8.self))")
             if actual != expected { break }
+            // Strings deferred (the screened replay's reads), then made: the same event.
+            let eager = Self.readDeferred(general, bytes, into: &b, deferring: false)
+            let deferred = Self.readDeferred(fast, bytes, into: &a, deferring: true)
+            #expect(deferred == eager, "line \(index), strings deferred: \(String(decoding: bytes, as: UTF8.self))")
+            if deferred != eager { break }
             compared += 1
             if expected.hasPrefix("dead: ") { refused += 1 }
         }

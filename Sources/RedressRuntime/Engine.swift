@@ -91,6 +91,11 @@ public final class Engine {
     /// Slots whose values each decision carries in `dimensions` (the simulator's `--by`).
     public var reportSlots: [Int] = []
 
+    /// False for a caller that reads neither a decision's idempotency key nor its formatted times
+    /// (the simulator counts decisions by `milliseconds`): both are then left empty rather than
+    /// built per decision.
+    public var formatsDecisions = true
+
     /// Outcomes of the last event, per rule (only when `recordOutcomes` is set, for explain).
     public var recordOutcomes = false
     public private(set) var outcomes: [Int: Outcome] = [:]
@@ -293,7 +298,8 @@ public final class Engine {
         func reference() -> Decision.EventReference {
             if let formatted { return formatted }
             let made = Decision.EventReference(type: eventNames[lent.pointee.type], id: lent.pointee.id.isEmpty ? "line \(lent.pointee.line)" : lent.pointee.id,
-                                               line: lent.pointee.line, time: TimeFormat.format(timestamp: lent.pointee.time), milliseconds: lent.pointee.time)
+                                               line: lent.pointee.line, time: formatsDecisions ? TimeFormat.format(timestamp: lent.pointee.time) : "",
+                                               milliseconds: lent.pointee.time)
             formatted = made
             return made
         }
@@ -726,26 +732,29 @@ public final class Engine {
         // without limits (`limit none`) keeps no memory per subject, so its occurrence is named
         // by the triggering event instead; either way the same input gives the same key.
         var occurrence = 0
-        var key: String
-        if program.rules[draft.rule].limits.isEmpty {
-            key = ruleName + "|" + subject + ":" + draft.subjectKey + "|@" + draft.event.id
-        } else {
+        if !program.rules[draft.rule].limits.isEmpty {
             let entry = occurrences.entry(occurrenceSpaces[draft.rule], draft.subjectKey, default: 0)
             occurrence = occurrences[entry: entry] + 1
             occurrences[entry: entry] = occurrence
-            // Built in one buffer: the chain of `+` made a string per step, per decision.
-            key = String()
-            key.reserveCapacity(ruleName.utf8.count + subject.utf8.count + draft.subjectKey.utf8.count + 24)
-            key += ruleName
-            key += "|"
-            key += subject
-            key += ":"
-            key += draft.subjectKey
-            key += "|"
-            key += String(occurrence)
+        }
+        var key = ""
+        if formatsDecisions {
+            if program.rules[draft.rule].limits.isEmpty {
+                key = ruleName + "|" + subject + ":" + draft.subjectKey + "|@" + draft.event.id
+            } else {
+                // Built in one buffer: the chain of `+` made a string per step, per decision.
+                key.reserveCapacity(ruleName.utf8.count + subject.utf8.count + draft.subjectKey.utf8.count + 24)
+                key += ruleName
+                key += "|"
+                key += subject
+                key += ":"
+                key += draft.subjectKey
+                key += "|"
+                key += String(occurrence)
+            }
         }
         // Most decisions are made at their event's time, already formatted for the reference.
-        let text = time == draft.event.milliseconds ? draft.event.time : TimeFormat.format(timestamp: time)
+        let text = !formatsDecisions ? "" : time == draft.event.milliseconds ? draft.event.time : TimeFormat.format(timestamp: time)
         return Decision(rule: ruleName, subject: Decision.Subject(entity: subject, key: draft.subjectKey), customer: draft.customerKey,
                         event: draft.event, time: text, milliseconds: time, actions: draft.actions,
                         occurrence: occurrence, dimensions: draft.dimensions, key: key, ruleIndex: draft.rule)

@@ -56,6 +56,8 @@ public final class Replay {
         self.simulation = simulation
         let program = simulation.program
         engine = Engine(program: program)
+        // The tally reads neither idempotency keys nor formatted times.
+        engine.formatsDecisions = false
         pricing = simulation.pricing
         engine.reportSlots = simulation.by.compactMap { program.slot(named: $0) }
         report = Report(program: program)

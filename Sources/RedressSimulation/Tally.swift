@@ -61,7 +61,8 @@ final class Tally {
         // Month and week names change at most daily: their positions are looked up once a day.
         let dayNumber = decision.milliseconds >= 0 ? decision.milliseconds / 86_400_000 : (decision.milliseconds - 86_399_999) / 86_400_000
         if dayNumber != day.day {
-            let month = String(decision.time.prefix(7)), week = Report.week(decision.milliseconds)
+            // (Decisions carry no formatted time in a replay: `Engine.formatsDecisions`.)
+            let month = String(TimeFormat.format(timestamp: decision.milliseconds).prefix(7)), week = Report.week(decision.milliseconds)
             let monthPosition = monthPositions[month] ?? {
                 months.append(Report.Line(key: month, decisions: 0, cost: 0))
                 monthPositions[month] = months.count - 1
@@ -108,7 +109,7 @@ final class Tally {
             _ = orders.entry(0, decision.dimensions[index], default: true)
         }
         report.costs.append(total)
-        if let budget = report.budget, report.budgetExhausted == nil, report.cost > budget { report.budgetExhausted = decision.time }
+        if let budget = report.budget, report.budgetExhausted == nil, report.cost > budget { report.budgetExhausted = TimeFormat.format(timestamp: decision.milliseconds) }
     }
 
     /// Writes the counters into the report's lines.

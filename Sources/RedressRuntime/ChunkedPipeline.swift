@@ -238,6 +238,12 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
 
     /// A worker: claims the next chunk whenever a batch is free, parses it, hands it over.
     func work(screen: EventScreen?) {
+        #if os(Linux)
+        // Below the consumer: it is the replay's critical path, and with more threads than
+        // cores a parsing thread would otherwise take turns with it on a core. (On Linux the
+        // nice value is per thread, and 0 names the calling one.)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
         while true {
             condition.lock()
             while freeBatches.isEmpty, !stopped { condition.wait() }

@@ -490,6 +490,15 @@ public final class Engine {
     /// Rules whose condition reads a history aggregate: only the engine can evaluate it.
     lazy var readsHistory: [Bool] = program.rules.map { $0.condition?.contains { $0.operation == .aggregate } ?? false }
 
+    /// Room for about `keys` subjects in the memory per key that most rules use (limits and
+    /// occurrences): a replay that expects many decisions saves growing the tables as it goes.
+    public func reserve(keys: Int) {
+        if program.rules.contains(where: { !$0.limits.isEmpty }) {
+            limitUses.reserve(keys)
+            occurrences.reserve(keys)
+        }
+    }
+
     /// A screen for one parsing thread, or nil when every event must reach the engine (it
     /// records per-rule outcomes for `explain`). Make screens before the replay starts, after
     /// the parameters are set.

@@ -120,8 +120,18 @@ public final class KeyTable<Value> {
         find(namespace, text).map { entries[$0].value }
     }
 
-    @usableFromInline func grow() {
-        let size = index.count * 2
+    /// Room for `capacity` keys without growing (a caller that expects many keys: each growth
+    /// copies the entries and rebuilds the index, on fresh memory).
+    public func reserve(_ capacity: Int) {
+        entries.reserveCapacity(capacity)
+        var size = index.count
+        while size < capacity * 2 { size <<= 1 }
+        if size > index.count { grow(to: size) }
+    }
+
+    @usableFromInline func grow() { grow(to: index.count * 2) }
+
+    func grow(to size: Int) {
         index = [UInt64](repeating: 0, count: size)
         mask = size - 1
         for entry in entries.indices {

@@ -35,6 +35,12 @@ final class Tally {
         rules = program.rules.map { Report.Line(key: $0.name, decisions: 0, cost: 0) }
     }
 
+    func reserve(keys: Int) {
+        customers.reserve(keys)
+        subjects.reserve(keys)
+        if program.entities.contains(where: { $0.name == "order" }) { orders.reserve(keys) }
+    }
+
     func add(_ decision: Decision, pricing: Pricing, to report: inout Report) {
         report.decisions += 1
         var total: Int64 = 0

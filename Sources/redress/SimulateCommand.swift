@@ -185,6 +185,8 @@ struct Simulate: ParsableCommand {
         let size = lseek(input, 0, SEEK_END)
         lseek(input, 0, SEEK_SET)
         let showProgress = isatty(STDERR_FILENO) == 1 && size > 0
+        // JSON-lines events are a few hundred bytes each.
+        if size > 0 { replay.reserve(events: Int(size / 256)) }
         var count = 0
         defer { if showProgress { Output.error("\r\u{1B}[K", newline: false) } }
         func counted() {

@@ -5,11 +5,17 @@ import Testing
 /// The engine's and the simulator's per-key memory: a hand-written hash table, checked against
 /// the standard dictionary.
 @Suite struct KeyTableTests {
-    @Test(arguments: [0, 1, 7, 1_000, 50_000])
-    func findsWhatWasInsertedAndNothingElse(count: Int) {
+    /// Also with room reserved before (or, for half the keys, midway): the same table.
+    @Test(arguments: [0, 1, 7, 1_000, 50_000], [0, 10, 100_000])
+    func findsWhatWasInsertedAndNothingElse(count: Int, reserved: Int) {
         let table = KeyTable<Int>()
         var expected: [String: Int] = [:]
+        if reserved > 10 { table.reserve(reserved) }
         for i in 0..<count {
+            if i == count / 2, reserved == 10 {
+                table.reserve(count * 4)
+                #expect(table.count == expected.count)
+            }
             // Short (inline) and long keys, and the same text in two namespaces.
             let text = i % 3 == 0 ? "S\(i)" : "customer-with-a-long-key-\(i)"
             let namespace = Int32(i % 2)

@@ -84,17 +84,51 @@ public final class KeyTable<Value> {
 
     /// The slot holding the key, or the empty slot where it would go (entry -1).
     @inlinable @inline(__always) func probe(_ h: UInt64, _ namespace: Int32, _ text: String) -> (slot: Int, entry: Int) {
+        let slot = Int(truncatingIfNeeded: h >> 32) & mask
+        return probe(h, namespace, text, slot: slot, first: index[slot])
+    }
+
+    /// The same from `slot`, whose index word `first` was read already.
+    @inlinable @inline(__always) func probe(_ h: UInt64, _ namespace: Int32, _ text: String, slot start: Int, first: UInt64) -> (slot: Int, entry: Int) {
         let tag = h & 0xFFFF_FFFF
-        var slot = Int(truncatingIfNeeded: h >> 32) & mask
+        var slot = start
+        var packed = first
         while true {
-            let packed = index[slot]
             if packed == 0 { return (slot, -1) }
             if packed & 0xFFFF_FFFF == tag {
                 let entry = Int(packed >> 32) - 1
                 if entries[entry].hash == h, entries[entry].namespace == namespace, entries[entry].key == text { return (slot, entry) }
             }
             slot = (slot + 1) & mask
+            packed = index[slot]
         }
+    }
+
+    /// A search begun: the key's hash and the first index word it reads, read now. A caller
+    /// that looks keys up in several large tables begins all the searches first: the reads
+    /// (cache misses, mostly) then overlap instead of each waiting for the one before.
+    public struct Search {
+        @usableFromInline let hash: UInt64
+        @usableFromInline let slot: Int
+        @usableFromInline let first: UInt64
+        @inlinable init(hash: UInt64, slot: Int, first: UInt64) {
+            self.hash = hash
+            self.slot = slot
+            self.first = first
+        }
+    }
+
+    @inlinable @inline(__always) public func begin(_ namespace: Int32, _ text: String) -> Search {
+        let h = hash(namespace, text)
+        let slot = Int(truncatingIfNeeded: h >> 32) & mask
+        return Search(hash: h, slot: slot, first: index[slot])
+    }
+
+    /// `entry(_:_:default:)` for a search begun with `begin` (on this table, with no insertion since).
+    @inlinable @inline(__always) public func entry(_ namespace: Int32, _ text: String, _ search: Search, default value: @autoclosure () -> Value) -> Int {
+        let found = probe(search.hash, namespace, text, slot: search.slot, first: search.first)
+        if found.entry >= 0 { return found.entry }
+        return insert(search.hash, namespace, text, at: found.slot, value())
     }
 
     /// The entry holding the key, or nil.
@@ -108,9 +142,13 @@ public final class KeyTable<Value> {
         let h = hash(namespace, text)
         let found = probe(h, namespace, text)
         if found.entry >= 0 { return found.entry }
+        return insert(h, namespace, text, at: found.slot, value())
+    }
+
+    @inlinable @inline(__always) func insert(_ h: UInt64, _ namespace: Int32, _ text: String, at slot: Int, _ value: Value) -> Int {
         let entry = entries.count
-        entries.append(Entry(hash: h, namespace: namespace, key: text, value: value()))
-        index[found.slot] = UInt64(entry + 1) << 32 | (h & 0xFFFF_FFFF)
+        entries.append(Entry(hash: h, namespace: namespace, key: text, value: value))
+        index[slot] = UInt64(entry + 1) << 32 | (h & 0xFFFF_FFFF)
         // At most half full: probes stay short.
         if entries.count * 2 > index.count { grow() }
         return entry

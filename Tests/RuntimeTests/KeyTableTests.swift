@@ -32,6 +32,26 @@ import Testing
         #expect(table.find(5, "S0") == nil)
     }
 
+    /// Searches begun in several tables before any is finished find and insert exactly what
+    /// `entry` does.
+    @Test func searchesBegunTogetherAgreeWithEntry() {
+        let (a, b, plain) = (KeyTable<Int>(), KeyTable<Int>(), KeyTable<Int>())
+        for i in 0..<20_000 {
+            let text = "K\(i % 7_000)"
+            let (inA, inB) = (a.begin(1, text), b.begin(2, text + "x"))
+            let entryA = a.entry(1, text, inA, default: 0)
+            let entryB = b.entry(2, text + "x", inB, default: 0)
+            let expected = plain.entry(1, text, default: 0)
+            #expect(entryA == expected)
+            #expect(entryB == expected)
+            a[entry: entryA] += 1
+            plain[entry: expected] += 1
+        }
+        #expect(a.count == 7_000)
+        #expect(b.count == 7_000)
+        #expect((0..<a.count).allSatisfy { a[entry: $0] == plain[entry: $0] && a.key(at: $0) == plain.key(at: $0) })
+    }
+
     @Test func entriesKeepInsertionOrderAndAnExistingKeyKeepsItsValue() {
         let table = KeyTable<String>()
         for text in ["c", "a", "b"] { _ = table.entry(1, text, default: text.uppercased()) }

@@ -71,6 +71,9 @@ public final class Engine {
     public let frame: Frame
     let conditions: [Compiled?]
     let amounts: [[Compiled?]]
+    /// By rule and action: an amount written as a constant (`refund 5 EUR`), with its text made
+    /// once here rather than per decision.
+    let constantAmounts: [[(value: RuntimeValue, text: String)?]]
     let channels: [[Compiled?]]
     let rollouts: [Compiled?]
     let deadlines: [Compiled?]
@@ -106,6 +109,12 @@ public final class Engine {
         frame = Frame(program: program)
         conditions = program.rules.map { $0.condition.map { Compiler.compile($0, program: program) } }
         amounts = program.rules.map { $0.actions.map { $0.amount.map { Compiler.compile($0, program: program) } } }
+        constantAmounts = program.rules.map { rule in
+            rule.actions.map { action in
+                guard let node = action.amount, node.operation == .constant, let value = node.value, !value.isMissing else { return nil }
+                return (value, ValueText.describe(value, program: program))
+            }
+        }
         channels = program.rules.map { $0.actions.map { $0.channelValue.map { Compiler.compile($0, program: program) } } }
         rollouts = program.rules.map { $0.rollout.map { Compiler.compile($0, program: program) } }
         deadlines = program.rules.map { $0.absence?.deadline.map { Compiler.compile($0, program: program) } }
@@ -529,28 +538,33 @@ public final class Engine {
         var money = MoneyByCurrency()
         // Actions read in place (a copy of each would retain and release its strings and nodes).
         for position in program.rules[index].actions.indices {
-            var decided = Decision.Action(verb: program.rules[index].actions[position].verb, amount: nil,
-                                          argument: program.rules[index].actions[position].name, channel: program.rules[index].actions[position].channel)
-            if let amount = amounts[index][position] {
+            // Each field worked out first and the action made once: setting them on a local
+            // action copied it (and its strings) again on append.
+            var amountText: String? = nil
+            var amountValue: RuntimeValue? = nil
+            if let constant = constantAmounts[index][position] {
+                (amountText, amountValue) = (constant.text, constant.value)
+            } else if let amount = amounts[index][position] {
                 let value = amount(frame)
                 guard !value.isMissing else {
                     note(index, .conditionUnknown(missing: ["amount of \(program.rules[index].actions[position].verb)"]))
                     return nil
                 }
-                decided.amount = ValueText.describe(value, program: program)
-                decided.value = value
-                if value.kind == .money {
-                    // Saturating: a sum beyond 64 bits stays at the bound (the report then says it overflowed).
-                    let (sum, overflow) = (money[value.unit] ?? 0).addingReportingOverflow(value.bits)
-                    money[value.unit] = overflow ? (value.bits > 0 ? .max : .min) : sum
-                }
+                (amountText, amountValue) = (ValueText.describe(value, program: program), value)
             }
-            if let channel = channels[index][position] {
-                let value = channel(frame)
-                decided.channel = value.isMissing ? nil : ValueText.describe(value, program: program)
+            if let value = amountValue, value.kind == .money {
+                // Saturating: a sum beyond 64 bits stays at the bound (the report then says it overflowed).
+                let (sum, overflow) = (money[value.unit] ?? 0).addingReportingOverflow(value.bits)
+                money[value.unit] = overflow ? (value.bits > 0 ? .max : .min) : sum
             }
-            if decided.channel == nil, let channel = defaultChannels[index][position] { decided.channel = channel }
-            actions.append(decided)
+            var channel = program.rules[index].actions[position].channel
+            if let computed = channels[index][position] {
+                let value = computed(frame)
+                channel = value.isMissing ? nil : ValueText.describe(value, program: program)
+            }
+            if channel == nil, let fallback = defaultChannels[index][position] { channel = fallback }
+            actions.append(Decision.Action(verb: program.rules[index].actions[position].verb, amount: amountText,
+                                           argument: program.rules[index].actions[position].name, channel: channel, value: amountValue))
         }
         // Key values for the policies; a policy whose key this event does not have does not apply.
         var keys = PolicyKeys()
@@ -654,7 +668,7 @@ public final class Engine {
                 winners.append(index)
             }
         }
-        winners.sort { drafts[$0].rule < drafts[$1].rule }
+        if winners.count > 1 { winners.sort { drafts[$0].rule < drafts[$1].rule } }
         // Caps and rule-set limits, in rule order; each accepted decision counts for the next.
         var decisions: [Decision] = []
         decisions.reserveCapacity(winners.count)

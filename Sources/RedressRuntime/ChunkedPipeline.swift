@@ -306,41 +306,20 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
                               limit: Int(end - from), into: batch, screen: screen)
         }
         guard var filled = readFully(batch, at: from, into: 0, length: Int(end - from)) else { return "cannot read the events file" }
-        let base = batch.buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        var position = 0
-        if chunk > 0 {
-            // Skip the rest of a line that began in an earlier chunk.
-            guard let newline = memchr(base, 10, filled) else { return nil }
-            position = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+        // The chunk's last line runs on into the next chunk: read on until the first newline at
+        // or after the chunk's last byte (or the end of the file), then read the lines in memory.
+        let limit = Int(end - from)
+        var searched = max(0, limit - 1)
+        while from + Int64(filled) < size,
+              searched >= filled || memchr(batch.buffer.baseAddress! + searched, 10, filled - searched) == nil {
+            let more = 64 << 10
+            if filled + more > batch.buffer.count { batch.grow(to: batch.buffer.count * 2, keeping: filled) }
+            guard let read = readFully(batch, at: from + Int64(filled), into: filled, length: more) else { return "cannot read the events file" }
+            if read == 0 { break }
+            searched = filled
+            filled += read
         }
-        let limit = Int(end - from)  // lines starting at or after this belong to the next chunk
-        var relative = 0
-        while position < limit, position < filled {
-            let current = batch.buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            var newline = memchr(current + position, 10, filled - position).map { current.distance(to: $0.assumingMemoryBound(to: UInt8.self)) }
-            // The chunk's last line runs on into the next chunk: read until its newline (or the end).
-            while newline == nil, from + Int64(filled) < size {
-                let more = 64 << 10
-                if filled + more > batch.buffer.count { batch.grow(to: batch.buffer.count * 2, keeping: filled) }
-                guard let read = readFully(batch, at: from + Int64(filled), into: filled, length: more) else { return "cannot read the events file" }
-                if read == 0 { break }
-                let searched = filled
-                filled += read
-                let grown = batch.buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                newline = memchr(grown + searched, 10, filled - searched).map { grown.distance(to: $0.assumingMemoryBound(to: UInt8.self)) }
-            }
-            let bytes = batch.buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            var lineEnd = newline ?? filled
-            let next = lineEnd + 1
-            if lineEnd > position, bytes[lineEnd - 1] == 13 { lineEnd -= 1 }
-            relative += 1
-            var line = UnsafeBufferPointer(start: bytes + position, count: lineEnd - position)
-            if chunk == 0, relative == 1 { line = withoutByteOrderMark(line) }
-            position = next
-            take(line, relative, batch, screen)
-        }
-        batch.lines = relative
-        return nil
+        return parseLines(chunk, batch.buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), filled: filled, limit: limit, into: batch, screen: screen)
     }
 
     /// Reads one line into the batch: an event (unless the screen holds it back), a dead letter,
@@ -372,7 +351,8 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
         }
     }
 
-    /// The lines starting before `limit` in `filled` bytes already in memory (a mapped file).
+    /// The lines starting before `limit` in `filled` bytes already in memory (the mapped file,
+    /// or a chunk read with `pread` up to its last line's newline).
     func parseLines(_ chunk: Int, _ bytes: UnsafePointer<UInt8>, filled: Int, limit: Int, into batch: Batch, screen: EventScreen?) -> String? {
         var position = 0
         if chunk > 0 {

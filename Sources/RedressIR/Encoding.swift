@@ -26,10 +26,29 @@ extension Program {
         slots.firstIndex { "\(entities[$0.entity].name).\($0.field)" == path }
     }
 
-    /// Identifies the rules a state was made with (FNV-1a of the IR's JSON).
+    /// Identifies what the rules mean, for the state saved by `run --state`: FNV-1a of the IR's
+    /// JSON without where the rules' text sits (each rule's file and line) and without their
+    /// descriptions. So the same rules named `rules/shop`, `./rules/shop` or by an absolute path,
+    /// formatted again, with comments or blank lines added, or copied elsewhere, have the same
+    /// fingerprint; a change to what they decide (a threshold, an action, a rule's name, the
+    /// order of the rules, whose indices the state's keys hold) gives another.
     public var fingerprint: String {
+        var meaning = self
+        for index in meaning.rules.indices {
+            meaning.rules[index].file = ""
+            meaning.rules[index].line = 0
+            meaning.rules[index].description = nil
+        }
+        return Self.hash(meaning.json())
+    }
+
+    /// The fingerprint of the whole IR, file paths and lines included, as states saved before
+    /// `fingerprint` left them out were keyed (for a store that accepts those once, to move them on).
+    public var legacyFingerprint: String { Self.hash(json()) }
+
+    static func hash(_ data: Data) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in json() { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        for byte in data { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         return String(hash, radix: 16)
     }
 

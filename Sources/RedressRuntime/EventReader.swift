@@ -214,6 +214,11 @@ public final class EventReader: Sendable {
             event.id = ""
             event.deferredID = -1
             slots.update(repeating: .missing)
+            // Invalid UTF-8 anywhere on the line makes it a dead letter before anything else is said
+            // about it: decoded, `S-\xff` and `S-\xfe` would both become `S-\u{FFFD}`, one key.
+            if let offset = Self.invalidUTF8(in: UnsafeBufferPointer(start: base, count: line.count)) {
+                return "invalid UTF-8 at byte \(offset + 1)"
+            }
             var cursor = Cursor(base: base, count: line.count)
             do {
                 try parse(&cursor, slots, &event)
@@ -392,6 +397,27 @@ public final class EventReader: Sendable {
             throw Failure(reason: "\(expected()), found \(cursor.text(from: start))")
         }
         return value
+    }
+
+    /// Where the first byte that does not belong to valid UTF-8 is in `bytes` (from 0), or nil
+    /// when all of it is valid. ASCII, nearly all of an event, is passed over eight bytes at a
+    /// time; each other character is decoded by the standard library's UTF-8 parser (the rules
+    /// of `String(validating:as:)`: no overlong forms, no surrogates, nothing over U+10FFFF, no
+    /// truncated sequences), which also says where the first bad byte is. It makes no String.
+    public static func invalidUTF8(in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        let count = bytes.count
+        var i = 0
+        while true {
+            while i &+ 8 <= count, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i &+= 8 }
+            while i < count, base[i] < 0x80 { i &+= 1 }
+            guard i < count else { return nil }
+            // One character of two to four bytes (the parser reads no further than its last byte).
+            var parser = Unicode.UTF8.ForwardParser()
+            var rest = UnsafeBufferPointer(start: base + i, count: min(4, count &- i)).makeIterator()
+            guard case .valid(let character) = parser.parseScalar(from: &rest) else { return i }
+            i &+= character.count
+        }
     }
 
     /// `4.99 EUR` from a command-line option, exactly as an event would write it, or nil.
@@ -603,7 +629,11 @@ struct Cursor {
                     value = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     i += 6
                 }
-                let scalar = Unicode.Scalar(value) ?? "\u{FFFD}"
+                // Half a surrogate pair is no character: replaced by U+FFFD, `\uDCFF` and `\uDCFE`
+                // would make one key of two, as invalid UTF-8 would.
+                guard let scalar = Unicode.Scalar(value) else {
+                    throw EventReader.Failure(reason: "invalid \\u escape in a string: \\u\(String(decoding: UnsafeBufferPointer(rebasing: body[(i - 4)..<i]), as: UTF8.self)) is half of a surrogate pair")
+                }
                 result.append(contentsOf: Array(String(Character(scalar)).utf8))
             default: result.append(e)
             }
@@ -684,7 +714,8 @@ struct Cursor {
 }
 
 /// A UTF-8 byte order mark that some exporters write before the first line: not part of it.
-@inline(__always) func withoutByteOrderMark(_ line: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+/// (Public for the commands that split a file into lines themselves, as `explain` does.)
+@inline(__always) public func withoutByteOrderMark(_ line: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
     guard line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF else { return line }
     return UnsafeBufferPointer(rebasing: line[3...])
 }
@@ -931,8 +962,8 @@ extension EventReader {
         }
     }
 
-    /// `String(decoding:as:)`, the same string (invalid UTF-8 repaired the same way) made with
-    /// about half the work for the short strings of an event.
+    /// `String(decoding:as:)`, the same string made with about half the work for the short
+    /// strings of an event. (Nothing is repaired: a line that is not UTF-8 is never read.)
     @inline(__always) static func string(_ text: UnsafeBufferPointer<UInt8>) -> String {
         String(unsafeUninitializedCapacity: text.count) { buffer in
             _ = buffer.initialize(from: text)
@@ -965,8 +996,8 @@ struct PaddedLine {
     /// within what `withUnsafeTemporaryAllocation` keeps on the stack (1 KiB).
     static let maximumLength = 832
 
-    /// Calls `body` with the padded copy, or returns false when the line is long or has a
-    /// backslash (a string's end is then not simply the next quote).
+    /// Calls `body` with the padded copy, or returns false when the line is long, has a
+    /// backslash (a string's end is then not simply the next quote) or is not valid UTF-8.
     @inline(__always) static func with(_ line: UnsafePointer<UInt8>, _ count: Int, _ body: (PaddedLine) -> Bool) -> Bool {
         guard count <= maximumLength else { return false }
         // Whole 64-byte blocks (one bitmap word each) and eight bytes more for the last word
@@ -979,7 +1010,12 @@ struct PaddedLine {
             let copy = (start + words << 3).bindMemory(to: UInt8.self, capacity: bytes)
             copy.update(from: line, count: count)
             (copy + count).update(repeating: 0, count: bytes - count)
-            guard indexQuotes(copy, words, quotes) else { return false }
+            let scan = indexQuotes(copy, words, quotes)
+            guard !scan.backslash else { return false }
+            // A byte of 0x80 or more, seen while the quotes were indexed (so an ASCII line, the
+            // usual one, costs one OR per sixteen bytes): the line must be valid UTF-8, or the
+            // general reader makes it a dead letter.
+            if scan.nonASCII, EventReader.invalidUTF8(in: UnsafeBufferPointer(start: line, count: count)) != nil { return false }
             // A mark at the end of the line, where no string ends (the byte there is zero): the
             // search for the next quote always stops.
             quotes[count >> 6] |= 1 &<< UInt64(count & 63)
@@ -987,30 +1023,33 @@ struct PaddedLine {
         }
     }
 
-    /// Writes the bitmap of the quotes of `words` 64-byte blocks; false when there is a
-    /// backslash. Sixteen bytes at a time with SSE2 on x86-64, eight with integer arithmetic
-    /// elsewhere.
-    @inline(__always) static func indexQuotes(_ base: UnsafePointer<UInt8>, _ words: Int, _ bits: UnsafeMutablePointer<UInt64>) -> Bool {
+    /// Writes the bitmap of the quotes of `words` 64-byte blocks, and says whether there is a
+    /// backslash and whether there is a byte of 0x80 or more (not ASCII). Sixteen bytes at a time
+    /// with SSE2 on x86-64, eight with integer arithmetic elsewhere.
+    @inline(__always) static func indexQuotes(_ base: UnsafePointer<UInt8>, _ words: Int, _ bits: UnsafeMutablePointer<UInt64>) -> (backslash: Bool, nonASCII: Bool) {
         #if arch(x86_64) && canImport(_Builtin_intrinsics.intel)
         let quote = _mm_set1_epi8(34), backslash = _mm_set1_epi8(92)
-        var backslashes = _mm_setzero_si128()
+        var backslashes = _mm_setzero_si128(), high = _mm_setzero_si128()
         @inline(__always) func quotes(_ at: Int) -> UInt64 {
             let chunk = UnsafeRawPointer(base + at).loadUnaligned(as: __m128i.self)
             backslashes = _mm_or_si128(backslashes, _mm_cmpeq_epi8(chunk, backslash))
+            high = _mm_or_si128(high, chunk)
             return UInt64(UInt16(truncatingIfNeeded: _mm_movemask_epi8(_mm_cmpeq_epi8(chunk, quote))))
         }
         for word in 0..<words {
             let at = word &<< 6
             bits[word] = quotes(at) | quotes(at &+ 16) &<< 16 | quotes(at &+ 32) &<< 32 | quotes(at &+ 48) &<< 48
         }
-        return _mm_movemask_epi8(backslashes) == 0
+        // `movemask` gathers the high bit of each byte: of the OR of all chunks, any byte's.
+        return (_mm_movemask_epi8(backslashes) != 0, _mm_movemask_epi8(high) != 0)
         #else
-        var backslashes: UInt64 = 0
+        var backslashes: UInt64 = 0, high: UInt64 = 0
         for word in 0..<words {
             var found: UInt64 = 0
             for part in 0..<8 {
                 let chunk = UInt64(littleEndian: UnsafeRawPointer(base + (word &<< 6 | part &<< 3)).loadUnaligned(as: UInt64.self))
                 backslashes |= Cursor.zeroBytes(chunk ^ 0x5C5C_5C5C_5C5C_5C5C)
+                high |= chunk
                 // Exact zero bytes (no borrow between bytes), gathered to one bit per byte.
                 let x = chunk ^ 0x2222_2222_2222_2222
                 let zero = ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x) & 0x8080_8080_8080_8080
@@ -1018,7 +1057,7 @@ struct PaddedLine {
             }
             bits[word] = found
         }
-        return backslashes == 0
+        return (backslashes != 0, high & 0x8080_8080_8080_8080 != 0)
         #endif
     }
 }

@@ -7,7 +7,18 @@ import Testing
 /// either become events or dead letters with a reason, from fixed seeds.
 struct EventFuzzTests {
     static let fragments = ["{", "}", "[", "]", ",", ":", "\"", "\\", "\\u00", "null", "true", "-", "1e9", "3d", "EUR", "%",
-                            "\"event\"", "\"time\"", "\u{00}", "é", "9999999999999999999999", "\n", " ", "{\"a\":{\"b\":[[[[", "2026-13-45T99:99:99Z"]
+                            "\"event\"", "\"time\"", "\u{00}", "é", "9999999999999999999999", "\n", " ", "{\"a\":{\"b\":[[[[", "2026-13-45T99:99:99Z",
+                            "\\udcff", "\\ud83d\\ude00", "😀"]
+    /// Byte sequences that are not UTF-8 (a stray byte, a cut or overlong character, an encoded
+    /// surrogate, a code point over U+10FFFF), and valid characters of two to four bytes.
+    static let encodings: [[UInt8]] = [[0xFF], [0xFE], [0x80], [0xC3], [0xE2, 0x82], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+                                       Array("é".utf8), Array("€".utf8), Array("😀".utf8)]
+
+    /// What the standard library says: the line's bytes are UTF-8.
+    static func isUTF8(_ bytes: [UInt8]) -> Bool {
+        if #available(macOS 15, *) { return String(validating: bytes, as: UTF8.self) != nil }
+        return String(bytes: bytes, encoding: .utf8) != nil
+    }
 
     @Test func readerAndEngineNeverCrash() throws {
         let program = try #require(compile("""
@@ -24,7 +35,7 @@ struct EventFuzzTests {
         let engine = Engine(program: program)
         let reader = EventReader(program: program)
         var event = Event(slotCount: program.slots.count)
-        var accepted = 0, rejected = 0
+        var accepted = 0, rejected = 0, notUTF8 = 0
         for index in 0..<20_000 {
             var bytes: [UInt8]
             if index % 5 == 0 {
@@ -33,10 +44,11 @@ struct EventFuzzTests {
                 bytes = Array(valid[Int(random.next() % UInt64(valid.count))].utf8)
                 for _ in 0..<(1 + Int(random.next() % 4)) {
                     let position = bytes.isEmpty ? 0 : Int(random.next() % UInt64(bytes.count))
-                    switch random.next() % 4 {
+                    switch random.next() % 5 {
                     case 0 where !bytes.isEmpty: bytes.remove(at: position)
                     case 1: bytes.insert(contentsOf: Array(Self.fragments[Int(random.next() % UInt64(Self.fragments.count))].utf8), at: position)
                     case 2 where !bytes.isEmpty: bytes[position] = UInt8(truncatingIfNeeded: random.next())
+                    case 3: bytes.insert(contentsOf: Self.encodings[Int(random.next() % UInt64(Self.encodings.count))], at: position)
                     default:
                         let end = min(bytes.count, position + Int(random.next() % 30))
                         bytes.removeSubrange(position..<end)
@@ -44,6 +56,15 @@ struct EventFuzzTests {
                 }
             }
             let failure = bytes.withUnsafeBufferPointer { reader.read($0, number: index + 1, into: &event) }
+            // A line that is not UTF-8 is refused for that, at its first bad byte; no other is.
+            let invalid = bytes.withUnsafeBufferPointer { EventReader.invalidUTF8(in: $0) }
+            #expect((invalid == nil) == Self.isUTF8(bytes))
+            if let invalid {
+                #expect(failure == "invalid UTF-8 at byte \(invalid + 1)")
+                notUTF8 += 1
+            } else {
+                #expect(failure?.hasPrefix("invalid UTF-8") != true)
+            }
             if let failure {
                 #expect(!failure.isEmpty)
                 rejected += 1
@@ -54,6 +75,7 @@ struct EventFuzzTests {
         }
         #expect(accepted > 300, "mutations should leave some lines readable")
         #expect(rejected > 1000)
+        #expect(notUTF8 > 3000, "the mutations should make lines that are not UTF-8 (made \(notUTF8))")
         // Deep nesting is refused, not recursed into.
         let deep = "{\"event\":\"order.placed\",\"time\":\"2026-01-01T00:00:00Z\",\"x\":" + String(repeating: "[", count: 100_000) + "}"
         var text = deep
@@ -109,16 +131,19 @@ struct EventReaderPathsTests {
         var compared = 0, refused = 0
         // Mutations that often keep a line readable (spaces, escapes, reordering, other values)
         // besides the ones that break it.
-        let pieces = [" ", "\t", "\\n", "\\u0041", "\\\"", "\"", ",", ":", "{", "}", "[1,2]", "null", "-", "0", "é", "\"x\":1,", "2026-02-30T10:00:00Z"]
+        let pieces = [" ", "\t", "\\n", "\\u0041", "\\\"", "\"", ",", ":", "{", "}", "[1,2]", "null", "-", "0", "é", "\"x\":1,", "2026-02-30T10:00:00Z", "😀"]
+        var notUTF8 = 0
         for index in 0..<(lines.count + 40_000) {
             var bytes = lines[index % lines.count]
             if index >= lines.count {
                 for _ in 0..<(1 + Int(random.next() % 3)) {
                     let position = bytes.isEmpty ? 0 : Int(random.next() % UInt64(bytes.count))
-                    switch random.next() % 4 {
+                    switch random.next() % 5 {
                     case 0 where !bytes.isEmpty: bytes.remove(at: position)
                     case 1: bytes.insert(contentsOf: Array(pieces[Int(random.next() % UInt64(pieces.count))].utf8), at: position)
                     case 2 where !bytes.isEmpty: bytes[position] = UInt8(truncatingIfNeeded: random.next() % 128)
+                    // Not UTF-8 (or UTF-8 of more than one byte), in a value, a key or between them.
+                    case 3: bytes.insert(contentsOf: EventFuzzTests.encodings[Int(random.next() % UInt64(EventFuzzTests.encodings.count))], at: position)
                     default: bytes.insert(contentsOf: [32, 32], at: position)
                     }
                 }
@@ -134,9 +159,11 @@ struct EventReaderPathsTests {
             if deferred != eager { break }
             compared += 1
             if expected.hasPrefix("dead: ") { refused += 1 }
+            if expected.hasPrefix("dead: invalid UTF-8 at byte ") { notUTF8 += 1 }
         }
         // Both kinds of line were compared.
         #expect(refused > 5_000)
         #expect(compared - refused > 10_000)
+        #expect(notUTF8 > 2_000)
     }
 }

@@ -113,12 +113,18 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
 
     /// Nil when `descriptor` is not a regular file (then read it with `EventPipeline`). With
     /// `mapped: false` (for tests) chunks are read with `pread` even where mapping would work.
+    /// Longer lines are dead letters (`LineLimit`): a mapped line costs no memory, but its dead
+    /// letter's text, or its `pread` buffer, would.
+    let maximumLineLength: Int
+
     public init?(reader: EventReader, descriptor: Int32, slotCount: Int,
-                 workers: Int = ProcessInfo.processInfo.activeProcessorCount, chunkSize: Int = 4 << 20, mapped: Bool = true) {
+                 workers: Int = ProcessInfo.processInfo.activeProcessorCount, chunkSize: Int = 4 << 20, mapped: Bool = true,
+                 maximumLineLength: Int = LineLimit.defaultBytes) {
         var status = stat()
         guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
         self.reader = reader
         self.descriptor = descriptor
+        self.maximumLineLength = max(1, maximumLineLength)
         size = Int64(status.st_size)
         let chunkSize = max(1, chunkSize)
         self.chunkSize = Int64(chunkSize)
@@ -325,6 +331,11 @@ public final class ChunkedEventPipeline: @unchecked Sendable {
     /// Reads one line into the batch: an event (unless the screen holds it back), a dead letter,
     /// or nothing for a blank line.
     @inline(__always) func take(_ line: UnsafeBufferPointer<UInt8>, _ relative: Int, _ batch: Batch, _ screen: EventScreen?) {
+        if line.count > maximumLineLength {
+            let index = batch.next()
+            batch.letters.append((index, .overlong(line: relative, length: line.count, limit: maximumLineLength, start: line)))
+            return
+        }
         if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
         guard let start = line.baseAddress else { return }
         let index = batch.next()

@@ -4,52 +4,91 @@ import Glibc
 import Darwin
 #endif
 
+/// How long one line of input may be. Without a bound, one endless line (`--events /dev/zero`,
+/// a file with no newline) would be gathered in memory until the machine runs out; with it, the
+/// line becomes a dead letter and reading goes on at the next line, in constant memory.
+public enum LineLimit {
+    /// The default: 1 MiB, a thousand times a typical event; `--max-line-bytes` changes it.
+    public static let defaultBytes = 1 << 20
+    /// How much of an over-long line a dead letter keeps, so the operator can see what it was.
+    public static let keptBytes = 256
+}
+
+extension DeadLetter {
+    /// The dead letter for a line longer than the limit: its first bytes and its length.
+    public static func overlong(line: Int, length: Int, limit: Int, start: UnsafeBufferPointer<UInt8>) -> DeadLetter {
+        DeadLetter(line: line, reason: "the line is \(length) bytes long, over the limit of \(limit) bytes (--max-line-bytes); only its first \(min(length, LineLimit.keptBytes)) bytes are kept here",
+                   text: String(decoding: start.prefix(LineLimit.keptBytes), as: UTF8.self))
+    }
+}
+
 /// Reads a file descriptor line by line in constant memory, handing out each line as bytes
 /// without copying (a line is valid until the next call). `\r\n` and `\n` both end a line.
+/// A line longer than `maximumLineLength` is skipped in constant memory: the caller is handed
+/// its first bytes with `overlongLength` set to its length, and makes it a dead letter.
 public final class LineReader {
     let descriptor: Int32
     var buffer: UnsafeMutableRawBufferPointer
     var start = 0
     var end = 0
     var finished = false
+    public let maximumLineLength: Int
+    /// The length of the line just handed out when it was over `maximumLineLength` (then only
+    /// its first bytes were handed out); 0 for every other line.
+    public private(set) var overlongLength = 0
+    /// The first bytes of the over-long line being skipped.
+    var overlongStart: [UInt8] = []
     public private(set) var lineNumber = 0
     /// Bytes handed out so far (lines and their line ends), for progress displays.
     public private(set) var consumed: Int64 = 0
     /// Why reading stopped early (a directory, a device error), or nil at a normal end of input.
     public private(set) var failure: String? = nil
 
-    public init(descriptor: Int32, bufferSize: Int = 1 << 20) {
+    public init(descriptor: Int32, bufferSize: Int = 1 << 20, maximumLineLength: Int = LineLimit.defaultBytes) {
         self.descriptor = descriptor
-        buffer = .allocate(byteCount: bufferSize, alignment: 8)
+        self.maximumLineLength = max(1, maximumLineLength)
+        buffer = .allocate(byteCount: max(bufferSize, 64), alignment: 8)
     }
 
     deinit { buffer.deallocate() }
 
     /// Calls `body` with the next line, or returns false at the end of the input.
     public func next(_ body: (UnsafeBufferPointer<UInt8>, Int) -> Void) -> Bool {
+        overlongLength = 0
+        // Bytes of an over-long line already skipped.
+        var skipped = 0
         while true {
-            if let newline = findNewline() {
-                var lineEnd = newline
+            let newline = findNewline()
+            if newline != nil || finished {
+                let lineStop = newline ?? end
+                if newline == nil, start >= end, skipped == 0 { return false }
+                var lineEnd = lineStop
                 if lineEnd > start, buffer[lineEnd - 1] == 13 { lineEnd -= 1 }
                 lineNumber += 1
-                var line = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: lineEnd - start)
+                let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                consumed += Int64((newline.map { $0 + 1 } ?? end) - start)
+                let length = skipped + (lineEnd - start)
+                var line = UnsafeBufferPointer(start: base + start, count: lineEnd - start)
+                start = newline.map { $0 + 1 } ?? end
+                if skipped > 0 || length > maximumLineLength {
+                    if skipped == 0 { overlongStart = Array(line.prefix(LineLimit.keptBytes)) }
+                    overlongLength = length
+                    overlongStart.withUnsafeBufferPointer { body($0, lineNumber) }
+                    overlongStart = []
+                    return true
+                }
                 if lineNumber == 1 { line = withoutByteOrderMark(line) }
-                consumed += Int64(newline + 1 - start)
-                start = newline + 1
                 body(line, lineNumber)
                 return true
             }
-            if finished {
-                guard start < end else { return false }
-                var lineEnd = end
-                if buffer[lineEnd - 1] == 13 { lineEnd -= 1 }
-                lineNumber += 1
-                var line = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: lineEnd - start)
-                if lineNumber == 1 { line = withoutByteOrderMark(line) }
+            if end - start > maximumLineLength {
+                // Over the limit with no end in sight: keep its first bytes, drop the rest as it comes.
+                if skipped == 0 {
+                    overlongStart = Array(UnsafeRawBufferPointer(rebasing: buffer[start..<min(end, start + LineLimit.keptBytes)]))
+                }
+                skipped += end - start
                 consumed += Int64(end - start)
                 start = end
-                body(line, lineNumber)
-                return true
             }
             fill()
         }
@@ -87,7 +126,10 @@ public final class LineReader {
 public final class OutputSink {
     let descriptor: Int32
     var pending: [UInt8] = []
-    public private(set) var failed = false
+    /// Why a write (or the sync before a checkpoint) failed, e.g. "No space left on device";
+    /// nil while every byte has gone through. After a failure nothing more is written.
+    public private(set) var failure: String? = nil
+    public var failed: Bool { failure != nil }
     /// Bytes handed to the file so far (after `flush`).
     public private(set) var written: Int64 = 0
 
@@ -103,7 +145,7 @@ public final class OutputSink {
 
     public func flush() {
         var offset = 0
-        while offset < pending.count {
+        while failure == nil, offset < pending.count {
             let written = pending.withUnsafeBytes { bytes in
                 #if canImport(Glibc)
                 Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
@@ -111,7 +153,11 @@ public final class OutputSink {
                 Darwin.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 #endif
             }
-            if written <= 0 { failed = true; break }
+            if written < 0, errno == EINTR { continue }
+            if written <= 0 {
+                failure = written == 0 ? "nothing could be written" : String(cString: strerror(errno))
+                break
+            }
             offset += written
             self.written += Int64(written)
         }
@@ -119,8 +165,11 @@ public final class OutputSink {
     }
 
     /// Flushes and asks the system to put the bytes on disk (before a checkpoint refers to them).
+    /// Pipes, terminals and devices cannot be synced (EINVAL); that is no failure.
     public func synchronize() {
         flush()
-        fsync(descriptor)
+        if failure == nil, fsync(descriptor) != 0, errno != EINVAL, errno != ENOTSUP, errno != EROFS {
+            failure = String(cString: strerror(errno))
+        }
     }
 }

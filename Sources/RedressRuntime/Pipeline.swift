@@ -100,15 +100,28 @@ public final class EventPipeline: @unchecked Sendable {
         while more {
             free.wait()
             lock.lock()
-            let batch = freeBatches.removeLast()
             let stop = stopped
+            let batch = freeBatches.removeLast()
+            if stop { freeBatches.append(batch) }
             lock.unlock()
-            if stop { break }
+            if stop {
+                // The batch goes back unused, and so does its count: a semaphore released
+                // below its starting value traps (libdispatch), which once turned a stop on
+                // a state-database error into a crash.
+                free.signal()
+                break
+            }
             batch.count = 0
             while batch.count < batch.events.count {
                 let index = batch.count
                 let read = lines.next { line, number in
-                    if number <= skipThrough || line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
+                    if number <= skipThrough { return }
+                    if lines.overlongLength > 0 {
+                        batch.letters[index] = .overlong(line: number, length: lines.overlongLength, limit: lines.maximumLineLength, start: line)
+                        batch.count += 1
+                        return
+                    }
+                    if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
                     if let reason = reader.read(line, number: number, into: &batch.events[index]) {
                         batch.letters[index] = DeadLetter(line: number, reason: reason, text: String(decoding: line, as: UTF8.self))
                     } else {

@@ -66,13 +66,16 @@ public final class StateStore {
     }
 
     /// The last checkpoint and the state it recorded, or nil for a new store.
-    public func load(program fingerprint: String, path: String) throws(StoreError) -> (Checkpoint, EngineState)? {
+    /// `legacy`: the fingerprint an earlier version gave the same rules (it hashed their file
+    /// paths and lines too); a state saved under it is taken over, and the next checkpoint
+    /// records the new one.
+    public func load(program fingerprint: String, legacy: String? = nil, path: String) throws(StoreError) -> (Checkpoint, EngineState)? {
         do {
             return try database.read { db -> (Checkpoint, EngineState)? in
                 guard let row = try Row.fetchOne(db, sql: "SELECT * FROM checkpoint WHERE id = 1") else { return nil }
                 let checkpoint = Checkpoint(position: row["position"], outputBytes: row["output_bytes"],
                                             deadLetterBytes: row["dead_letter_bytes"], program: row["program"])
-                guard checkpoint.program == fingerprint else { throw StoreError.otherRules(path) }
+                guard checkpoint.program == fingerprint || (legacy != nil && checkpoint.program == legacy) else { throw StoreError.otherRules(path) }
                 var state = EngineState()
                 state.position = checkpoint.position
                 state.clock = row["clock"]

@@ -1,6 +1,7 @@
 import Foundation
 import RedressIR
 import RedressRuntime
+import RedressSyntax
 
 /// What a replay projects: counts and costs, broken down by rule, action, week and month.
 /// Costs are in minor units of the catalog's currency; every list is in a fixed order, so the
@@ -211,6 +212,8 @@ public struct Report: Sendable {
         }
         func section(_ title: String, _ lines: [Line]) {
             guard !lines.isEmpty else { return }
+            // Keys come from the events (`--by` values, customer ids): shown, never obeyed.
+            let lines = lines.map { Line(key: TerminalText.visible($0.key), decisions: $0.decisions, cost: $0.cost) }
             let width = max(title.count, lines.map(\.key.count).max() ?? 0)
             out += "\n" + style.bold(title.padding(toLength: width, withPad: " ", startingAt: 0) + "   decisions         cost") + "\n"
             for line in lines {

@@ -68,12 +68,7 @@ struct Check: ParsableCommand {
                     lowestStart = edit.span.start
                     applied += 1
                 }
-                do {
-                    try Data(bytes).write(to: URL(fileURLWithPath: path))
-                } catch {
-                    Output.error("error: cannot write \(path): \(error.localizedDescription)")
-                    throw ExitCode(2)
-                }
+                try OutputFile.writeOrExit(bytes, to: path)
             }
         }
         return applied

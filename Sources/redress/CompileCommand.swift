@@ -30,12 +30,9 @@ struct Compile: ParsableCommand {
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
         let data = program.json()
         if let out {
-            do { try data.write(to: URL(fileURLWithPath: out)) } catch {
-                Output.error("error: cannot write \(out): \(error.localizedDescription)")
-                throw ExitCode(2)
-            }
+            try OutputFile.writeOrExit(Array(data), to: out)
         } else {
-            FileHandle.standardOutput.write(data)
+            Output.write(Array(data))
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RedressIR
 import RedressRuntime
+import RedressSyntax
 
 enum ExplainFormat: String, ExpressibleByArgument, CaseIterable { case human, json }
 
@@ -38,20 +39,32 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
-        var lines: [String]
+        // Lines as bytes with their numbers: decoding the file to a String first would replace
+        // invalid UTF-8, which the event reader must see to refuse.
+        var lines: [(number: Int, bytes: [UInt8])] = []
         if event.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
-            lines = [event]
+            lines = [(1, Array(event.utf8))]
         } else {
-            guard let data = FileManager.default.contents(atPath: event) else {
-                Output.error("error: cannot read \(event)")
+            let input = open(event, O_RDONLY)
+            guard input >= 0 else {
+                Output.error("error: cannot read \(event): \(String(cString: strerror(errno)))")
                 throw ExitCode(2)
             }
-            lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
-                .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        }
-        guard !lines.isEmpty else {
-            Output.error("error: no event in \(event)")
-            throw ExitCode(2)
+            defer { close(input) }
+            let reader = LineReader(descriptor: input)
+            var overlong: (Int, Int)? = nil
+            while reader.next({ line, number in
+                if reader.overlongLength > 0 { overlong = overlong ?? (number, reader.overlongLength) }
+                if !line.allSatisfy({ $0 == 32 || $0 == 9 }) { lines.append((number, Array(line))) }
+            }) {}
+            if let failure = reader.failure {
+                Output.error("error: cannot read \(event): \(failure)")
+                throw ExitCode(2)
+            }
+            if let (number, length) = overlong {
+                Output.error("error: line \(number) of \(event) is \(length) bytes long, over the limit of \(reader.maximumLineLength) bytes")
+                throw ExitCode(1)
+            }
         }
         var engineState = EngineState()
         if let state {
@@ -60,7 +73,7 @@ struct Explain: ParsableCommand {
             defer { try? FileManager.default.removeItem(at: copy) }
             do {
                 try FileManager.default.copyItem(atPath: state, toPath: copy.path)
-                if let (_, saved) = try StateStore(path: copy.path).load(program: program.fingerprint, path: state) { engineState = saved }
+                if let (_, saved) = try StateStore(path: copy.path).load(program: program.fingerprint, legacy: program.legacyFingerprint, path: state) { engineState = saved }
             } catch {
                 Output.error("error: \(error)")
                 throw ExitCode(2)
@@ -70,9 +83,8 @@ struct Explain: ParsableCommand {
         let reader = EventReader(program: program)
         var current = Event(slotCount: program.slots.count)
         for (index, line) in lines.enumerated() {
-            var text = line
-            if let reason = text.withUTF8({ reader.read($0, number: index + 1, into: &current) }) {
-                Output.error("error: event \(lines.count == 1 ? "" : "on line \(index + 1) ")cannot be read: \(reason)")
+            if let reason = line.bytes.withUnsafeBufferPointer({ reader.read($0, number: line.number, into: &current) }) {
+                Output.error("error: event \(lines.count == 1 && line.number == 1 ? "" : "on line \(line.number) ")cannot be read: \(TerminalText.visible(reason))")
                 throw ExitCode(1)
             }
             if index < lines.count - 1 { _ = engine.process(current) }

@@ -18,6 +18,12 @@ struct Redress: ParsableCommand {
 @main
 enum Entry {
     static func main() {
+        // A parent may start redress with these signals blocked (test runners and some
+        // supervisors do); a long `run` must still stop when it is told to.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&signals, signal) }
+        sigprocmask(SIG_UNBLOCK, &signals, nil)
         do {
             var command = try Redress.parseAsRoot()
             try command.run()
@@ -33,11 +39,22 @@ enum Entry {
 }
 
 enum Output {
+    /// Messages to standard error. If even that fails there is nowhere left to say so; the exit
+    /// status still tells.
     static func error(_ text: String, newline: Bool = true) {
-        FileHandle.standardError.write(Data((text.hasSuffix("\n") || !newline ? text : text + "\n").utf8))
+        _ = OutputFile.writeAll(STDERR_FILENO, Array((text.hasSuffix("\n") || !newline ? text : text + "\n").utf8))
     }
+    /// Results to standard output; a failed write (a full disk, `> /dev/full`, a closed pipe
+    /// with SIGPIPE ignored) ends the command with exit 2 and the reason, never with a result
+    /// silently cut short.
     static func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        write(Array(text.utf8))
+    }
+    static func write(_ bytes: [UInt8]) {
+        if let failure = OutputFile.writeAll(STDOUT_FILENO, bytes) {
+            error("error: cannot write to standard output: \(failure)")
+            Foundation.exit(2)
+        }
     }
     /// Colour only when writing to a terminal, and never with NO_COLOR set.
     static var colourOnStandardOutput: Bool {

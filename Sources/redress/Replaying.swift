@@ -9,7 +9,8 @@ import Yams
 enum EventInput {
     /// The events for each program. JSON lines are read once and parsed for every program (each
     /// program has its own slots); CSV is read once per program, through the mapping.
-    static func read(_ programs: [Program], events: String, mapping: String?, join: [String]) throws -> [([Event], Int)] {
+    static func read(_ programs: [Program], events: String, mapping: String?, join: [String],
+                     maximumLineLength: Int = LineLimit.defaultBytes) throws -> [([Event], Int)] {
         var results = [([Event], Int)](repeating: ([], 0), count: programs.count)
         if let mapping {
             for (index, program) in programs.enumerated() {
@@ -37,8 +38,12 @@ enum EventInput {
         defer { if input != STDIN_FILENO { close(input) } }
         let readers = programs.map { EventReader(program: $0) }
         var scratch = programs.map { Event(slotCount: $0.slots.count) }
-        let lines = LineReader(descriptor: input)
+        let lines = LineReader(descriptor: input, maximumLineLength: maximumLineLength)
         while lines.next({ line, number in
+            if lines.overlongLength > 0 {
+                for index in programs.indices { results[index].1 += 1 }
+                return
+            }
             if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
             for index in programs.indices {
                 if readers[index].read(line, number: number, into: &scratch[index]) == nil {

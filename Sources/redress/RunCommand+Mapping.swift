@@ -15,10 +15,9 @@ extension Run {
         defer { if input != STDIN_FILENO { close(input) } }
         for warning in source.warnings { Output.error("warning: \(warning)") }
 
-        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters)
+        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input)
         let engine = session.engine
         let resumeAfter = session.resumeAfter
-        func keep(_ letter: DeadLetter) { session.keep(letter) }
 
         // Rows of joined files that could not be read: kept once (not again on a resume).
         if session.checkpoint == nil {
@@ -27,7 +26,7 @@ extension Run {
                     Output.error("error: \(letter.reason) (line \(letter.line))")
                     throw ExitCode(1)
                 }
-                keep(letter)
+                try session.keep(letter, counted: false)
             }
         }
         var rows = 0, blank = 0, bad = 0
@@ -45,7 +44,7 @@ extension Run {
                     stop = letter
                     break rows
                 }
-                keep(letter)
+                try session.keep(letter)
             case .events(let events):
                 for event in events { session.evaluate(event) }
             }
@@ -55,7 +54,7 @@ extension Run {
         }
         if let stop {
             session.sink.flush()
-            Output.error("error: line \(stop.line): \(stop.reason)")
+            Output.error("error: line \(stop.line): \(TerminalText.visible(stop.reason))")
             throw ExitCode(1)
         }
         if let failure = source.readFailure {
@@ -64,13 +63,10 @@ extension Run {
             throw ExitCode(2)
         }
         if let untilMs { session.fireDeadlines(until: untilMs) }
-        let statistics = engine.statistics
-        func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
-        var summary = "read \(plural(rows, "row")) (\(blank) blank), \(plural(statistics.events, "event")), \(plural(statistics.decisions, "decision"))"
-        if bad > 0 { summary += ", \(plural(bad, "bad row")) kept in \(deadLetters)" }
-        if session.checkpoint == nil, !source.joinProblems.isEmpty {
-            summary += ", \(plural(source.joinProblems.count, "bad row")) of joined files kept in \(deadLetters)"
-        }
+        // Bad rows of joined files are kept once, on the first run; their count is said apart.
+        let joinBad = session.checkpoint == nil ? source.joinProblems.count : 0
+        let extra = joinBad > 0 ? ["\(joinBad) bad row\(joinBad == 1 ? "" : "s") of joined files kept in \(deadLetters)"] : []
+        let summary = session.summary(read: "read \(rows) row\(rows == 1 ? "" : "s") (\(blank) blank)", badUnit: "row", extra: extra)
         try session.finish(summary: summary)
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RedressIR
 import RedressRuntime
+import RedressSyntax
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,9 +60,13 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("With --mapping: read the joined file NAME from PATH instead of the mapping's file.", valueName: "NAME=PATH"))
     var join: [String] = []
 
+    @Option(help: ArgumentHelp("Longest line of input read, in bytes; a longer line is a dead letter (docs/events.md, \"Limits\").", valueName: "BYTES"))
+    var maxLineBytes: Int = LineLimit.defaultBytes
+
     func run() throws {
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
         let untilMs = try untilTime()
+        try InputLimitOptions.check(maxLineBytes: maxLineBytes)
         if let mapping { return try runMapped(program, mapping: mapping, until: untilMs) }
         let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
         guard input >= 0 else {
@@ -69,24 +74,28 @@ struct Run: ParsableCommand {
             throw ExitCode(2)
         }
         defer { if input != STDIN_FILENO { close(input) } }
-        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters)
-        var deadLetterCount = 0
+        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input)
         var stop: DeadLetter? = nil
         var failure: Error? = nil
         // Lines are parsed on a second thread while this one evaluates (see EventPipeline).
-        let pipeline = EventPipeline(reader: EventReader(program: program), lines: LineReader(descriptor: input),
+        let pipeline = EventPipeline(reader: EventReader(program: program),
+                                     lines: LineReader(descriptor: input, maximumLineLength: maxLineBytes),
                                      slotCount: program.slots.count, skipThrough: session.resumeAfter)
         pipeline.run { item, number in
             session.engine.state.position = number
-            switch item {
-            case .deadLetter(let letter):
-                deadLetterCount += 1
-                if strict { stop = letter; return false }
-                session.keep(letter)
-            case .event(let event):
-                session.evaluate(event)
+            do {
+                switch item {
+                case .deadLetter(let letter):
+                    if strict { stop = letter; return false }
+                    try session.keep(letter)
+                case .event(let event):
+                    session.evaluate(event)
+                }
+                try session.advance(by: 1, every: checkpointEvery)
+            } catch {
+                failure = error
+                return false
             }
-            do { try session.advance(by: 1, every: checkpointEvery) } catch { failure = error; return false }
             return true
         }
         if let failure { throw failure }
@@ -97,14 +106,11 @@ struct Run: ParsableCommand {
         }
         if let stop {
             session.sink.flush()
-            Output.error("error: line \(stop.line): \(stop.reason)")
+            Output.error("error: line \(stop.line): \(TerminalText.visible(stop.reason))")
             throw ExitCode(1)
         }
         if let untilMs { session.fireDeadlines(until: untilMs) }
-        let statistics = session.engine.statistics
-        var summary = "read \(statistics.events) event\(statistics.events == 1 ? "" : "s"), \(statistics.decisions) decision\(statistics.decisions == 1 ? "" : "s")"
-        if deadLetterCount > 0 { summary += ", \(deadLetterCount) bad line\(deadLetterCount == 1 ? "" : "s") kept in \(deadLetters)" }
-        try session.finish(summary: summary)
+        try session.finish(summary: session.summary())
     }
 
     /// Conditions left undecided by missing fields, and decisions held back by policies, per

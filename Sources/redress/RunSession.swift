@@ -13,26 +13,43 @@ final class RunSession {
     let fingerprint: String
     let sink: OutputSink
     let output: Int32
+    let outputPath: String?
     let deadLetterPath: String
     var deadLetterDescriptor: Int32?
     var deadLetterSink: OutputSink?
+    /// Bytes the output and dead-letter files held when this run began writing to them.
     let outputStart: Int64
-    let deadLetterStart: Int64
+    var deadLetterStart: Int64
+    /// What the files held at the last checkpoint (or at the start): a failed checkpoint cuts
+    /// them back to this, so they agree with the state a restart will resume from.
+    var checkpointedOutput: Int64
+    var checkpointedDeadLetters: Int64
     var emitted: [String] = []
     var sinceCheckpoint = 0
+    /// The engine's counts when this process began (non-zero when resuming), and the bad lines
+    /// of this process, so that the summary can say which figure covers what.
+    let startStatistics: EngineState.Statistics
+    var deadLettersThisRun = 0
+    /// Held open for the whole run: the exclusive lock on the state file (see `lockState`).
+    var stateLock: Int32? = nil
 
     /// Input lines up to this one were handled before the last checkpoint.
     var resumeAfter: Int { checkpoint?.position ?? 0 }
 
-    init(program: Program, state: String?, out: String?, deadLetters: String) throws {
+    /// `input`: the descriptor events are read from, so that writing into it can be refused.
+    init(program: Program, state: String?, out: String?, deadLetters: String, input: Int32) throws {
         fingerprint = program.fingerprint
+        try RunSession.refuseOverlap(input: input, out: out, deadLetters: deadLetters, state: state)
         var store: StateStore? = nil
         var checkpoint: StateStore.Checkpoint? = nil
         var engineState = EngineState()
         if let state {
+            // Locked before anything is read or written: a second run on the same state (a cron
+            // job overlapping the last) stops here, before it could write a decision twice.
+            stateLock = try RunSession.lockState(state)
             do {
                 store = try StateStore(path: state)
-                if let (saved, savedState) = try store?.load(program: fingerprint, path: state) {
+                if let (saved, savedState) = try store?.load(program: fingerprint, legacy: program.legacyFingerprint, path: state) {
                     checkpoint = saved
                     engineState = savedState
                 }
@@ -46,22 +63,29 @@ final class RunSession {
         }
         self.store = store
         self.checkpoint = checkpoint
+        outputPath = out
         deadLetterPath = deadLetters
-        output = try RunSession.open(out, keeping: checkpoint?.outputBytes)
+        let (output, outputSize) = try RunSession.open(out, keeping: checkpoint?.outputBytes, lock: true)
+        self.output = output
+        outputStart = outputSize
+        checkpointedOutput = outputSize
+        deadLetterStart = 0
         if checkpoint.map({ $0.deadLetterBytes > 0 }) ?? false {
-            let descriptor = try RunSession.open(deadLetters, keeping: checkpoint?.deadLetterBytes)
+            let (descriptor, size) = try RunSession.open(deadLetters, keeping: checkpoint?.deadLetterBytes, lock: false)
             deadLetterDescriptor = descriptor
             deadLetterSink = OutputSink(descriptor: descriptor)
+            deadLetterStart = size
         }
+        checkpointedDeadLetters = deadLetterStart
         engine = Engine(program: program, state: engineState)
+        startStatistics = engine.statistics
         sink = OutputSink(descriptor: output)
-        outputStart = checkpoint?.outputBytes ?? 0
-        deadLetterStart = checkpoint?.deadLetterBytes ?? 0
     }
 
     deinit {
         if output != STDOUT_FILENO { close(output) }
         if let deadLetterDescriptor { close(deadLetterDescriptor) }
+        if let stateLock { close(stateLock) }
     }
 
     func evaluate(_ event: Event) {
@@ -82,40 +106,75 @@ final class RunSession {
     }
 
     /// Appends a line that could not be read to the dead-letter file (created on first use).
-    func keep(_ letter: DeadLetter) {
+    /// `counted: false` for bad rows of joined files, which the summary counts apart.
+    func keep(_ letter: DeadLetter, counted: Bool = true) throws {
+        if counted { deadLettersThisRun += 1 }
         if deadLetterSink == nil {
-            let descriptor = Foundation.open(deadLetterPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-            deadLetterDescriptor = descriptor >= 0 ? descriptor : nil
-            deadLetterSink = OutputSink(descriptor: descriptor >= 0 ? descriptor : STDERR_FILENO)
+            let (descriptor, size) = try RunSession.open(deadLetterPath, keeping: nil, lock: false)
+            deadLetterDescriptor = descriptor
+            deadLetterSink = OutputSink(descriptor: descriptor)
+            // What the file held before (earlier runs' bad lines) is not this run's to cut back.
+            deadLetterStart = size
+            checkpointedDeadLetters = size
         }
         deadLetterSink?.write(DeadLetterText.line(letter))
+        try checkWrites()
     }
 
     /// Counts `handled` lines (or events) and checkpoints every `every` of them.
     func advance(by handled: Int, every: Int) throws {
         sinceCheckpoint += handled
+        try checkWrites()
         if store != nil, sinceCheckpoint >= every { try saveCheckpoint() }
+    }
+
+    /// A decision or dead letter that could not be written ends the run (exit 2) at once: going
+    /// on would report work whose output is lost.
+    func checkWrites() throws {
+        if let failure = sink.failure {
+            try fail("cannot write decisions to \(outputPath ?? "standard output"): \(failure)")
+        }
+        if let failure = deadLetterSink?.failure {
+            try fail("cannot write bad lines to \(deadLetterPath): \(failure)")
+        }
     }
 
     func saveCheckpoint() throws {
         guard let store else { return }
         sink.synchronize()
         deadLetterSink?.synchronize()
+        try checkWrites()
+        let outputBytes = outputStart + sink.written
+        let deadLetterBytes = deadLetterStart + (deadLetterSink?.written ?? 0)
         do {
-            try store.save(engine.snapshot(), outputBytes: outputStart + sink.written,
-                           deadLetterBytes: deadLetterStart + (deadLetterSink?.written ?? 0), program: fingerprint, emitted: emitted)
+            try store.save(engine.snapshot(), outputBytes: outputBytes, deadLetterBytes: deadLetterBytes, program: fingerprint, emitted: emitted)
         } catch {
-            Output.error("error: \(error)")
-            throw ExitCode(2)
+            try fail("\(error)")
         }
+        checkpointedOutput = outputBytes
+        checkpointedDeadLetters = deadLetterBytes
         emitted.removeAll(keepingCapacity: true)
         sinceCheckpoint = 0
+    }
+
+    /// Ends the run with exit 2 and the reason. With a state, the output and dead-letter files
+    /// are first cut back to the last checkpoint, so they hold what the state says they hold
+    /// and a restart writes nothing twice.
+    func fail(_ message: String) throws -> Never {
+        Output.error("error: \(message)")
+        if store != nil {
+            if output != STDOUT_FILENO { _ = ftruncate(output, off_t(checkpointedOutput)) }
+            if let deadLetterDescriptor { _ = ftruncate(deadLetterDescriptor, off_t(checkpointedDeadLetters)) }
+            Output.error("note: the output was left as at the last checkpoint; run again with the same --state to go on")
+        }
+        throw ExitCode(2)
     }
 
     /// Flushes, checkpoints and prints the summary line and the per-rule details.
     func finish(summary: String) throws {
         sink.flush()
         deadLetterSink?.flush()
+        try checkWrites()
         try saveCheckpoint()
         var text = summary
         if !engine.state.pending.isEmpty {
@@ -123,32 +182,111 @@ final class RunSession {
         }
         Output.error(text)
         if case let details = Run.details(engine), !details.isEmpty { Output.error(details) }
-        if sink.failed {
-            Output.error("error: could not write all decisions")
-            throw ExitCode(2)
+    }
+
+    /// The summary line: `read` (what was read, e.g. "read 5 rows (1 blank)"), this run's events
+    /// and decisions, then `extra`, then this run's bad lines. A run that resumed a state says
+    /// so: its figures are this process's, followed by the state's totals since it began.
+    func summary(read: String? = nil, badUnit: String = "line", extra: [String] = []) -> String {
+        func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
+        let total = engine.statistics
+        let events = plural(total.events - startStatistics.events, "event")
+        var parts = [read.map { "\($0), \(events)" } ?? "read \(events)", plural(total.decisions - startStatistics.decisions, "decision")]
+        if deadLettersThisRun > 0 { parts.append("\(plural(deadLettersThisRun, "bad \(badUnit)")) kept in \(deadLetterPath)") }
+        parts += extra
+        let text = parts.joined(separator: ", ")
+        guard checkpoint != nil else { return text }
+        return "this run: \(text); since the state began: \(plural(total.events, "event")), \(plural(total.decisions, "decision"))"
+    }
+
+    /// Refuses to write decisions or bad lines into the events being read, or into each other
+    /// or the state: appending to the input would feed the run its own output.
+    static func refuseOverlap(input: Int32, out: String?, deadLetters: String, state: String?) throws {
+        var inputStatus = stat()
+        let inputIdentity = fstat(input, &inputStatus) == 0 && inputStatus.st_mode & S_IFMT == S_IFREG
+            ? FileIdentity(inputStatus) : nil
+        var named: [(String, String, FileIdentity)] = []
+        for (option, path) in [("--out", out), ("--dead-letters", Optional(deadLetters)), ("--state", state)] {
+            guard let path, let identity = FileIdentity(path: path) else { continue }
+            if identity == inputIdentity {
+                Output.error("error: \(option) \(path) is the events file being read; write \(option == "--state" ? "the state" : "them") to another file")
+                throw ExitCode(2)
+            }
+            if let earlier = named.first(where: { $0.2 == identity }) {
+                Output.error("error: \(earlier.0) and \(option) name the same file (\(path)); give each its own")
+                throw ExitCode(2)
+            }
+            named.append((option, path, identity))
         }
     }
 
+    /// An exclusive, non-blocking lock on the state file, held until the process ends. It is
+    /// `flock`, which SQLite's own (`fcntl`) locks do not see, on a descriptor never closed while
+    /// the database is open (closing one would drop SQLite's locks: POSIX lock semantics).
+    static func lockState(_ path: String) throws -> Int32 {
+        let descriptor = Foundation.open(path, O_RDWR | O_CREAT, 0o644)
+        guard descriptor >= 0 else {
+            Output.error("error: cannot open the state \(path): \(String(cString: strerror(errno)))")
+            throw ExitCode(2)
+        }
+        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            let busy = errno == EWOULDBLOCK
+            close(descriptor)
+            Output.error(busy ? "error: another redress run is using the state \(path); wait for it to end (two runs on one state would write decisions twice)"
+                              : "error: cannot lock the state \(path): \(String(cString: strerror(errno)))")
+            throw ExitCode(2)
+        }
+        return descriptor
+    }
+
     /// Opens an output file for appending; with `keeping`, first cuts it back to that many
-    /// bytes (what the last checkpoint had written), so nothing after it is there twice.
-    static func open(_ path: String?, keeping bytes: Int64?) throws -> Int32 {
-        guard let path else { return STDOUT_FILENO }
+    /// bytes (what the last checkpoint had written), so nothing after it is there twice. With
+    /// `lock`, a regular file is locked exclusively first (two runs appending to one file would
+    /// interleave and duplicate decisions). Returns the descriptor and the size it starts at.
+    static func open(_ path: String?, keeping bytes: Int64?, lock: Bool) throws -> (Int32, Int64) {
+        guard let path else { return (STDOUT_FILENO, 0) }
         let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard descriptor >= 0 else {
             Output.error("error: cannot write \(path): \(String(cString: strerror(errno)))")
             throw ExitCode(2)
         }
-        if let bytes {
-            let size = lseek(descriptor, 0, SEEK_END)
+        var status = stat()
+        let regular = fstat(descriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+        if lock, regular, flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            close(descriptor)
+            Output.error("error: another redress run is writing to \(path); wait for it to end or write to another file")
+            throw ExitCode(2)
+        }
+        var size = regular ? Int64(lseek(descriptor, 0, SEEK_END)) : 0
+        if let bytes, regular {
             guard size >= bytes else {
+                close(descriptor)
                 Output.error("error: \(path) is shorter than the state says it was (\(size) < \(bytes) bytes); it was changed outside redress")
                 throw ExitCode(2)
             }
             if size > bytes, ftruncate(descriptor, off_t(bytes)) != 0 {
+                close(descriptor)
                 Output.error("error: cannot cut \(path) back to the last checkpoint: \(String(cString: strerror(errno)))")
                 throw ExitCode(2)
             }
+            size = bytes
         }
-        return descriptor
+        return (descriptor, size)
+    }
+}
+
+/// A file's device and inode: two names of one file compare equal.
+struct FileIdentity: Equatable {
+    var device: UInt64
+    var inode: UInt64
+    init(_ status: stat) {
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+    }
+    /// Nil when the file does not exist (yet) or is not a regular file.
+    init?(path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        self.init(status)
     }
 }

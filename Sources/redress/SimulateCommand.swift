@@ -61,7 +61,12 @@ struct Simulate: ParsableCommand {
     @Option(help: "Catalog file to use instead of the nearest catalog.yaml.")
     var catalog: String?
 
+    @Option(help: ArgumentHelp("Longest line of input read, in bytes; a longer line is a bad line (docs/events.md, \"Limits\").", valueName: "BYTES"))
+    var maxLineBytes: Int = LineLimit.defaultBytes
+
     func run() throws {
+        try InputLimitOptions.check(maxLineBytes: maxLineBytes)
+        RepeatedInput.warnAboutRepeatedFiles(events)
         let fields = by.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
         var extra = fields
         if let outcome { extra += [outcome, outcomePer] }
@@ -137,12 +142,7 @@ struct Simulate: ParsableCommand {
             throw ExitCode(2)
         }
         if let html {
-            do {
-                try HTMLReport.render(report, comparison: comparison, sweep: swept).write(toFile: html, atomically: true, encoding: .utf8)
-            } catch {
-                Output.error("error: cannot write \(html): \(error.localizedDescription)")
-                throw ExitCode(2)
-            }
+            try OutputFile.writeOrExit(Array(HTMLReport.render(report, comparison: comparison, sweep: swept).utf8), to: html)
         }
         switch format {
         case .table:
@@ -179,8 +179,9 @@ struct Simulate: ParsableCommand {
         let reader = EventReader(program: simulation.program)
         let slotCount = simulation.program.slots.count
         // A file is parsed on all cores in chunks; a pipe line by line on a second thread.
-        let chunked = ChunkedEventPipeline(reader: reader, descriptor: input, slotCount: slotCount)
-        let piped = chunked == nil ? EventPipeline(reader: reader, lines: LineReader(descriptor: input), slotCount: slotCount) : nil
+        let chunked = ChunkedEventPipeline(reader: reader, descriptor: input, slotCount: slotCount, maximumLineLength: maxLineBytes)
+        let piped = chunked == nil
+            ? EventPipeline(reader: reader, lines: LineReader(descriptor: input, maximumLineLength: maxLineBytes), slotCount: slotCount) : nil
         // A progress bar on standard error, only on a terminal.
         let size = lseek(input, 0, SEEK_END)
         lseek(input, 0, SEEK_SET)
@@ -303,11 +304,13 @@ struct Simulate: ParsableCommand {
         // Several files are one history: read each, then replay them together in time order.
         var merged = [([Event], Int)](repeating: ([], 0), count: programs.count)
         for file in events {
-            for (index, (collected, bad)) in try EventInput.read(programs, events: file, mapping: mapping, join: join).enumerated() {
+            for (index, (collected, bad)) in try EventInput.read(programs, events: file, mapping: mapping, join: join,
+                                                                 maximumLineLength: maxLineBytes).enumerated() {
                 merged[index].0 += collected
                 merged[index].1 += bad
             }
         }
+        if events.count > 1 { RepeatedInput.warnAboutRepeatedIDs(merged[0].0) }
         return merged
     }
 }

@@ -24,7 +24,10 @@ struct Run {
 }
 
 /// Runs `redress` with arguments in `directory` (default: the repository root).
-func redress(_ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:]) throws -> Run {
+/// `input` and `output` replace standard input (default: nothing) and the captured standard
+/// output (then `stdout` is empty), e.g. to write to `/dev/full`.
+func redress(_ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:],
+             input: FileHandle? = nil, output: FileHandle? = nil) throws -> Run {
     let process = Process()
     process.executableURL = redressBinary
     process.arguments = arguments
@@ -38,11 +41,12 @@ func redress(_ arguments: [String], in directory: URL = repositoryRoot, environm
     let errorHandle = try FileHandle(forWritingTo: errorFile)
     defer { try? FileManager.default.removeItem(at: errorFile) }
     let out = Pipe()
-    process.standardOutput = out
+    process.standardOutput = output ?? out
     process.standardError = errorHandle
-    process.standardInput = FileHandle.nullDevice
+    process.standardInput = input ?? FileHandle.nullDevice
     try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    if output != nil { try? out.fileHandleForWriting.close() }
+    let outData = output == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
     process.waitUntilExit()
     try? errorHandle.close()
     let errData = (try? Data(contentsOf: errorFile)) ?? Data()

@@ -36,7 +36,7 @@ public struct DiagnosticRenderer {
     public func human(_ diagnostic: Diagnostic) -> String {
         let severityColour = diagnostic.severity == .error ? "1;31" : "1;33"
         var out = paint("\(diagnostic.severity.rawValue)[\(diagnostic.code.rawValue)]", severityColour)
-            + paint(": \(diagnostic.message)", "1") + "\n"
+            + paint(": \(Self.visible(diagnostic.message))", "1") + "\n"
         let primaryStart = location(diagnostic.file, diagnostic.span.start)
         var sameFileLabels = [(diagnostic.primary, true)]
         var otherFileLabels: [Label] = []
@@ -46,19 +46,19 @@ public struct DiagnosticRenderer {
         let lines = sameFileLabels.map { location($0.0.file, $0.0.span.start).line }
         let gutterWidth = String(lines.max() ?? 1).count
         let gutter = String(repeating: " ", count: gutterWidth)
-        out += "\(gutter)\(paint("-->", "1;34")) \(diagnostic.file):\(primaryStart.line):\(primaryStart.column)\n"
+        out += "\(gutter)\(paint("-->", "1;34")) \(Self.visible(diagnostic.file)):\(primaryStart.line):\(primaryStart.column)\n"
         out += snippet(sameFileLabels, severityColour: severityColour, gutterWidth: gutterWidth)
         for label in otherFileLabels {
             let start = location(label.file, label.span.start)
-            out += "\(gutter)\(paint(":::", "1;34")) \(label.file):\(start.line):\(start.column)\n"
+            out += "\(gutter)\(paint(":::", "1;34")) \(Self.visible(label.file)):\(start.line):\(start.column)\n"
             out += snippet([(label, false)], severityColour: severityColour, gutterWidth: gutterWidth)
         }
         let bar = paint("|", "1;34")
         if !diagnostic.notes.isEmpty || diagnostic.help != nil {
             out += "\(gutter) \(bar)\n"
         }
-        for note in diagnostic.notes { out += "\(gutter) \(paint("=", "1;34")) note: \(note)\n" }
-        if let help = diagnostic.help { out += "\(gutter) \(paint("=", "1;34")) help: \(help)\n" }
+        for note in diagnostic.notes { out += "\(gutter) \(paint("=", "1;34")) note: \(Self.visible(note))\n" }
+        if let help = diagnostic.help { out += "\(gutter) \(paint("=", "1;34")) help: \(Self.visible(help))\n" }
         return out
     }
 
@@ -75,7 +75,7 @@ public struct DiagnosticRenderer {
             if start.line != lastLine {
                 let number = String(start.line)
                 out += String(repeating: " ", count: gutterWidth - number.count) + paint(number, "1;34") + " \(bar) "
-                    + expandTabs(text) + "\n"
+                    + Self.displayed(text) + "\n"
                 lastLine = start.line
             }
             // Underline to the end of the span, or of the line if the span continues.
@@ -84,17 +84,39 @@ public struct DiagnosticRenderer {
             let endColumn = end.line == start.line ? end.column : lineLength + 1
             let prefix = String(text.prefix(start.column - 1))
             let underlined = String(text.dropFirst(start.column - 1).prefix(max(0, endColumn - start.column)))
-            let width = max(1, displayWidth(underlined))
+            let width = max(1, Self.displayWidth(underlined))
             let marker = String(repeating: isPrimary ? "^" : "-", count: width)
-            let message = label.message.isEmpty ? "" : " " + label.message
-            out += "\(gutter) \(bar) " + String(repeating: " ", count: displayWidth(prefix))
+            let message = label.message.isEmpty ? "" : " " + Self.visible(label.message)
+            out += "\(gutter) \(bar) " + String(repeating: " ", count: Self.displayWidth(prefix))
                 + paint(marker + message, isPrimary ? severityColour : "1;34") + "\n"
         }
         return out
     }
 
-    private func expandTabs(_ text: String) -> String { text.replacingOccurrences(of: "\t", with: "    ") }
-    private func displayWidth(_ text: String) -> Int { text.reduce(0) { $0 + ($1 == "\t" ? 4 : 1) } }
+    /// Hidden characters (`TerminalText`); a tab stays, the snippet widens it to four spaces.
+    static func isHidden(_ scalar: Unicode.Scalar) -> Bool { TerminalText.isHidden(scalar, keepingTabs: true) }
+
+    static func escaped(_ scalar: Unicode.Scalar) -> String { TerminalText.escaped(scalar) }
+
+    /// Text from a rule file or a diagnostic (messages quote names and strings from the file)
+    /// with every hidden character spelled out, so that nothing from the data can drive the
+    /// terminal. Newlines are spelled out too: a message is one line.
+    public static func visible(_ text: String) -> String { TerminalText.visible(text, keepingTabs: true) }
+
+    /// A source line as the snippet shows it: tabs as four spaces, hidden characters spelled out.
+    static func displayed(_ text: String) -> String {
+        visible(text).replacingOccurrences(of: "\t", with: "    ")
+    }
+
+    /// Columns that `displayed(text)` takes, so that carets line up under the characters they
+    /// mark even after tabs and spelled-out characters.
+    static func displayWidth(_ text: String) -> Int {
+        text.reduce(0) { width, character in
+            if character == "\t" { return width + 4 }
+            guard character.unicodeScalars.contains(where: isHidden) else { return width + 1 }
+            return width + character.unicodeScalars.reduce(0) { $0 + (isHidden($1) ? escaped($1).count : 1) }
+        }
+    }
 
     public func human(_ diagnostics: [Diagnostic]) -> String {
         DiagnosticRenderer.sorted(diagnostics).map(human).joined(separator: "\n")
@@ -236,10 +258,10 @@ public struct DiagnosticRenderer {
     public func github(_ diagnostics: [Diagnostic]) -> String {
         DiagnosticRenderer.sorted(diagnostics).map { d in
             let s = location(d.file, d.span.start), e = endLocation(d.file, d.span)
-            var message = d.message
-            if let help = d.help { message += "\nhelp: \(help)" }
+            var message = DiagnosticRenderer.visible(d.message)
+            if let help = d.help { message += "\nhelp: \(DiagnosticRenderer.visible(help))" }
             let properties = [
-                "file=\(DiagnosticRenderer.escapeProperty(d.file))", "line=\(s.line)", "col=\(s.column)",
+                "file=\(DiagnosticRenderer.escapeProperty(DiagnosticRenderer.visible(d.file)))", "line=\(s.line)", "col=\(s.column)",
                 "endLine=\(e.line)", "endColumn=\(e.column)",
                 "title=\(DiagnosticRenderer.escapeProperty("\(d.code.rawValue) \(d.code.title)"))",
             ].joined(separator: ",")

@@ -2,102 +2,154 @@
 ///
 /// Items are separated by one blank line, rule clauses go on lines of their own indented by
 /// two spaces, operators get one space on each side and parentheses are printed only where
-/// the tree needs them. Comments are kept: a comment before a line stays above it, a comment
-/// at the end of a line stays there, and a comment inside a clause that spanned several
-/// lines moves above that clause.
+/// the tree needs them.
+///
+/// Comments are kept, and placed so that formatting the output again puts them in the same
+/// place. Each output line stands for the tokens from its first to its last; a comment goes
+/// - at the end of the line whose last token it follows on the same source line,
+/// - above the line it lies inside, when that line was several lines in the source (a comment
+///   inside a clause or an expression that spanned lines moves above it),
+/// - and otherwise, on a line of its own, above the next line (or at the end of the file).
 public struct Formatter {
     private let source: SourceFile
     private let comments: [Comment]
-    private var nextComment = 0
-    private var output = ""
+    /// The file's tokens, to find where an output line's first and last tokens are; only
+    /// needed (and only made) when there are comments to place.
+    private let tokens: [Token]
+    private var lines: [OutputLine] = []
+
+    /// One line of output, before comments are placed.
+    private struct OutputLine {
+        var text: String
+        var indent: Int
+        /// From the start of the line's first token to the end of its last.
+        var range: Span
+        /// The first line of an item: a blank line goes before it (and before its comments).
+        var startsItem: Bool
+        /// Indentation of comments written above the line: inside a block for its `}`.
+        var commentIndent: Int
+    }
 
     public static func format(_ file: RuleFile) -> String {
         var formatter = Formatter(source: file.source, comments: file.comments.sorted { $0.span.start < $1.span.start })
-        formatter.run(file.items)
-        return formatter.output
+        for item in file.items { formatter.emit(item) }
+        return formatter.layout()
     }
 
     private init(source: SourceFile, comments: [Comment]) {
         self.source = source
         self.comments = comments
+        self.tokens = comments.isEmpty ? [] : Lexer.tokenize(source).tokens
     }
 
-    private mutating func run(_ items: [Item]) {
-        for (position, item) in items.enumerated() {
-            if position > 0 { output += "\n" }
-            emit(item)
-        }
-        // Comments after the last item.
-        while nextComment < comments.count { writeComment(padding: "") }
+    // MARK: - Lines
+
+    private mutating func line(_ text: String, indent: Int = 0, range: Span, startsItem: Bool = false, commentIndent: Int? = nil) {
+        lines.append(OutputLine(text: text, indent: indent, range: tightened(range), startsItem: startsItem,
+                                commentIndent: commentIndent ?? indent))
     }
 
-    /// Source line of the last thing written, to keep blank lines between comment blocks.
-    private var lastSourceLine = 0
+    /// `span` narrowed to the tokens inside it: from the first token's start to the last one's end.
+    private func tightened(_ span: Span) -> Span {
+        guard !tokens.isEmpty else { return span }
+        let first = firstToken(from: span.start)
+        var last = firstToken(from: span.end) - 1
+        while last >= first, tokens[last].span.end > span.end { last -= 1 }
+        guard first < tokens.count, last >= first, tokens[first].kind != .endOfFile else { return span }
+        return Span(start: tokens[first].span.start, end: tokens[last].span.end)
+    }
 
-    /// Writes one output line that stands for the source range `range`, with the comments
-    /// that belong before it and at its end.
-    /// `nextStart`: where the next line of the same construct starts in the source; a comment
-    /// after it belongs to that later line, not to this one.
-    private mutating func line(_ text: String, indent: Int = 0, range: Span, nextStart: Int? = nil) {
-        let padding = String(repeating: " ", count: indent)
-        while nextComment < comments.count, comments[nextComment].span.start < range.end {
-            writeComment(padding: padding)
+    /// Index of the first token that starts at or after `offset`.
+    private func firstToken(from offset: Int) -> Int {
+        var low = 0, high = tokens.count
+        while low < high {
+            let middle = (low + high) / 2
+            if tokens[middle].span.start < offset { low = middle + 1 } else { high = middle }
         }
-        if indent == 0 { keepBlankLine(before: source.location(of: range.start).line) }
-        output += padding + text
-        let endLine = source.location(of: max(range.start, range.end - 1)).line
-        if nextComment < comments.count, source.location(of: comments[nextComment].span.start).line == endLine,
-           nextStart.map({ comments[nextComment].span.start < $0 }) ?? true {
-            output += "  " + comments[nextComment].text.trimmingTrailingSpaces
+        return low
+    }
+
+    /// Where the keyword that opens a clause starts, when the clause's tree starts at `offset`
+    /// (`when (a or b)`: the tree starts after the `(`).
+    private func start(of keyword: Keyword, before offset: Int) -> Int {
+        var index = firstToken(from: offset) - 1
+        while index >= 0, tokens[index].kind == .symbol(.leftParen) { index -= 1 }
+        return index >= 0 && tokens[index].kind == .keyword(keyword) ? tokens[index].span.start : offset
+    }
+
+    private func sourceLine(_ offset: Int) -> Int { source.location(of: offset).line }
+
+    /// The output text: the lines with the comments placed (see the type's comment).
+    private func layout() -> String {
+        var output = ""
+        var nextComment = 0
+        /// Source line of the last thing written, to keep blank lines between top-level lines.
+        var lastSourceLine = 0
+        func keepBlankLine(before line: Int) {
+            if lastSourceLine > 0, line > lastSourceLine + 1, !output.isEmpty, !output.hasSuffix("\n\n") { output += "\n" }
+        }
+        func writeComment(indent: Int) {
+            let comment = comments[nextComment]
+            let line = sourceLine(comment.span.start)
+            if indent == 0 { keepBlankLine(before: line) }
+            output += String(repeating: " ", count: indent) + comment.text.trimmingTrailingSpaces + "\n"
+            lastSourceLine = line
             nextComment += 1
         }
-        output += "\n"
-        lastSourceLine = endLine
-    }
-
-    private mutating func writeComment(padding: String) {
-        let comment = comments[nextComment]
-        if padding.isEmpty { keepBlankLine(before: source.location(of: comment.span.start).line) }
-        output += padding + comment.text.trimmingTrailingSpaces + "\n"
-        lastSourceLine = source.location(of: comment.span.start).line
-        nextComment += 1
-    }
-
-    /// One blank line where the source had at least one between top-level lines.
-    private mutating func keepBlankLine(before sourceLine: Int) {
-        if lastSourceLine > 0, sourceLine > lastSourceLine + 1, !output.isEmpty, !output.hasSuffix("\n\n") {
+        for (position, line) in lines.enumerated() {
+            if line.startsItem, position > 0 { output += "\n" }
+            // Comments before the line, and inside it.
+            while nextComment < comments.count, comments[nextComment].span.start < line.range.end {
+                writeComment(indent: line.commentIndent)
+            }
+            if line.startsItem { keepBlankLine(before: sourceLine(line.range.start)) }
+            output += String(repeating: " ", count: line.indent) + line.text
+            let endLine = sourceLine(max(line.range.start, line.range.end - 1))
+            // A comment after the line's last token on the same source line, and before the
+            // next line's first token, stays at the end of the line.
+            if nextComment < comments.count, sourceLine(comments[nextComment].span.start) == endLine,
+               position + 1 == lines.count || comments[nextComment].span.start < lines[position + 1].range.start {
+                output += "  " + comments[nextComment].text.trimmingTrailingSpaces
+                nextComment += 1
+            }
             output += "\n"
+            lastSourceLine = endLine
         }
+        // Comments after the last item.
+        while nextComment < comments.count { writeComment(indent: 0) }
+        return output
     }
+
+    // MARK: - Items
 
     private mutating func emit(_ item: Item) {
         switch item {
         case .parameter(let definition):
-            line("param \(definition.name.name) = \(Formatter.print(definition.value))", range: definition.span)
+            line("param \(definition.name.name) = \(Formatter.print(definition.value))", range: definition.span, startsItem: true)
         case .definition(let definition):
             // A definition that is a `case` of several arms reads best as a table.
             if case .caseOf(let subject, let arms) = definition.value.kind, arms.count > 1 {
                 let head = subject.map { "case \(Formatter.print($0)) {" } ?? "case {"
-                line("let \(definition.name.name) = \(head)", range: Span(start: definition.span.start, end: arms[0].span.start))
+                line("let \(definition.name.name) = \(head)", range: Span(start: definition.span.start, end: arms[0].span.start), startsItem: true)
                 for arm in arms { line(Formatter.print(arm) + ",", indent: 2, range: arm.span) }
-                line("}", range: Span(start: definition.span.end - 1, end: definition.span.end))
+                line("}", range: Span(start: definition.span.end - 1, end: definition.span.end), commentIndent: 2)
             } else {
-                line("let \(definition.name.name) = \(Formatter.print(definition.value))", range: definition.span)
+                line("let \(definition.name.name) = \(Formatter.print(definition.value))", range: definition.span, startsItem: true)
             }
         case .table(let table):
             let open = table.arms.first?.span.start ?? table.span.end
-            line("table \(table.name.name) by \(table.keyType.name) {", range: Span(start: table.span.start, end: open))
+            line("table \(table.name.name) by \(table.keyType.name) {", range: Span(start: table.span.start, end: open), startsItem: true)
             for arm in table.arms {
                 line(Formatter.print(arm) + ",", indent: 2, range: arm.span)
             }
-            line("}", range: Span(start: table.span.end - 1, end: table.span.end))
+            line("}", range: Span(start: table.span.end - 1, end: table.span.end), commentIndent: 2)
         case .group(let group):
             var text = "group \(group.name.name) per \(group.key.text)"
             if let window = group.window { text += " within \(Formatter.print(window))" }
             if let order = group.order { text += " by \(order.name)" }
-            line(text, range: group.span)
+            line(text, range: group.span, startsItem: true)
         case .policy(let clause):
-            line("policy " + Formatter.print(clause), range: clause.span)
+            line("policy " + Formatter.print(clause), range: clause.span, startsItem: true)
         case .rule(let rule):
             emit(rule)
         }
@@ -121,7 +173,8 @@ public struct Formatter {
             clauses.append(("unless \(absence.event.name) \(deadline)", absence.span))
         }
         if let condition = rule.condition {
-            clauses.append(("when " + Formatter.print(condition), Span(start: condition.span.start, end: condition.span.end)))
+            let start = tokens.isEmpty ? condition.span.start : start(of: .when, before: condition.span.start)
+            clauses.append(("when " + Formatter.print(condition), Span(start: start, end: condition.span.end)))
         }
         clauses.append(("then " + rule.actions.map(Formatter.print).joined(separator: ", "), rule.actionsSpan))
         for policy in rule.policies {
@@ -130,12 +183,11 @@ public struct Formatter {
         // An anonymous rule is a sentence (like the mission sentence) and stays on one line;
         // a named rule puts each clause on a line of its own.
         if rule.name == nil {
-            line(clauses.map(\.0).joined(separator: " "), range: rule.span)
+            line(clauses.map(\.0).joined(separator: " "), range: rule.span, startsItem: true)
             return
         }
         for (position, (text, span)) in clauses.enumerated() {
-            let next = position + 1 < clauses.count ? clauses[position + 1].1.start : nil
-            line(text, indent: position == 0 ? 0 : 2, range: span, nextStart: next)
+            line(text, indent: position == 0 ? 0 : 2, range: span, startsItem: position == 0)
         }
     }
 
@@ -223,6 +275,11 @@ public struct Formatter {
             return "-" + print(operand, parenthesizedBelow: 8)
         case .presence(let operand, let test):
             return print(operand, parenthesizedBelow: 5) + " is " + test.rawValue
+        case .binary(let op, _, _) where op == .and || op == .or:
+            // Associative: the parts of a chain need no parentheses among themselves, however
+            // the tree groups them (`a and (b and c)` prints as `a and b and c`).
+            let parts = TreeDump.chainParts(of: expression, op)
+            return parts.map { print($0, parenthesizedBelow: op.precedence + 1) }.joined(separator: " \(op.rawValue) ")
         case .binary(let op, let left, let right):
             let p = op.precedence
             // Left-associative: the right operand binds tighter; comparisons do not chain at all.

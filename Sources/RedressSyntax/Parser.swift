@@ -467,6 +467,15 @@ public struct Parser {
         return Expression(kind, span: span, height: height)
     }
 
+    /// Chains of `and` (or of `or`) with at most this many parts keep the left-leaning shape
+    /// that left associativity gives, `((a and b) and c) and d`, which is how explanations and
+    /// the IR print them back. A longer chain is grouped as a balanced tree instead: the same
+    /// meaning, since `and` and `or` are associative (also with missing values, which they
+    /// treat as unknown), but a tree only log2(parts) high, so that no later walk over it
+    /// recurses once per part. A flat chain is not nesting: it is bounded by nothing but the
+    /// file's size.
+    public static let longestLeftLeaningChain = 32
+
     /// `minimum` is the lowest precedence level this call may consume (1 = `or`).
     public static let levelOr = 1
     private mutating func parseExpression(_ minimum: Int = 1) throws(Failure) -> Expression {
@@ -474,9 +483,15 @@ public struct Parser {
         defer { depth -= 1 }
         var left = try parsePrefixed(minimum)
         var compared = false
+        // The parts of the `and` or `or` chain being read, once `left` is its first part. The
+        // operators met in this loop never bind tighter than the one before (the right operand
+        // took those), so a chain's parts come one after another.
+        var chainOperator: BinaryOperator? = nil
+        var chain: [Expression] = []
         while true {
             if check(.is), 4 >= minimum {
                 if compared { throw chainedComparison() }
+                if let op = chainOperator { left = try join(op, chain); chainOperator = nil }
                 advance()
                 let test: PresenceTest
                 if let token = accept(.missing) { test = .missing; _ = token }
@@ -491,10 +506,43 @@ public struct Parser {
             advance()
             if op == .notIn { advance() }
             let right = try parseExpression(op.precedence + 1)
+            if op == .and || op == .or {
+                if chainOperator == op {
+                    chain.append(right)
+                } else {
+                    if let previous = chainOperator { left = try join(previous, chain) }
+                    chainOperator = op
+                    chain = [left, right]
+                }
+                continue
+            }
+            if let previous = chainOperator { left = try join(previous, chain); chainOperator = nil }
             left = try node(.binary(op, left, right), left.span.union(right.span), children: [left, right])
             if op.isComparison { compared = true }
         }
+        if let op = chainOperator { left = try join(op, chain) }
         return left
+    }
+
+    /// The tree of a chain `parts[0] op parts[1] op …` (see `longestLeftLeaningChain`).
+    private mutating func join(_ op: BinaryOperator, _ parts: [Expression]) throws(Failure) -> Expression {
+        if parts.count <= Parser.longestLeftLeaningChain {
+            var left = parts[0]
+            for right in parts.dropFirst() {
+                left = try node(.binary(op, left, right), left.span.union(right.span), children: [left, right])
+            }
+            return left
+        }
+        return try balanced(op, parts[...])
+    }
+
+    /// Recurses log2(parts.count) deep.
+    private mutating func balanced(_ op: BinaryOperator, _ parts: ArraySlice<Expression>) throws(Failure) -> Expression {
+        if parts.count == 1, let only = parts.first { return only }
+        let middle = parts.startIndex + parts.count / 2
+        let left = try balanced(op, parts[..<middle])
+        let right = try balanced(op, parts[middle...])
+        return try node(.binary(op, left, right), left.span.union(right.span), children: [left, right])
     }
 
     private mutating func chainedComparison() -> Failure {

@@ -8,10 +8,22 @@ public struct SourceFile: Sendable {
     /// Byte offset at which each line starts (line 1 at index 0).
     public let lineStarts: [Int]
 
+    /// Whether the file started with a UTF-8 byte order mark. The mark is not part of `text`:
+    /// editors on Windows write it, it is invisible, and it means nothing in a rule or YAML
+    /// file, so it is dropped here (as the JSON and CSV event readers drop it) and all offsets,
+    /// lines and columns count from the first character after it.
+    public let hadByteOrderMark: Bool
+
     public init(path: String, text: String) {
         self.path = path
-        self.text = text
-        self.bytes = Array(text.utf8)
+        if text.unicodeScalars.first == "\u{FEFF}" {
+            self.text = String(text.unicodeScalars.dropFirst())
+            self.hadByteOrderMark = true
+        } else {
+            self.text = text
+            self.hadByteOrderMark = false
+        }
+        self.bytes = Array(self.text.utf8)
         var starts = [0]
         starts.reserveCapacity(bytes.count / 32 + 1)
         for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {

@@ -1,5 +1,5 @@
 /// A span-free S-expression of a syntax tree. Two files have the same meaning exactly when
-/// their dumps are equal; `fmt` is tested with it (formatting must not change the tree),
+/// their dumps are equal (a chain of `and` or of `or` is one list, however it is grouped); `fmt` is tested with it (formatting must not change the tree),
 /// and it makes parser tests readable.
 public enum TreeDump {
     public static func dump(_ file: RuleFile) -> String {
@@ -66,7 +66,31 @@ public enum TreeDump {
             return "(case \(subject.map(dump) ?? "-") \(arms.map(dump).joined(separator: " ")))"
         case .unary(let op, let operand): return "(\(op.rawValue) \(dump(operand)))"
         case .presence(let operand, let test): return "(is-\(test.rawValue) \(dump(operand)))"
-        case .binary(let op, let l, let r): return "(\(op.rawValue) \(dump(l)) \(dump(r)))"
+        case .binary(let op, let l, let r):
+            // `and` and `or` are associative: a chain is dumped as one list of its parts,
+            // however the tree groups them (see `Parser.longestLeftLeaningChain`).
+            if op == .and || op == .or {
+                return "(\(op.rawValue) \(chainParts(of: e, op).map(dump).joined(separator: " ")))"
+            }
+            return "(\(op.rawValue) \(dump(l)) \(dump(r)))"
         }
+    }
+
+    /// The parts of the chain of `op` at the top of `expression`, in order; a part is any
+    /// expression that is not itself `op`. Walks the left spine in a loop and recurses only to
+    /// the right, so a left-leaning chain costs no stack.
+    static func chainParts(of expression: Expression, _ op: BinaryOperator) -> [Expression] {
+        var parts: [Expression] = []
+        var rights: [Expression] = []
+        var current = expression
+        while case .binary(op, let left, let right) = current.kind {
+            rights.append(right)
+            current = left
+        }
+        parts.append(current)
+        for right in rights.reversed() {
+            if case .binary(op, _, _) = right.kind { parts += chainParts(of: right, op) } else { parts.append(right) }
+        }
+        return parts
     }
 }

@@ -55,16 +55,19 @@ struct Format: ParsableCommand {
                 Output.write(formatted)
             } else if check {
                 if formatted != source.text {
+                    // Line endings first: a diff of lines cannot show them, and `patch` skips
+                    // text before the `---` line.
+                    if let note = UnifiedDiff.lineEndingNote(old: source.text, new: formatted, name: path) {
+                        Output.write(note + "\n")
+                    }
                     Output.write(UnifiedDiff.render(old: source.text, new: formatted, oldName: "\(path) (as written)", newName: "\(path) (formatted)"))
                     failed = true
                 }
             } else if formatted != source.text {
-                do {
-                    try formatted.write(toFile: path, atomically: true, encoding: .utf8)
-                } catch {
-                    Output.error("error: cannot write \(path): \(error.localizedDescription)")
-                    throw ExitCode(2)
-                }
+                // A byte order mark is not part of the text (`SourceFile`): it is neither
+                // reported by --check nor removed here.
+                let text = (source.hadByteOrderMark ? "\u{FEFF}" : "") + formatted
+                try OutputFile.writeOrExit(Array(text.utf8), to: path)
                 Output.error("formatted \(path)")
             }
         }

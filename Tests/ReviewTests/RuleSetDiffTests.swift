@@ -395,3 +395,70 @@ extension DiffFixtures {
         ("rules/shop/streaming.rules", [("\n  then ", "\n      then "), ("\n  on ", "  # streaming\n  on ")]),
     ]
 }
+
+/// Text from the rule files must not become markup in the pull-request comment: a description
+/// with backticks used to close its code span and put raw HTML and links into the comment.
+struct RuleSetDiffMarkdownTests {
+    @Test func aDescriptionWithBackticksStaysInsideItsCodeSpan() throws {
+        let hostile = "x` <img src=x onerror=alert(1)> [click](https://evil.example) `y"
+        let edited = DiffFixtures.vipRule.replacingOccurrences(of: "\"VIP parcels more than two days late\"", with: Formatter.quote(hostile))
+        let diff = try DiffFixtures.diff(DiffFixtures.vipRule, edited)
+        let markdown = diff.markdown()
+        #expect(markdown.contains("- description `\"VIP parcels more than two days late\"` → ``\"x` <img src=x onerror=alert(1)> [click](https://evil.example) `y\"``\n"),
+                "\(markdown)")
+    }
+
+    @Test func stringsOutsideCodeSpansBecomeCodeSpans() throws {
+        // A table value is printed bare in its sentence (`table `t`: DE 2d → 3d`); a string there is code.
+        let old = "table t by Country { DE -> \"a\", else -> \"b\" }\nrule r on shipment.delivered when t[customer.country] == \"a\" then send apology\n"
+        let new = old.replacingOccurrences(of: "DE -> \"a\"", with: "DE -> \"<b>`x`</b> https://evil.example\"")
+        let markdown = try DiffFixtures.diff(old, new).markdown()
+        #expect(markdown.contains("- table `t`: DE `\"a\"` → ``\"<b>`x`</b> https://evil.example\"``"), "\(markdown)")
+    }
+
+    @Test func addedRulesAreFencedLongerThanAnyBacktickRunInThem() throws {
+        let added = "rule r \"``` and ````\" on shipment.delivered when shipment.delay > 9d then send apology\n"
+        let markdown = try DiffFixtures.diff(DiffFixtures.vipRule, DiffFixtures.vipRule + "\n" + added).markdown()
+        #expect(markdown.contains("\n`````\nrule r \"``` and ````\"\n"), "\(markdown)")
+        #expect(markdown.contains("  then send apology\n`````\n"), "\(markdown)")
+    }
+
+    @Test(arguments: [
+        ("plain", "`plain`"),
+        ("a`b", "``a`b``"),
+        ("`a", "`` `a ``"),
+        ("a``", "``` a`` ```"),
+        (" a ", "`  a  `"),
+        ("line\nbreak\u{1B}", "`line\\u{A}break\\u{1B}`"),
+    ])
+    func codeSpansShowTheirContentExactly(content: String, expected: String) {
+        #expect(MarkdownText.code(content) == expected)
+    }
+
+    @Test func tableCellsEscapeThePipeEvenInCode() {
+        #expect(MarkdownText.code("a|b:1", inTable: true) == "`a\\|b:1`")
+    }
+
+    @Test(arguments: [
+        ("rules/shop/delivery.rules", "rules/shop/delivery.rules"),
+        ("rules/<b>x</b>_y.rules", "rules/\\<b\\>x\\</b\\>\\_y.rules"),
+        ("late_delivery _a_ b_", "late_delivery \\_a\\_ b\\_"),
+        ("[a](https://evil.example) *b* | c", "\\[a\\](https\\://evil.example) \\*b\\* \\| c"),
+        ("www.evil.example & me@evil.example", "www\\.evil.example \\& me\\@evil.example"),
+        ("-7.51 EUR (-49.7%)", "-7.51 EUR (-49.7%)"),
+    ])
+    func proseEscapesMarkup(text: String, expected: String) {
+        #expect(MarkdownText.prose(text) == expected)
+    }
+
+    @Test(arguments: [
+        ("`voucher` 5 EUR → 7.50 EUR", "`voucher` 5 EUR → 7.50 EUR"),
+        ("description `\"a`b\"` → `\"c\"`", "description ``\"a`b\"`` → `\"c\"`"),
+        ("`send` \"<i>\" → \"x\"", "`send` `\"<i>\"` → `\"x\"`"),
+        // Not splittable as code and words: all words.
+        ("unbalanced ` <b>", "unbalanced \\` \\<b\\>"),
+    ])
+    func sentencesKeepCodeAndWordsApart(text: String, expected: String) {
+        #expect(MarkdownText.sentence(text) == expected)
+    }
+}

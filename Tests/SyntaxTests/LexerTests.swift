@@ -64,4 +64,24 @@ struct LexerTests {
         #expect(source.location(of: source.text.utf8.distance(from: source.text.utf8.startIndex, to: x)) == SourceLocation(line: 1, column: 5))
         #expect(source.location(of: source.bytes.count) == SourceLocation(line: 2, column: 7))
     }
+
+    /// A UTF-8 byte order mark (which editors on Windows write) is not part of the text: it used
+    /// to be reported as E0001 "unexpected character", with nothing visible to point at.
+    @Test func aByteOrderMarkIsSkipped() {
+        let source = SourceFile(path: "t", text: "\u{FEFF}when x then y\nwhen z then w")
+        #expect(source.hadByteOrderMark)
+        #expect(source.text == "when x then y\nwhen z then w")
+        let (file, diagnostics) = Parser.parse(source)
+        #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+        #expect(file.items.count == 2)
+        // Lines and columns count from the first character after the mark.
+        let (tokens, _, _) = Lexer.tokenize(source)
+        #expect(tokens.map { source.location(of: $0.span.start) }.prefix(2) == [SourceLocation(line: 1, column: 1), SourceLocation(line: 1, column: 6)])
+        let broken = SourceFile(path: "t", text: "\u{FEFF}when x > then y")
+        let error = Parser.parse(broken).1.first
+        #expect(error.map { broken.location(of: $0.span.start) } == SourceLocation(line: 1, column: 10))
+        // Only at the very start: elsewhere it is a character of the text like any other.
+        #expect(!SourceFile(path: "t", text: "x\u{FEFF}").hadByteOrderMark)
+        #expect(Lexer.tokenize(SourceFile(path: "t", text: "x \u{FEFF}")).diagnostics.map(\.code) == [.unexpectedCharacter])
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import RedressSyntax
 
@@ -14,6 +15,7 @@ struct ParserTests {
         ("let a = (1 + 2) * 3", "(let a (* (+ 1 2) 3))"),
         ("let a = 1 - 2 - 3", "(let a (- (- 1 2) 3))"),
         ("let a = not x.y and b or c", "(let a (or (and (not (. x y)) b) c))"),
+        ("let a = a and b and c or d or e and f", "(let a (or (and a b c) d (and e f)))"),
         ("let a = not x.y == 1", "(let a (not (== (. x y) 1)))"),
         ("let a = x.y ?? 2d > 1d", "(let a (> (?? (. x y) 2d) 1d))"),
         ("let a = x.y is missing or x.z not in [A, B]", "(let a (or (is-missing (. x y)) (not in (. x z) [A B])))"),
@@ -83,14 +85,58 @@ struct ParserTests {
         #expect(parse("let a = \(minus)1").1.contains { $0.code == .nestingTooDeep })
     }
 
-    @Test func longChainsAreBounded() {
-        // A left-deep chain of 100,000 `and`s would make every later tree walk recurse 100,000 deep.
-        let chain = (0..<100_000).map { "a.b\($0) > 1" }.joined(separator: " and ")
-        let (_, diagnostics) = parse("when \(chain) then y")
-        #expect(diagnostics.contains { $0.code == .nestingTooDeep })
+    @Test func longFlatChainsAreNotNesting() {
+        // A flat chain is not nesting: 300 and 5,000 `and` parts used to be refused as "too deeply
+        // nested" (the left-leaning tree was one level higher per part). A long chain is grouped as
+        // a balanced tree (the same meaning: `and` and `or` are associative), so no later walk
+        // over it recurses once per part.
+        for count in [300, 5_000, 100_000] {
+            let chain = (0..<count).map { "a.b\($0) > 1" }.joined(separator: " and ")
+            let (file, diagnostics) = parse("when \(chain) then y")
+            #expect(diagnostics.isEmpty, "\(count) parts: \(diagnostics.map(\.message))")
+            guard case .rule(let rule)? = file.items.first, let condition = rule.condition else {
+                Issue.record("no condition for \(count) parts")
+                continue
+            }
+            #expect(condition.height <= 3 + Int(log2(Double(count))) + 1)
+            let parts = TreeDump.chainParts(of: condition, .and).map(TreeDump.dump)
+            #expect(parts == (0..<count).map { "(> (. a b\($0)) 1)" }, "the parts in order")
+        }
+        // Chains of `or`, and of `and` inside `or`, too.
+        let ors = (0..<5_000).map { "x\($0) and y\($0)" }.joined(separator: " or ")
+        let (file, diagnostics) = parse("let a = \(ors)")
+        #expect(diagnostics.isEmpty)
+        guard case .definition(let definition)? = file.items.first else {
+            Issue.record("no definition")
+            return
+        }
+        #expect(TreeDump.chainParts(of: definition.value, .or).count == 5_000)
+        #expect(TreeDump.dump(definition.value).hasPrefix("(or (and x0 y0) (and x1 y1) (and x2 y2)"))
+        // Real nesting is still bounded (see `deepNestingIsRefusedNotOverflowed`); so is a long
+        // chain of an operator that is not associative, whose tree must stay left-leaning.
+        let sum = (0..<300).map { "\($0)" }.joined(separator: " - ")
+        #expect(parse("let a = \(sum)").1.contains { $0.code == .nestingTooDeep })
         // Long lists are flat and fine.
         let list = (0..<100_000).map { "C\($0)" }.joined(separator: ", ")
         #expect(parse("when a.b in [\(list)] then y").1.isEmpty)
+    }
+
+    @Test func shortChainsKeepTheirLeftLeaningShape() {
+        let chain = (0..<Parser.longestLeftLeaningChain).map { "x\($0)" }.joined(separator: " and ")
+        guard case .definition(let definition)? = parse("let a = \(chain)").0.items.first else {
+            Issue.record("no definition")
+            return
+        }
+        var spine = definition.value, depth = 0
+        while case .binary(.and, let left, let right) = spine.kind {
+            if case .binary = right.kind { Issue.record("a right operand is a chain") }
+            spine = left
+            depth += 1
+        }
+        #expect(depth == Parser.longestLeftLeaningChain - 1)
+        // A chain dumps as one list however it is grouped: `a and (b and c)` means `a and b and c`.
+        #expect(TreeDump.dump(parse("let a = x and (y and z)").0) == TreeDump.dump(parse("let a = (x and y) and z").0))
+        #expect(TreeDump.dump(parse("let a = x and (y or z)").0) == "(let a (and x (or y z)))")
     }
 
     @Test func manyRulesParse() {

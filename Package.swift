@@ -29,7 +29,8 @@ let package = Package(
         .target(name: "RedressIR", dependencies: ["RedressSyntax", "RedressSemantics"]),
         .target(
             name: "RedressRuntime",
-            dependencies: ["RedressIR", "RedressSyntax", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift")],
+            // Semantics for the one YAML reader (bounded nesting and aliases) that CSV mappings share.
+            dependencies: ["RedressIR", "RedressSemantics", "RedressSyntax", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift")],
             // The evaluator's inner loop touches class state per event; dynamic exclusivity
             // checks cost about 5% of `run` (measured with perf). Safety: that state is only
             // ever used from one thread (the pipeline hands whole batches across).

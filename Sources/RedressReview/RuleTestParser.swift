@@ -20,10 +20,11 @@ public final class RuleTestParser {
     let catalog: Catalog?
     let reader: EventReader
     /// Reads a file named by `events_file:` (path relative to the test file); nil if it cannot.
-    let readFile: (String) -> String?
+    /// The bytes of an `events_file` (bytes, not text: the event reader must see invalid UTF-8 to refuse it).
+    let readFile: (String) -> [UInt8]?
     var diagnostics: [Diagnostic] = []
 
-    init(source: SourceFile, program: Program, catalog: Catalog? = nil, readFile: @escaping (String) -> String?) {
+    init(source: SourceFile, program: Program, catalog: Catalog? = nil, readFile: @escaping (String) -> [UInt8]?) {
         self.source = source
         self.program = program
         self.catalog = catalog
@@ -31,8 +32,8 @@ public final class RuleTestParser {
         self.readFile = readFile
     }
 
-    public static func parse(_ source: SourceFile, program: Program, catalog: Catalog? = nil, readFile: @escaping (String) -> String? = { path in
-        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+    public static func parse(_ source: SourceFile, program: Program, catalog: Catalog? = nil, readFile: @escaping (String) -> [UInt8]? = { path in
+        FileManager.default.contents(atPath: path).map { Array($0) }
     }) -> (RuleTestFile?, [Diagnostic]) {
         let parser = RuleTestParser(source: source, program: program, catalog: catalog, readFile: readFile)
         let file = parser.file()
@@ -48,14 +49,10 @@ public final class RuleTestParser {
 
     func file() -> RuleTestFile {
         var result = RuleTestFile(path: source.path, source: source, cases: [])
-        let root: YAMLNode?
-        do {
-            root = try Yams.compose(yaml: source.text)
-        } catch let error as YamlError {
-            diagnostics.append(Diagnostic.yaml(error, in: source))
-            return result
-        } catch {
-            diagnostics.append(Diagnostic(.yamlSyntax, "cannot read YAML: \(error)", at: Label(file: source.path, span: .empty)))
+        // Bounded like every YAML file Redress reads: nesting and what aliases repeat.
+        let (root, refusal) = YAMLReader.compose(source)
+        if let refusal {
+            diagnostics.append(refusal)
             return result
         }
         // An empty or comment-only file has no cases, like `[]`.
@@ -237,14 +234,19 @@ public final class RuleTestParser {
             return []
         }
         var result: [TestEvent] = []
-        let file = SourceFile(path: path, text: contents)
-        for (index, line) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var text = String(line)
-            if text.hasSuffix("\r") { text.removeLast() }
-            if text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            guard checkNames(text, line: index + 1, in: file, testFileNode: node) else { continue }
+        // Only for the places of diagnostics; each line is read from its bytes.
+        let file = SourceFile(path: path, text: String(decoding: contents, as: UTF8.self))
+        for (index, line) in contents.split(separator: 10, omittingEmptySubsequences: false).enumerated() {
+            var bytes = Array(line)
+            if bytes.last == 13 { bytes.removeLast() }
+            if index == 0, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+            if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
+            // Names are checked on text; a line that is not UTF-8 goes straight to the reader, which says where.
+            if bytes.withUnsafeBufferPointer({ EventReader.invalidUTF8(in: $0) }) == nil {
+                guard checkNames(String(decoding: bytes, as: UTF8.self), line: index + 1, in: file, testFileNode: node) else { continue }
+            }
             var event = Event(slotCount: program.slots.count)
-            if let reason = text.withUTF8({ reader.read($0, number: index + 1, into: &event) }) {
+            if let reason = bytes.withUnsafeBufferPointer({ reader.read($0, number: index + 1, into: &event) }) {
                 problem("line \(index + 1) of `\(name)` cannot be read: \(reason)", node, "in this file",
                         help: "fix that line; the format is docs/events.md's JSON lines")
                 continue

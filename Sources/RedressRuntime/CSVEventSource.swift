@@ -7,14 +7,49 @@ import Foundation
 import RedressIR
 import RedressSyntax
 
+/// Bounds on what one CSV record may take, so that a stray quote or a file that is not CSV at
+/// all (`/dev/zero`, a binary) costs bounded memory and ends (docs/events.md, "CSV input").
+public struct CSVLimits: Sendable, Equatable {
+    public static let defaultHeaderBytes = 64 << 10
+    public static let defaultRowBytes = 1 << 20
+    public static let defaultQuotedFieldLines = 100
+    public static let defaultQuotedFieldBytes = 64 << 10
+
+    /// Longest header (the first record), in bytes. A longer one ends the reading with a
+    /// `failure`: the file is not a CSV file, or not this one.
+    public var headerBytes: Int
+    /// Longest row, in bytes. A longer row is a bad row; the rest of its line is skipped.
+    public var rowBytes: Int
+    /// Most line breaks one quoted field may hold.
+    public var quotedFieldLines: Int
+    /// Longest quoted field, in bytes.
+    public var quotedFieldBytes: Int
+
+    public init(headerBytes: Int = defaultHeaderBytes, rowBytes: Int = defaultRowBytes,
+                quotedFieldLines: Int = defaultQuotedFieldLines, quotedFieldBytes: Int = defaultQuotedFieldBytes) {
+        self.headerBytes = max(1, headerBytes)
+        self.rowBytes = max(1, rowBytes)
+        self.quotedFieldLines = max(0, quotedFieldLines)
+        self.quotedFieldBytes = max(1, quotedFieldBytes)
+    }
+}
+
 /// Reads CSV records (RFC 4180) from a file descriptor, one at a time, in constant memory:
 /// quoted fields may hold the delimiter, doubled quotes and line breaks; lines end with `\n`,
 /// `\r\n` or `\r`; a UTF-8 byte-order mark at the start is skipped. A quote inside an unquoted
-/// field is kept as text. Problems (an unclosed quote, text after a closing quote, a record
-/// longer than `maximumRecordBytes`) are reported in `problem`, and reading goes on.
+/// field is kept as text. The first record is the header: its number of fields is what every
+/// row must have. Problems (an unclosed quote, text after a closing quote, a record or a
+/// quoted field beyond `limits`) are reported in `problem`, and reading goes on.
+///
+/// One stray quote must not swallow the rest of a file: a bad row that spans several lines
+/// (its quote ran on, or never closed, or it has the wrong number of fields) is cut back to its
+/// first line, and reading starts again on the next one. Lines the bad row had reached that do
+/// not parse as rows either are added to it; the first line that does is read as a row. The
+/// bad row's `problem` says which lines it covers.
 public final class CSVReader {
     let descriptor: Int32
     let delimiter: UInt8
+    public let limits: CSVLimits
     let buffer: UnsafeMutablePointer<UInt8>
     let capacity: Int
     var position = 0
@@ -24,23 +59,34 @@ public final class CSVReader {
     /// Physical line of the next byte (1-based).
     var line = 1
     var truncated = false
+    /// Bytes handed back to be read again (the lines after the first of a bad row that is cut
+    /// back), ahead of what is in the buffer; `pendingStart` is how many are read already.
+    var pending: [UInt8] = []
+    var pendingStart = 0
+    /// Whether the record read last ended at a line break (which `raw` leaves out).
+    var endedAtLineBreak = false
 
     /// The line the current record starts on.
     public private(set) var recordLine = 0
+    /// How many lines the current record covers (more than one for line breaks inside quotes,
+    /// and for a bad row with the lines after it that do not parse as rows).
+    public private(set) var recordLines = 1
     /// The unescaped contents of the current record's fields: `fields[i]` is a range of `bytes`.
     public private(set) var bytes: [UInt8] = []
     public private(set) var fields: [Range<Int>] = []
     /// The record as written (without its line end), for dead letters.
     public private(set) var raw: [UInt8] = []
     public private(set) var problem: String? = nil
-    /// Why reading stopped early (a directory, a device error), or nil at the normal end.
+    /// Why reading stopped early (a directory, a device error, a header beyond
+    /// `limits.headerBytes`), or nil at the normal end.
     public private(set) var failure: String? = nil
+    /// The number of fields of the header (the first record), once it is read.
+    public private(set) var headerFieldCount: Int? = nil
 
-    public static let maximumRecordBytes = 1 << 20
-
-    public init(descriptor: Int32, delimiter: UInt8 = UInt8(ascii: ","), bufferSize: Int = 1 << 16) {
+    public init(descriptor: Int32, delimiter: UInt8 = UInt8(ascii: ","), bufferSize: Int = 1 << 16, limits: CSVLimits = CSVLimits()) {
         self.descriptor = descriptor
         self.delimiter = delimiter
+        self.limits = limits
         capacity = max(bufferSize, 4)
         buffer = .allocate(capacity: capacity)
     }
@@ -49,6 +95,7 @@ public final class CSVReader {
 
     @inline(__always) func available() -> Bool {
         if position < end { return true }
+        if pendingStart < pending.count { return refillFromPending() }
         if finished { return false }
         repeat {
             var count = read(descriptor, buffer, capacity)
@@ -65,28 +112,147 @@ public final class CSVReader {
         return true
     }
 
-    /// Copies bytes of a field (and the raw text) unless the record has grown too long.
-    @inline(__always) func append(_ start: Int, _ stop: Int, raw rawToo: Bool = true) {
+    func refillFromPending() -> Bool {
+        let count = min(capacity, pending.count - pendingStart)
+        pending.withUnsafeBufferPointer { all in
+            guard let base = all.baseAddress else { return }
+            buffer.update(from: base + pendingStart, count: count)
+        }
+        pendingStart += count
+        position = 0
+        end = count
+        if pendingStart == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            pendingStart = 0
+        }
+        return count > 0
+    }
+
+    /// Puts `bytes` back in front of everything not read yet.
+    func pushBack<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        var again = Array(bytes)
+        again.append(contentsOf: UnsafeBufferPointer(start: buffer + position, count: end - position))
+        again.append(contentsOf: pending[pendingStart...])
+        pending = again
+        pendingStart = 0
+        position = 0
+        end = 0
+    }
+
+    /// Copies bytes of a field (and the raw text) unless the record has grown beyond `limit`.
+    @inline(__always) func append(_ start: Int, _ stop: Int, limit: Int, raw rawToo: Bool = true) {
         guard !truncated, stop > start else { return }
         let chunk = UnsafeBufferPointer(start: buffer + start, count: stop - start)
         bytes.append(contentsOf: chunk)
         if rawToo { raw.append(contentsOf: chunk) }
-        if bytes.count > CSVReader.maximumRecordBytes {
+        if raw.count > limit || bytes.count > limit {
             truncated = true
-            if problem == nil { problem = "the row is longer than \(CSVReader.maximumRecordBytes / 1_048_576) MiB (is a quote not closed?)" }
+            if problem == nil { problem = "the row is longer than \(CSVReader.describe(bytes: limit)) (is a quote not closed?); the rest of its line is skipped" }
         }
     }
 
     @inline(__always) func appendRaw(_ byte: UInt8) { if !truncated { raw.append(byte) } }
 
-    /// Reads the next record; false at the end of the input.
+    static func describe(bytes: Int) -> String {
+        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
+    }
+
+    /// Reads the next record; false at the end of the input (or when it cannot be read: see `failure`).
     public func next() -> Bool {
+        let isHeader = !started
+        guard readRecord() else { return false }
+        if isHeader {
+            headerFieldCount = fields.count
+            return true
+        }
+        guard recordLines > 1, isBad else { return true }
+        if truncated {
+            // Too long to be read again: the bad row is everything up to where reading stopped.
+            let last = recordLine + recordLines - 1
+            problem = "\(problem ?? columnProblem); the bad row is lines \(recordLine)–\(last), \(recordLines) lines, reading goes on at line \(last + 1)"
+            return true
+        }
+        cutBack()
+        return true
+    }
+
+    /// A record that is not a row: a problem, or (after the header) another number of fields.
+    var isBad: Bool {
+        if problem != nil { return true }
+        if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { return false }
+        return headerFieldCount.map { fields.count != $0 } ?? false
+    }
+
+    var columnProblem: String {
+        "the row has \(fields.count) column\(fields.count == 1 ? "" : "s"), the header \(headerFieldCount ?? 0)"
+    }
+
+    /// The current record is bad and spans several lines: keeps its first line as the bad row,
+    /// reads the lines after it again, adds those that do not parse as rows (up to the last line
+    /// the record reached), and puts the first one that does back for `next()`.
+    func cutBack() {
+        let startLine = recordLine
+        let reach = recordLine + recordLines - 1
+        let reason = problem ?? columnProblem
+        var letter: [UInt8] = []
+        var lastLine = startLine
+        /// Adds the first line of the current record to the bad row and puts the rest back.
+        func keepFirstLine() {
+            let lineEnd = raw.firstIndex(of: 10) ?? raw.count
+            var first = raw[..<lineEnd]
+            if first.last == 13 { first = first.dropLast() }
+            if !letter.isEmpty { letter.append(10) }
+            letter += first
+            lastLine = recordLine
+            var rest = Array(raw[min(lineEnd + 1, raw.count)...])
+            if endedAtLineBreak { rest.append(10) }
+            let next = recordLine + 1
+            pushBack(rest)
+            line = next
+        }
+        keepFirstLine()
+        while readRecord() {
+            if recordLine > reach || !isBad {
+                // Beyond the bad row, or a row again: read it afresh.
+                var again = raw
+                if endedAtLineBreak { again.append(10) }
+                let start = recordLine
+                pushBack(again)
+                line = start
+                break
+            }
+            if recordLines > 1, !truncated {
+                keepFirstLine()
+                continue
+            }
+            letter.append(10)
+            letter += raw
+            lastLine = recordLine + recordLines - 1
+        }
+        let covered = lastLine - startLine + 1
+        recordLine = startLine
+        recordLines = covered
+        raw = letter
+        bytes = letter
+        fields = [0..<bytes.count]
+        truncated = false
+        let lines = covered == 1 ? "line \(startLine)" : "lines \(startLine)–\(lastLine), \(covered) lines"
+        problem = "\(reason); the bad row is \(lines), reading goes on at line \(lastLine + 1)"
+    }
+
+    /// Reads one record as written from where reading stands; false at the end of the input.
+    func readRecord() -> Bool {
         bytes.removeAll(keepingCapacity: true)
         fields.removeAll(keepingCapacity: true)
         raw.removeAll(keepingCapacity: true)
         problem = nil
         truncated = false
+        endedAtLineBreak = false
+        recordLines = 1
         guard available() else { return false }
+        let isHeader = !started
         if !started {
             started = true
             // Look at the first three bytes, however the input hands them out, for a byte-order mark.
@@ -99,28 +265,62 @@ public final class CSVReader {
                 guard available() else { return false }
             }
         }
+        let limit = isHeader ? limits.headerBytes : limits.rowBytes
         recordLine = line
         var fieldStart = 0
         var atFieldStart = true
         var quoted = false
         var closedQuote = false
+        /// Set when a quoted field went beyond the limits: quotes are text for the rest of the record.
+        var gaveUp = false
+        var quoteLine = 0, quotedLines = 0, quotedBytes = 0
         while true {
+            if isHeader, truncated {
+                // Not a CSV file (or one without line breaks): reading ends here.
+                failure = "the first row (the header) is longer than \(CSVReader.describe(bytes: limit)); is it a CSV file?"
+                finished = true
+                position = end
+                pending.removeAll()
+                pendingStart = 0
+                return false
+            }
             guard available() else {
                 if quoted, problem == nil {
-                    problem = "a quoted field is not closed: the quote opened on line \(recordLine) runs to the end of the file"
+                    problem = "a quoted field is not closed: the quote opened on line \(quoteLine) runs to the end of the file"
                 }
                 break
             }
             if quoted {
                 let start = position
+                var tooManyLines = false
                 while position < end, buffer[position] != 34 {
-                    if buffer[position] == 10 { line += 1 }
+                    if buffer[position] == 10 {
+                        line += 1
+                        quotedLines += 1
+                        if quotedLines > limits.quotedFieldLines {
+                            position += 1
+                            tooManyLines = true
+                            break
+                        }
+                    }
                     position += 1
                 }
-                append(start, position)
+                quotedBytes += position - start
+                append(start, position, limit: limit)
+                if tooManyLines || quotedBytes > limits.quotedFieldBytes {
+                    if problem == nil {
+                        problem = "the quoted field opened on line \(quoteLine) holds more than \(tooManyLines ? "\(limits.quotedFieldLines) line breaks" : CSVReader.describe(bytes: limits.quotedFieldBytes)) (is a quote not closed?)"
+                    }
+                    quoted = false
+                    gaveUp = true
+                    // Over several lines, `next()` cuts the record back to its first line and reads the others again.
+                    if line > recordLine { break }
+                    continue
+                }
                 if truncated {
                     // Give up on the quote: the rest of the record ends at the next line break.
                     quoted = false
+                    gaveUp = true
                     continue
                 }
                 guard position < end else { continue }
@@ -130,6 +330,7 @@ public final class CSVReader {
                     position += 1
                     appendRaw(34)
                     if !truncated { bytes.append(34) }
+                    quotedBytes += 1
                 } else {
                     quoted = false
                     closedQuote = true
@@ -149,18 +350,23 @@ public final class CSVReader {
             if byte == 10 {
                 position += 1
                 line += 1
+                endedAtLineBreak = true
                 break
             }
             if byte == 13 {
                 position += 1
                 if available(), buffer[position] == 10 { position += 1 }
                 line += 1
+                endedAtLineBreak = true
                 break
             }
-            if byte == 34, atFieldStart {
+            if byte == 34, atFieldStart, !gaveUp {
                 position += 1
                 appendRaw(34)
                 quoted = true
+                quoteLine = line
+                quotedLines = 0
+                quotedBytes = 0
                 atFieldStart = false
                 continue
             }
@@ -173,10 +379,12 @@ public final class CSVReader {
             if closedQuote, problem == nil {
                 problem = "text after the closing quote of column \(fields.count + 1); a quote inside a quoted field is written twice (\"\")"
             }
-            append(start, position)
+            append(start, position, limit: limit)
             atFieldStart = false
         }
         fields.append(fieldStart..<bytes.count)
+        // `line` is the line of the next byte: a record that ended at a line break (or was cut off just after one) did not reach it.
+        recordLines = max(1, line - recordLine + (endedAtLineBreak || raw.last == 10 ? 0 : 1))
         return true
     }
 
@@ -216,6 +424,7 @@ public final class CSVEventSource {
     }
 
     public let mapping: EventMapping
+    public let limits: CSVLimits
     let program: Program
     let reader: EventReader
     let csv: CSVReader
@@ -322,11 +531,14 @@ public final class CSVEventSource {
     /// input) and loads the joined files. Relative paths of joined files are resolved against
     /// the directory of the main file (the current directory for standard input);
     /// `joinPaths` (join name → path) overrides them.
-    public init(mapping: EventMapping, program: Program, descriptor: Int32, path: String, joinPaths: [String: String] = [:]) throws(OpenError) {
+    /// `limits` bound the header, rows and quoted fields of the main and the joined files.
+    public init(mapping: EventMapping, program: Program, descriptor: Int32, path: String, joinPaths: [String: String] = [:],
+                limits: CSVLimits = CSVLimits()) throws(OpenError) {
         self.mapping = mapping
         self.program = program
+        self.limits = limits
         reader = EventReader(program: program)
-        csv = CSVReader(descriptor: descriptor, delimiter: mapping.delimiter)
+        csv = CSVReader(descriptor: descriptor, delimiter: mapping.delimiter, limits: limits)
         fileName = path == "-" ? "standard input" : (path as NSString).lastPathComponent
         var diagnostics: [Diagnostic] = []
 
@@ -483,9 +695,14 @@ public final class CSVEventSource {
                                         at: join.fileLabel, help: "the file is found relative to the events file; give another with --join \(join.name)=PATH")]))
         }
         defer { close(descriptor) }
-        let reader = CSVReader(descriptor: descriptor, delimiter: mapping.delimiter)
+        let reader = CSVReader(descriptor: descriptor, delimiter: mapping.delimiter, limits: limits)
         let name = (file as NSString).lastPathComponent
+        func unreadable(_ failure: String) -> Result<JoinTable, OpenError> {
+            .failure(OpenError(diagnostics: [Diagnostic(.invalidSchema, "cannot read \(file) (join `\(join.name)`): \(failure)", at: join.fileLabel,
+                                                        help: "give another file with --join \(join.name)=PATH")]))
+        }
         guard reader.next() else {
+            if let failure = reader.failure { return unreadable(failure) }
             return .failure(OpenError(diagnostics: [Diagnostic(.invalidSchema, "\(file) (join `\(join.name)`) is empty: it needs a header row", at: join.fileLabel)]))
         }
         let header = (0..<reader.fieldCount).map { reader.field($0).trimmingCharacters(in: .whitespaces) }
@@ -534,6 +751,7 @@ public final class CSVEventSource {
             }
             rows[key, default: []].append(indices.map { reader.field($0) })
         }
+        if let failure = reader.failure { return unreadable(failure) }
         if duplicates > 0 {
             warnings.append("\(name) (join `\(join.name)`, rows: one): \(duplicates == 1 ? "1 key appears" : "\(duplicates) keys appear") more than once; the first row of each is used")
         }

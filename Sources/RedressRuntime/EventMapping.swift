@@ -1,5 +1,6 @@
 import Foundation
 import RedressIR
+import RedressSemantics
 import RedressSyntax
 import Yams
 
@@ -424,14 +425,10 @@ struct MappingLoader {
     }
 
     mutating func load() -> EventMapping {
-        let root: YAMLNode?
-        do {
-            root = try Yams.compose(yaml: source.text)
-        } catch let error as YamlError {
-            diagnostics.append(Self.diagnostic(for: error, in: source))
-            return mapping
-        } catch {
-            diagnostics.append(Diagnostic(.yamlSyntax, "cannot read YAML: \(error)", at: Label(file: source.path, span: .empty)))
+        // Bounded like every YAML file Redress reads: nesting and what aliases repeat.
+        let (root, refusal) = YAMLReader.compose(source)
+        if let refusal {
+            diagnostics.append(refusal)
             return mapping
         }
         guard let root, let top = entries(root) else {
@@ -923,25 +920,6 @@ struct MappingLoader {
     func sequence(_ node: YAMLNode) -> [YAMLNode]? {
         if case .sequence(let sequence) = node { return Array(sequence) }
         return nil
-    }
-
-    static func diagnostic(for error: YamlError, in source: SourceFile) -> Diagnostic {
-        func at(_ mark: Mark?) -> Span {
-            guard let mark else { return .empty }
-            let offset = source.offset(line: mark.line, column: mark.column)
-            return Span(start: offset, end: min(offset + 1, source.bytes.count))
-        }
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return Diagnostic(.yamlSyntax, "YAML syntax error: \(problem)", at: Label(file: source.path, span: at(mark), message: problem),
-                              help: "check the indentation and the `key: value` layout around this line")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            return Diagnostic(.yamlSyntax, "duplicate key\(duplicates.count > 1 ? "s" : "") \(duplicates.map { "`\($0)`" }.joined(separator: ", "))",
-                              at: Label(file: source.path, span: at(context.mark), message: "in this mapping"),
-                              help: "each key may appear once in a mapping; remove or rename the repeated one")
-        default:
-            return Diagnostic(.yamlSyntax, "cannot read YAML: \(error)", at: Label(file: source.path, span: .empty), help: "save the file as UTF-8 text")
-        }
     }
 }
 

@@ -76,16 +76,29 @@ public enum CatalogLoader {
         func money(_ node: Node, _ what: String) -> Decimal? {
             let text = (document.scalar(node) ?? "").trimmingCharacters(in: .whitespaces)
             let parts = text.split(separator: " ", omittingEmptySubsequences: true)
-            if let amount = parts.first.flatMap({ LiteralValue.decimal(String($0)) }), amount >= 0 {
-                if parts.count == 1 { return amount }
-                if parts.count == 2, String(parts[1]) == catalog.currency { return amount }
-                if parts.count == 2 {
+            if let amount = parts.first.flatMap({ LiteralValue.decimal(String($0)) }), amount >= 0, parts.count <= 2 {
+                if parts.count == 2, String(parts[1]) != catalog.currency {
                     problem(node, "\(what) is in \(parts[1]), but the catalog's currency is \(catalog.currency)",
                             help: "write costs in the catalog currency, e.g. `\(parts[0]) \(catalog.currency)`")
                     return nil
                 }
+                // The runtime prices in minor units (cents) in 64 bits: what it cannot hold exactly is refused here, where it is written.
+                let minor = Currency.minorUnits[catalog.currency] ?? 2
+                if !RuntimeRange.hasAtMost(minor, amount) {
+                    problem(node, "\(what) has more decimals than \(catalog.currency) has cents", label: "too many decimals",
+                            help: "\(catalog.currency) amounts have \(minor) decimals")
+                    return nil
+                }
+                if let range = RuntimeRange.problem(.money(amount, currency: catalog.currency)) {
+                    problem(node, "\(what) is too large", label: "out of range", help: range)
+                    return nil
+                }
+                return amount
             }
-            problem(node, "\(what) must be an amount such as `2.50 \(catalog.currency)`", label: "not an amount")
+            let number = parts.first.map { $0.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "+-.")) }
+            let notANumber = ["nan", "inf", "infinity"].contains(number ?? "")
+            problem(node, "\(what) must be an amount such as `2.50 \(catalog.currency)`", label: "not an amount",
+                    help: notANumber ? "costs are exact amounts of money; `\(text)` is not one (YAML's `.nan` and `.inf` are floating-point values)" : nil)
             return nil
         }
 
@@ -204,8 +217,13 @@ public enum CatalogLoader {
                     if let unit = money(value, "the unit cost of `\(name)`") { action.cost = .perUnit(unit) }
                 case "redemption_rate":
                     let text = (document.scalar(value) ?? "").trimmingCharacters(in: .whitespaces)
-                    if text.hasSuffix("%"), let rate = LiteralValue.decimal(String(text.dropLast())), rate >= 0, rate <= 100 {
-                        action.redemptionRate = rate / 100
+                    if text.hasSuffix("%"), let rate = LiteralValue.decimal(text.dropLast().trimmingCharacters(in: .whitespaces)), rate >= 0, rate <= 100 {
+                        if RuntimeRange.fits(rate, places: RuntimeRange.percentPlaces) {
+                            action.redemptionRate = rate / 100
+                        } else {
+                            problem(value, "`redemption_rate` of `\(name)` has more than \(RuntimeRange.percentPlaces) decimals",
+                                    label: "too many decimals", help: "for example `redemption_rate: 35.5%`")
+                        }
                     } else {
                         problem(value, "`redemption_rate` of `\(name)` must be a percentage between 0% and 100%", help: "for example `redemption_rate: 35%`")
                     }

@@ -134,6 +134,9 @@ extension Checker {
             if literal.text.split(separator: ".").last.map({ $0.count > 6 }) ?? false {
                 return bad("`\(literal.text)` has more than 6 decimals", "rules compute decimals with 6 decimal places")
             }
+            if let problem = RuntimeRange.problem(.decimal(value)) {
+                return bad("the number `\(literal.text)` is too large", problem)
+            }
             return TypedExpression(.constant(.decimal(value)), .decimal, span)
         case .percent:
             guard let value = LiteralValue.decimal(String(literal.text.dropLast())) else {
@@ -141,6 +144,9 @@ extension Checker {
             }
             if literal.text.dropLast().split(separator: ".").dropFirst().first.map({ $0.count > 4 }) ?? false {
                 return bad("`\(literal.text)` has more than 4 decimals", "percentages are computed with 4 decimal places (0.0001%)")
+            }
+            if let problem = RuntimeRange.problem(.percent(value)) {
+                return bad("the percentage `\(literal.text)` is too large", problem)
             }
             return TypedExpression(.constant(.percent(value)), .percent, span)
         case .duration:
@@ -170,6 +176,9 @@ extension Checker {
             let minor = Currency.minorUnits[currency] ?? 2
             if amount.exponent < -minor {
                 return bad("`\(printed)` has more decimals than \(currency) has cents", "\(currency) amounts have \(minor) decimals")
+            }
+            if let problem = RuntimeRange.problem(.money(amount, currency: currency)) {
+                return bad("the amount `\(printed)` is too large", problem)
             }
             return TypedExpression(.constant(.money(amount, currency: currency)), .money(currency: currency), span)
         case .date:

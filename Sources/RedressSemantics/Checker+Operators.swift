@@ -122,7 +122,29 @@ extension Checker {
                       label: "\(a) \(op.rawValue) \(b)", help: arithmeticHelp(op, a, b))
                 return failed
             }
-            return TypedExpression(.binary(op, l, r), result.optional(if: l.type.isOptional || r.type.isOptional), span)
+            let typed = TypedExpression(.binary(op, l, r), result.optional(if: l.type.isOptional || r.type.isOptional), span)
+            if let problem = outOfRange(op, l, r) {
+                error(.malformedLiteral, "`\(Formatter.print(left)) \(op.rawValue) \(Formatter.print(right))` is too large", file: file, span: span,
+                      label: "out of range", help: problem)
+                return failed
+            }
+            return typed
+        }
+    }
+
+    /// Why the value of constant arithmetic cannot be held by the runtime (see `RuntimeRange`),
+    /// or nil (also when an operand is not constant). Its operands were checked already, so an
+    /// overflow is reported once, on the innermost operation that makes it.
+    func outOfRange(_ op: BinaryOperator, _ l: TypedExpression, _ r: TypedExpression) -> String? {
+        guard let a = ConstantFolder.fold(l, definitions: [:]), let b = ConstantFolder.fold(r, definitions: [:]) else { return nil }
+        if let value = ConstantFolder.apply(op, a, b) { return RuntimeRange.problem(value) }
+        switch (op, a, b) {
+        case (.plus, .integer, .integer), (.minus, .integer, .integer), (.times, .integer, .integer):
+            return "whole numbers are at most \(Int64.max)"
+        case (.plus, .duration, .duration), (.minus, .duration, .duration):
+            return "durations are at most \(Int64.max) ms (about 292 million years)"
+        default:
+            return nil
         }
     }
 

@@ -58,8 +58,15 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
 
 /// Parsing of literal texts into values; each failure is a message for E0003.
 enum LiteralValue {
+    /// Digits with an optional fraction (`5`, `4.99`, `.5`), nothing else: `Decimal(string:)`
+    /// alone reads as much of a text as it can, so `.nan`, `.inf` or `4.99abc` would pass as
+    /// numbers (YAML readers hand over such texts as they are written).
     static func decimal(_ text: String) -> Decimal? {
         guard !text.isEmpty, text.count <= 30 else { return nil }
+        let parts = text.utf8.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+        let isDigit = { (byte: UInt8) in byte >= 48 && byte <= 57 }
+        guard parts.allSatisfy({ $0.allSatisfy(isDigit) }), parts.contains(where: { !$0.isEmpty }),
+              parts.count == 1 || !parts[1].isEmpty else { return nil }
         return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
     }
 
@@ -143,5 +150,61 @@ enum LiteralValue {
         let doy = (153 * mp + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
+    }
+}
+
+/// What the runtime can hold. RedressIR keeps every number in 64 bits: money in minor units of
+/// its currency (cents), decimals in millionths, percentages in ten-thousandths of a percent
+/// (durations, times and whole numbers are 64-bit already). The checker reports constants
+/// outside these ranges where they are written, so that `compile`, `run` and `simulate` never
+/// meet them.
+public enum RuntimeRange {
+    public static let decimalPlaces = 6
+    public static let percentPlaces = 4
+
+    /// True when `value` × 10^`places` is a whole number that fits in an Int64.
+    public static func fits(_ value: Decimal, places: Int) -> Bool {
+        hasAtMost(places, value) && inRange(value, places: places)
+    }
+
+    /// True when `value` has no more than `places` decimals (trailing zeros do not count).
+    public static func hasAtMost(_ places: Int, _ value: Decimal) -> Bool {
+        var scaled = value * Decimal(sign: .plus, exponent: places, significand: 1)
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &scaled, 0, .bankers)
+        return rounded == scaled
+    }
+
+    /// True when `value` × 10^`places` lies within the range of Int64.
+    public static func inRange(_ value: Decimal, places: Int) -> Bool {
+        let scaled = value * Decimal(sign: .plus, exponent: places, significand: 1)
+        return scaled >= Decimal(Int64.min) && scaled <= Decimal(Int64.max)
+    }
+
+    /// The largest value with `places` decimals the runtime holds, as text (`92233720368547758.07`).
+    public static func largest(places: Int) -> String {
+        let digits = String(Int64.max)
+        guard places > 0 else { return digits }
+        return String(digits.dropLast(places)) + "." + String(digits.suffix(places))
+    }
+
+    /// Why the runtime cannot hold `value` exactly, or nil when it can.
+    public static func problem(_ value: Value) -> String? {
+        switch value {
+        case .decimal(let d):
+            return fits(d, places: decimalPlaces) ? nil
+                : "numbers with decimals are kept to \(decimalPlaces) places and at most \(largest(places: decimalPlaces))"
+        case .percent(let p):
+            return fits(p, places: percentPlaces) ? nil
+                : "percentages are kept to \(percentPlaces) decimal places and at most \(largest(places: percentPlaces))%"
+        case .money(let amount, let currency):
+            let minor = Currency.minorUnits[currency] ?? 2
+            return fits(amount, places: minor) ? nil
+                : "\(currency) amounts are kept in \(minor == 0 ? "whole units" : "\(minor) decimal places") and at most \(largest(places: minor)) \(currency)"
+        case .list(let values):
+            return values.lazy.compactMap(problem).first
+        case .bool, .integer, .string, .duration, .timestamp, .date, .enumCase:
+            return nil
+        }
     }
 }

@@ -10,26 +10,13 @@ struct YAMLDocument {
 
     /// libyaml parses iteratively, but building nodes recurses once per level, so absurdly
     /// deep documents are refused before they reach it.
-    static let maximumNesting = 100
+    static let maximumNesting = YAMLReader.maximumNesting
 
     init(source: SourceFile) {
         self.source = source
-        if let deep = YAMLDocument.excessiveNesting(source) {
-            root = nil
-            diagnostics.append(Diagnostic(.yamlSyntax, "YAML nested more than \(YAMLDocument.maximumNesting) levels deep",
-                                          at: Label(file: source.path, span: Span(start: deep, end: deep + 1), message: "too deep"),
-                                          help: "schema and catalog files need only a few levels of nesting"))
-            return
-        }
-        do {
-            root = try Yams.compose(yaml: source.text)
-        } catch let error as YamlError {
-            root = nil
-            diagnostics.append(YAMLDocument.diagnostic(for: error, in: source))
-        } catch {
-            root = nil
-            diagnostics.append(Diagnostic(.yamlSyntax, "cannot read YAML: \(error)", at: Label(file: source.path, span: .empty)))
-        }
+        let (root, diagnostic) = YAMLReader.compose(source)
+        self.root = root
+        if let diagnostic { diagnostics.append(diagnostic) }
     }
 
     static func diagnostic(for error: YamlError, in source: SourceFile) -> Diagnostic {
@@ -180,5 +167,119 @@ extension Diagnostic {
     /// YAML file Redress reads (schema, catalog, mappings, rule tests).
     public static func yaml(_ error: YamlError, in source: SourceFile) -> Diagnostic {
         YAMLDocument.diagnostic(for: error, in: source)
+    }
+}
+
+/// How every YAML file Redress reads (schema, catalog, CSV mappings, rule tests) becomes nodes:
+/// through Yams (libyaml), with two bounds checked first, so that no file can make a reader
+/// hang or crash:
+///
+/// - nesting: at most `maximumNesting` levels (Yams builds nodes recursively);
+/// - aliases: an alias (`*name`) stands for the whole node its anchor (`&name`) marks, and
+///   every reader walks such a node once per alias. Ten nested levels of ten aliases make ten
+///   billion nodes out of ten lines (the "billion laughs"), and Yams even hashes a whole
+///   aliased key while composing. So the nodes that aliases repeat are counted before Yams
+///   composes the document, and at most `maximumAliasedNodes` are allowed.
+public enum YAMLReader {
+    public static let maximumNesting = 100
+    /// The number of nodes all the aliases of one file may repeat, counted with the aliases
+    /// inside the nodes they repeat. Ordinary use (an anchored event or setting reused a few
+    /// hundred times) stays far below.
+    public static let maximumAliasedNodes = 100_000
+
+    /// The document's root (nil for an empty document), or the diagnostic (E0601) that says
+    /// why it was not read.
+    public static func compose(_ source: SourceFile) -> (root: Node?, diagnostic: Diagnostic?) {
+        if let deep = YAMLDocument.excessiveNesting(source) {
+            return (nil, Diagnostic(.yamlSyntax, "YAML nested more than \(maximumNesting) levels deep",
+                                    at: Label(file: source.path, span: Span(start: deep, end: deep + 1), message: "too deep"),
+                                    help: "Redress's YAML files need only a few levels of nesting"))
+        }
+        if let diagnostic = excessiveAliasing(source) { return (nil, diagnostic) }
+        do {
+            return (try Yams.compose(yaml: source.text), nil)
+        } catch let error as YamlError {
+            return (nil, YAMLDocument.diagnostic(for: error, in: source))
+        } catch {
+            return (nil, Diagnostic(.yamlSyntax, "cannot read YAML: \(error)", at: Label(file: source.path, span: .empty)))
+        }
+    }
+
+    /// Why the aliases of `source` repeat too many nodes (or, when it has aliases, its syntax
+    /// error), or nil.
+    ///
+    /// Counting works on a copy of the text in which every `*` is a `~`: that copy has no alias
+    /// at all (an alias is the only place where `*` means anything in YAML; elsewhere it is text,
+    /// and `~` is text there too), so Yams composes it in time proportional to its length, and
+    /// each former alias `*name` is a plain scalar `~name` at the same line and column. Anchors
+    /// are kept, so walking the copy in document order gives the size of every anchored node
+    /// when it is complete, and the size an alias stands for when one comes.
+    static func excessiveAliasing(_ source: SourceFile) -> Diagnostic? {
+        let star = UInt8(ascii: "*")
+        guard source.bytes.contains(star), source.bytes.contains(UInt8(ascii: "&")) else { return nil }
+        let copy = String(decoding: source.bytes.map { $0 == star ? UInt8(ascii: "~") : $0 }, as: UTF8.self)
+        // The parser owns the anchors (nodes refer to them weakly): it lives while the walk does.
+        let parser: Yams.Parser
+        let root: Node?
+        do {
+            parser = try Yams.Parser(yaml: copy)
+            root = try parser.singleRoot()
+        } catch let error as YamlError {
+            // The copy has the same syntax, line for line: its error is the file's. (Reading the
+            // file itself could expand what it cannot count.)
+            return YAMLDocument.diagnostic(for: error, in: source)
+        } catch {
+            return Diagnostic(.yamlSyntax, "cannot read YAML: \(error)", at: Label(file: source.path, span: .empty))
+        }
+        guard let root else { return nil }
+        var counter = AliasCounter()
+        return withExtendedLifetime(parser) {
+            _ = counter.size(of: root)
+            guard let (node, name) = counter.excess else { return nil }
+            let span = node.mark.map { mark -> Span in
+                let start = source.offset(line: mark.line, column: mark.column)
+                return Span(start: start, end: min(source.bytes.count, start + 1 + name.utf8.count))
+            } ?? .empty
+            return Diagnostic(.yamlSyntax, "YAML aliases repeat more than \(maximumAliasedNodes) nodes",
+                              at: Label(file: source.path, span: span, message: "`*\(name)` and the aliases before it repeat too much"),
+                              notes: ["an alias stands for the whole node its anchor `&\(name)` marks, and the aliases inside that node for theirs"],
+                              help: "write the values out, or use fewer aliases inside anchored nodes")
+        }
+    }
+
+    struct AliasCounter {
+        /// Expanded size of the latest node anchored under each name (anchors may be redefined).
+        var sizes: [String: Int] = [:]
+        /// Nodes repeated by aliases so far.
+        var repeated = 0
+        /// The alias at which `repeated` went over the bound, and its anchor name.
+        var excess: (Node, String)? = nil
+
+        /// The number of nodes `node` stands for once its aliases are expanded, saturating.
+        mutating func size(of node: Node) -> Int {
+            guard excess == nil else { return 0 }
+            var total = 1
+            switch node {
+            case .scalar(let scalar):
+                if scalar.style == .plain, scalar.string.hasPrefix("~"), let size = sizes[String(scalar.string.dropFirst())] {
+                    repeated = repeated.addingReportingOverflow(size).overflow ? .max : repeated + size
+                    if repeated > YAMLReader.maximumAliasedNodes { excess = (node, String(scalar.string.dropFirst())) }
+                    total = size
+                }
+            case .mapping(let mapping):
+                for (key, value) in mapping { total = Self.add(total, Self.add(size(of: key), size(of: value))) }
+            case .sequence(let sequence):
+                for item in sequence { total = Self.add(total, size(of: item)) }
+            case .alias:
+                break
+            }
+            if let anchor = node.anchor { sizes[anchor.rawValue] = total }
+            return total
+        }
+
+        static func add(_ a: Int, _ b: Int) -> Int {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            return overflow ? .max : sum
+        }
     }
 }

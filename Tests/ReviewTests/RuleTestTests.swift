@@ -31,7 +31,7 @@ enum RuleTestFixtures {
     }()
 
     static func parse(_ yaml: String, program: Program, path: String = "case.test.yaml", catalog: Catalog? = nil,
-                      readFile: @escaping (String) -> String? = { _ in nil }) -> (RuleTestFile?, [Diagnostic]) {
+                      readFile: @escaping (String) -> [UInt8]? = { _ in nil }) -> (RuleTestFile?, [Diagnostic]) {
         RuleTestParser.parse(SourceFile(path: path, text: yaml), program: program, catalog: catalog, readFile: readFile)
     }
 
@@ -164,7 +164,7 @@ struct RuleTestFormatTests {
         let good = #"{"event":"order.placed","time":"2026-11-02T08:00:00Z","order":{"id":"O-0","customer_id":"C-1"},"customer":{"id":"C-1","tier":"VIP","country":"DE","sms_opt_in":false}}"#
         let contents = good + "\n" + example.line + "\n"
         let yaml = "- name: x\n  events_file: events/typo.jsonl\n  expect: nothing\n"
-        let (file, diagnostics) = RuleTestFixtures.parse(yaml, program: program, readFile: { $0 == "events/typo.jsonl" ? contents : nil })
+        let (file, diagnostics) = RuleTestFixtures.parse(yaml, program: program, readFile: { $0 == "events/typo.jsonl" ? Array(contents.utf8) : nil })
         #expect(file == nil)
         let diagnostic = try #require(diagnostics.first)
         #expect(diagnostic.code.rawValue == example.code, "\(diagnostic.message)")
@@ -471,5 +471,76 @@ struct RuleTestGoldenTests {
         #expect(junit.contains("<failure message=\"coverage could not be measured: the rule set rules/broken has errors\" type=\"CoverageNotMeasured\"/>"), "\(junit)")
         let json = RuleTestReport.json(run, minimumCoverage: 50)
         #expect(json.contains("\"reached\" : false") && json.contains("\"unmeasured\" : [") && !json.contains("\"percent\""), "\(json)")
+    }
+}
+
+/// YAML aliases in a test file are read like in every other YAML file: what they repeat is
+/// bounded, so an alias bomb in an event's field is a diagnostic, not a reader walking ten
+/// billion nodes (it was: `redress test` hung, while the same bomb in `expect` was refused).
+struct RuleTestAliasTests {
+    /// Ten levels of ten aliases, as the items of a list, indented by `indent`.
+    static func bomb(_ indent: String) -> String {
+        var lines = ["\(indent)- &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1..<10 {
+            lines.append("\(indent)- &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static let eventWithSegments = """
+        - event: shipment.delivered
+          time: 2026-11-09T14:00:00Z
+          shipment: { id: S-1, order_id: O-1, destination_country: DE, promised_at: 2026-11-05T18:00:00Z, delivered_at: 2026-11-09T14:00:00Z, delay: 3d20h }
+          order: { id: O-1, customer_id: C-1, placed_at: 2026-11-02T09:00:00Z, total: 89.90 EUR, payment_method: card }
+          customer:
+            id: C-1
+            tier: VIP
+            country: DE
+            sms_opt_in: false
+            segments:
+    """
+
+    @Test(arguments: ["event field", "expect", "given"])
+    func anAliasBombIsRefusedAtOnce(place: String) throws {
+        let program = try #require(RuleTestFixtures.shop)
+        let yaml: String
+        switch place {
+        case "event field": yaml = "- name: bomb\n  events:\n\(Self.eventWithSegments)\n\(Self.bomb("          "))\n  expect: nothing\n"
+        case "expect": yaml = "- name: bomb\n  events:\n\(deliveredEvent)\n  expect:\n\(Self.bomb("    "))\n"
+        default: yaml = "- name: bomb\n  given:\n    events:\n  \(Self.eventWithSegments.replacingOccurrences(of: "\n", with: "\n  "))\n\(Self.bomb("            "))\n  events:\n\(deliveredEvent)\n  expect: nothing\n"
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (file, diagnostics) = RuleTestFixtures.parse(yaml, program: program)
+        #expect(clock.now - start < .seconds(2))
+        #expect(file == nil)
+        let diagnostic = try #require(diagnostics.first)
+        #expect(diagnostics.count == 1)
+        #expect(diagnostic.code.rawValue == "E0601")
+        #expect(diagnostic.message == "YAML aliases repeat more than \(YAMLReader.maximumAliasedNodes) nodes")
+        #expect(diagnostic.span != .empty)
+    }
+
+    @Test func anchoredValuesWithinTheBoundAreRead() throws {
+        let program = try #require(RuleTestFixtures.shop)
+        let yaml = """
+            - name: anchors for repeated values
+              events:
+                - event: shipment.delivered
+                  time: 2026-11-09T14:00:00Z
+                  shipment: { id: S-1, order_id: O-1, destination_country: DE, promised_at: 2026-11-05T18:00:00Z, delivered_at: 2026-11-09T14:00:00Z, delay: 3d20h }
+                  order: &order { id: O-1, customer_id: C-1, placed_at: 2026-11-02T09:00:00Z, total: 89.90 EUR, payment_method: card }
+                  customer: &vip { id: C-1, tier: VIP, country: DE, sms_opt_in: false, segments: &segments [a, b] }
+                - event: shipment.delivered
+                  time: 2026-11-09T15:00:00Z
+                  shipment: { id: S-2, order_id: O-1, destination_country: DE, promised_at: 2026-11-05T18:00:00Z, delivered_at: 2026-11-09T15:00:00Z, delay: 3d21h }
+                  order: *order
+                  customer: *vip
+              expect: nothing
+
+            """
+        let (file, diagnostics) = RuleTestFixtures.parse(yaml, program: program)
+        #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+        #expect(file?.cases.first?.events.count == 2)
     }
 }

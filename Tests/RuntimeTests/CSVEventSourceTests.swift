@@ -609,3 +609,224 @@ struct MappingDiagnosticTests {
         }
     }
 }
+
+// MARK: - Limits: stray quotes, overlong rows and headers, files that are not CSV
+
+/// One stray quote must cost one bad row, not the rest of the file (it swallowed 6,770 rows of
+/// an Olist file into one dead letter); a header or row without end (`/dev/zero`) must end.
+struct CSVEventSourceLimitTests {
+    typealias Record = (line: Int, lines: Int, fields: [String], problem: String?, raw: String)
+
+    func records(_ text: String, limits: CSVLimits = CSVLimits(), bufferSize: Int = 1 << 16) -> (records: [Record], failure: String?) {
+        let directory = CSVFixture.directory(["f.csv": text])
+        let descriptor = open(directory.appendingPathComponent("f.csv").path, O_RDONLY)
+        try? FileManager.default.removeItem(at: directory)
+        defer { close(descriptor) }
+        let reader = CSVReader(descriptor: descriptor, bufferSize: bufferSize, limits: limits)
+        var result: [Record] = []
+        while reader.next() {
+            result.append((reader.recordLine, reader.recordLines, (0..<reader.fieldCount).map(reader.field), reader.problem, reader.rawText))
+        }
+        return (result, reader.failure)
+    }
+
+    /// A header and `count` rows `N,name N,N` (line N + 1 holds row N).
+    static func rows(_ count: Int) -> [String] {
+        ["id,name,n"] + (1...count).map { "\($0),name \($0),\($0)" }
+    }
+
+    @Test func aStrayQuoteToTheEndOfTheFileCostsOneRow() {
+        var lines = Self.rows(200)
+        lines[5] = "5,\"name 5,5"  // line 6
+        let (records, failure) = records(lines.joined(separator: "\n") + "\n")
+        #expect(failure == nil)
+        #expect(records.count == 201)
+        let bad = records.filter { $0.problem != nil }
+        #expect(bad.map(\.line) == [6])
+        #expect(bad.first?.lines == 1)
+        #expect(bad.first?.raw == "5,\"name 5,5")
+        #expect(bad.first?.problem == "the quoted field opened on line 6 holds more than 100 line breaks (is a quote not closed?); the bad row is line 6, reading goes on at line 7")
+        // Every other row is read, on its own line.
+        #expect(records.filter { $0.problem == nil }.map(\.line) == [1] + Array(2...201).filter { $0 != 6 })
+        #expect(records.last?.fields == ["200", "name 200", "200"])
+    }
+
+    @Test func aQuoteNeverClosedIsCutBackToo() {
+        var lines = Self.rows(20)
+        lines[5] = "5,\"name 5,5"
+        let (records, _) = records(lines.joined(separator: "\n"))
+        #expect(records.count == 21)
+        let bad = records.filter { $0.problem != nil }
+        #expect(bad.map(\.line) == [6])
+        #expect(bad.first?.problem == "a quoted field is not closed: the quote opened on line 6 runs to the end of the file; the bad row is line 6, reading goes on at line 7")
+        #expect(records.last?.fields == ["20", "name 20", "20"])
+        #expect(records.last?.line == 21)
+    }
+
+    /// The stray quote closes at the opening quote of a later row: the parity of every quote
+    /// after it would be wrong; the bad row is the first line and the rest reads as written.
+    @Test func aStrayQuoteClosedByALaterQuote() {
+        let text = "id,name,n\n1,a,1\n2,\"stray,2\n3,b,3\n4,\"legit, quoted\",4\n5,\"two\nlines\",5\n6,c,6\n"
+        let (records, _) = records(text)
+        #expect(records.map(\.line) == [1, 2, 3, 4, 5, 6, 8])
+        #expect(records.map(\.problem).map { $0 == nil } == [true, true, false, true, true, true, true])
+        #expect(records[2].raw == "2,\"stray,2")
+        #expect(records[2].problem?.hasPrefix("text after the closing quote of column 2") == true)
+        #expect(records[2].problem?.hasSuffix("the bad row is line 3, reading goes on at line 4") == true)
+        #expect(records[4].fields == ["4", "legit, quoted", "4"])
+        #expect(records[5].fields == ["5", "two\nlines", "5"])
+        #expect(records[5].lines == 2)
+    }
+
+    /// Lines the bad row reached that do not parse as rows belong to it; the dead letter says how many.
+    @Test func linesThatAreNoRowsJoinTheBadRow() {
+        let text = "id,a,b,c\n1,\"two\nmore\nlines\",x,y,EXTRA\n2,ok,ok,ok\n"
+        let (records, _) = records(text)
+        #expect(records.map(\.line) == [1, 2, 4, 5])
+        #expect(records[1].lines == 2)
+        #expect(records[1].raw == "1,\"two\nmore")
+        #expect(records[1].problem == "the row has 5 columns, the header 4; the bad row is lines 2–3, 2 lines, reading goes on at line 4")
+        // `lines",x,y,EXTRA` has the header's four fields: reading goes on with it.
+        #expect(records[2].fields == ["lines\"", "x", "y", "EXTRA"])
+        #expect(records[3].fields == ["2", "ok", "ok", "ok"])
+    }
+
+    @Test(arguments: [1, 2, 3, 7, 64, 4096])
+    func cuttingBackReadsTheSameWithAnyBuffer(size: Int) {
+        var lines = Self.rows(60)
+        lines[5] = "5,\"name 5,5"
+        lines[30] = "30,\"x\"y,30"
+        let text = lines.joined(separator: "\r\n") + "\r\n" + "61,\"a\nb\",61\n"
+        let limits = CSVLimits(quotedFieldLines: 10)
+        let expected = records(text, limits: limits)
+        let small = records(text, limits: limits, bufferSize: size)
+        #expect(small.records.map(\.line) == expected.records.map(\.line))
+        #expect(small.records.map(\.fields) == expected.records.map(\.fields))
+        #expect(small.records.map(\.raw) == expected.records.map(\.raw))
+        #expect(expected.records.filter { $0.problem != nil }.map(\.line) == [6, 31])
+        #expect(expected.records.count == 62)
+        #expect(expected.records.last?.fields == ["61", "a\nb", "61"])
+    }
+
+    @Test func quotedFieldsWithinTheLimitsSpanLines() {
+        let field = (1...100).map { "line \($0)" }.joined(separator: "\n")
+        let (records, _) = records("id,text\n1,\"\(field)\"\n2,x\n")
+        #expect(records.map(\.problem).allSatisfy { $0 == nil })
+        #expect(records[1].fields[1] == field)
+        #expect(records[1].lines == 100)
+        #expect(records[2].line == 102)
+        // One line break more than allowed is a bad row (cut back, the lines after it read again).
+        let tight = self.records("id,text\n1,\"\(field)\"\n2,x\n", limits: CSVLimits(quotedFieldLines: 98))
+        #expect(tight.records[1].problem?.contains("holds more than 98 line breaks") == true)
+        #expect(tight.records.last?.fields == ["2", "x"])
+    }
+
+    @Test func aLongQuotedFieldOnOneLineIsABadRow() {
+        let long = String(repeating: "a", count: 200)
+        let (records, _) = records("id,text,n\n1,\"\(long)\",1\n2,\"short\",2\n", limits: CSVLimits(quotedFieldBytes: 100))
+        #expect(records.count == 3)
+        #expect(records[1].problem?.hasPrefix("the quoted field opened on line 2 holds more than 100 bytes") == true)
+        #expect(records[2].fields == ["2", "short", "2"])
+        #expect(records[2].problem == nil)
+    }
+
+    @Test func aLongRowIsABadRowAndTheNextLineIsRead() {
+        let long = String(repeating: "b", count: 500)
+        let (records, _) = records("id,text\n1,\(long)\n2,x\n", limits: CSVLimits(rowBytes: 100))
+        #expect(records.map(\.line) == [1, 2, 3])
+        #expect(records[1].problem == "the row is longer than 100 bytes (is a quote not closed?); the rest of its line is skipped")
+        #expect(records[2].fields == ["2", "x"])
+    }
+
+    @Test func aRowTooLongToReadAgainSaysWhichLinesItCovers() {
+        let field = Array(repeating: "aaaaaaaaaa", count: 10).joined(separator: "\n")
+        let (records, _) = records("id,t\n1,\"\(field)\"\n2,x\n", limits: CSVLimits(rowBytes: 50, quotedFieldLines: 1000))
+        #expect(records[1].problem?.hasPrefix("the row is longer than 50 bytes") == true)
+        #expect(records[1].problem?.hasSuffix("the bad row is lines 2–11, 10 lines, reading goes on at line 12") == true)
+        #expect(records.last?.fields == ["2", "x"])
+    }
+
+    @Test func aHeaderWithoutEndStopsTheReading() {
+        let (records, failure) = records(String(repeating: "x", count: 100_000))
+        #expect(records.isEmpty)
+        #expect(failure == "the first row (the header) is longer than 64 KiB; is it a CSV file?")
+        let small = self.records("a,b,c,d\n1,2,3,4\n", limits: CSVLimits(headerBytes: 4))
+        #expect(small.records.isEmpty)
+        #expect(small.failure == "the first row (the header) is longer than 4 bytes; is it a CSV file?")
+    }
+
+    @Test func devZeroEndsPromptly() {
+        let descriptor = open("/dev/zero", O_RDONLY)
+        defer { close(descriptor) }
+        let reader = CSVReader(descriptor: descriptor)
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(!reader.next())
+        #expect(clock.now - start < .seconds(5))
+        #expect(reader.failure?.contains("longer than 64 KiB") == true)
+        #expect(reader.bytes.count <= CSVLimits.defaultHeaderBytes + (1 << 16))
+    }
+
+    static let mapping = """
+        joins:
+          notes: { file: notes.csv, key: order_id, on: id }
+        fields:
+          order.id: id
+          order.note: notes.text
+        events:
+          - { event: order.placed, time: placed }
+        """
+
+    @Test func aJoinedOrMainFileThatIsNotCSVIsAnOpeningError() throws {
+        let program = CSVFixture.program()
+        let mapping = CSVFixture.mapping(Self.mapping, program: program)
+        let directory = CSVFixture.directory(["main.csv": "id,placed\nO1,2017-01-01\n", "notes.csv": "order_id,text\nO1,x\n"])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let main = directory.appendingPathComponent("main.csv").path
+        for (events, joined) in [(main, "/dev/zero"), ("/dev/zero", nil)] {
+            let descriptor = open(events, O_RDONLY)
+            defer { close(descriptor) }
+            do {
+                _ = try CSVEventSource(mapping: mapping, program: program, descriptor: descriptor, path: events,
+                                       joinPaths: joined.map { ["notes": $0] } ?? [:])
+                Issue.record("\(events) with notes=\(joined ?? "-") should not open")
+            } catch {
+                let message = error.diagnostics.map(\.message).joined(separator: "; ")
+                #expect(message.contains("the first row (the header) is longer than 64 KiB"), "\(message)")
+                #expect(message.contains(joined == nil ? "cannot read zero" : "cannot read /dev/zero (join `notes`)"), "\(message)")
+            }
+        }
+        // The limits given to the source hold for the joined files too.
+        let descriptor = open(main, O_RDONLY)
+        defer { close(descriptor) }
+        #expect(throws: CSVEventSource.OpenError.self) {
+            _ = try CSVEventSource(mapping: mapping, program: program, descriptor: descriptor, path: main, limits: CSVLimits(headerBytes: 12))
+        }
+    }
+
+    @Test func aStrayQuoteThroughTheSourceIsOneDeadLetter() throws {
+        var csv = CSVEventSourceTests.header
+        for index in 1...50 {
+            csv += index == 5 ? "O5,,,,,,,\"2017-07-09 21:57:05,,,,,\n" : "O\(index),,,,,,,2017-07-09 21:57:05,,,,,\n"
+        }
+        let source = try CSVFixture.open(csv, CSVEventSourceTests.basicMapping, program: CSVEventSourceTests.program)
+        let rows = CSVFixture.rows(source)
+        let letters = CSVFixture.deadLetters(rows)
+        #expect(letters.map(\.line) == [6])
+        #expect(letters.first?.reason.contains("the bad row is line 6, reading goes on at line 7") == true)
+        #expect(CSVFixture.events(rows).count == 49)
+        #expect(source.rows == 50)
+    }
+
+    @Test func aMappingWithAnAliasBombIsRefused() {
+        var yaml = "fields:\n  order.id: id\nevents:\n  - { event: order.placed, time: placed }\nmissing:\n"
+        yaml += "  - &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1..<10 { yaml += "  - &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (mapping, diagnostics) = EventMapping.load(SourceFile(path: "m.yaml", text: yaml), program: CSVFixture.program())
+        #expect(clock.now - start < .seconds(2))
+        #expect(mapping == nil)
+        #expect(diagnostics.map(\.code.rawValue) == ["E0601"])
+    }
+}

@@ -68,7 +68,8 @@ struct Check: ParsableCommand {
                     lowestStart = edit.span.start
                     applied += 1
                 }
-                try OutputFile.writeOrExit(bytes, to: path)
+                // The byte order mark `SourceFile` set aside goes back in front.
+                try OutputFile.writeOrExit((source.hadByteOrderMark ? [0xEF, 0xBB, 0xBF] : []) + bytes, to: path)
             }
         }
         return applied

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import RedressIR
 import RedressRuntime
+import RedressSemantics
+import RedressSyntax
 import Yams
 
 /// Reading events for replays, shared by `simulate` (its `--baseline`) and `diff`, which both
@@ -14,7 +16,7 @@ enum EventInput {
         var results = [([Event], Int)](repeating: ([], 0), count: programs.count)
         if let mapping {
             for (index, program) in programs.enumerated() {
-                let (source, input) = try Run.openMapped(program, mapping: mapping, events: events, join: join)
+                let (source, input) = try Run.openMapped(program, mapping: mapping, events: events, join: join, maximumLineLength: maximumLineLength)
                 defer { if input != STDIN_FILENO { close(input) } }
                 while let row = source.next() {
                     switch row {
@@ -68,8 +70,17 @@ enum ExchangeRates {
     static func read(_ rates: String?, program: Program) throws -> [String: Int64] {
         guard let rates else { return [:] }
         let base = program.currencies[Int(program.catalog.currency)].code
-        guard let text = try? String(contentsOfFile: rates, encoding: .utf8),
-              let document = try? Yams.load(yaml: text) as? [String: Any] else {
+        guard let text = try? String(contentsOfFile: rates, encoding: .utf8) else {
+            Output.error("error: cannot read the rates in \(rates) (YAML with `base:` and `rates:`)")
+            throw ExitCode(2)
+        }
+        // The same bounds on nesting and aliases as every YAML file Redress reads.
+        let source = SourceFile(path: rates, text: text)
+        if let refusal = YAMLReader.compose(source).diagnostic {
+            Output.error(DiagnosticRenderer(files: [rates: source]).human([refusal]))
+            throw ExitCode(2)
+        }
+        guard let document = try? Yams.load(yaml: source.text) as? [String: Any] else {
             Output.error("error: cannot read the rates in \(rates) (YAML with `base:` and `rates:`)")
             throw ExitCode(2)
         }

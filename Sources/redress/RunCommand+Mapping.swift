@@ -11,7 +11,7 @@ import RedressSyntax
 /// line a row starts on).
 extension Run {
     func runMapped(_ program: Program, mapping path: String, until untilMs: Int64? = nil) throws {
-        let (source, input) = try Run.openMapped(program, mapping: path, events: events, join: join)
+        let (source, input) = try Run.openMapped(program, mapping: path, events: events, join: join, maximumLineLength: maxLineBytes)
         defer { if input != STDIN_FILENO { close(input) } }
         for warning in source.warnings { Output.error("warning: \(warning)") }
 
@@ -71,7 +71,8 @@ extension Run {
     }
 
     /// Loads a mapping and opens `events` through it (shared by `run` and `simulate`).
-    static func openMapped(_ program: Program, mapping path: String, events: String, join: [String]) throws -> (CSVEventSource, Int32) {
+    static func openMapped(_ program: Program, mapping path: String, events: String, join: [String],
+                           maximumLineLength: Int = LineLimit.defaultBytes) throws -> (CSVEventSource, Int32) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             Output.error("error: cannot read the mapping \(path)")
             throw ExitCode(2)
@@ -103,7 +104,9 @@ extension Run {
             throw ExitCode(2)
         }
         do {
-            let source = try CSVEventSource(mapping: mapping, program: program, descriptor: input, path: events, joinPaths: joinPaths)
+            // A row is bounded like a line of JSON; a header longer than 64 KiB is no CSV header.
+            let limits = CSVLimits(headerBytes: min(CSVLimits.defaultHeaderBytes, maximumLineLength), rowBytes: maximumLineLength)
+            let source = try CSVEventSource(mapping: mapping, program: program, descriptor: input, path: events, joinPaths: joinPaths, limits: limits)
             return (source, input)
         } catch {
             if input != STDIN_FILENO { close(input) }

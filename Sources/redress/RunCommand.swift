@@ -10,7 +10,7 @@ struct Run: ParsableCommand {
         discussion: """
             Events are JSON lines (docs/events.md). Lines that cannot be read go to the dead-letter file with \
             their number and the reason; the stream goes on (with --strict it stops).
-            Exit status: 0 done, 1 a bad line with --strict, 2 usage or I/O error.
+            Exit status: 0 done, 1 the rule set has errors or a bad line with --strict, 2 usage, I/O or state error.
             """)
 
     @Argument(help: "The rule set: a directory of .rules files, or an IR file from `redress compile`.")

@@ -12,7 +12,7 @@ struct Simulate: ParsableCommand {
         discussion: """
             Events (JSON lines, or CSV with --mapping) are replayed in event-time order through the same engine as \
             `run`, with every policy, and each decision is priced with the catalog's cost model. Bad lines are counted, \
-            not fatal. Exit status: 0 done, 2 usage or I/O error.
+            not fatal. Exit status: 0 done, 1 the rule set has errors, 2 usage or I/O error.
             """)
 
     @Argument(help: "The rule set: a directory of .rules files, or an IR file from `redress compile`.")

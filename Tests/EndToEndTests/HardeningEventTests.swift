@@ -99,8 +99,7 @@ import Testing
         #expect(explain.stderr.contains("invalid UTF-8 at byte \(Self.badByte)"), "\(explain.stderr)")
     }
 
-    /// The same for a rule test's `events_file` (Sources/RedressReview/RuleTestParser.swift reads
-    /// it with `String(decoding:as:)`).
+    /// The same for a rule test's `events_file`.
     @Test func ruleTestEventsFileRefusesInvalidUTF8() throws {
         let directory = try temporaryRuleSet([
             "m.rules": Self.mission,
@@ -108,11 +107,9 @@ import Testing
         ])
         _ = try Self.invalidEvents(in: directory)
         let test = try redress(["test", directory.path])
-        withKnownIssue("RuleTestParser decodes an events_file before reading it") {
-            #expect(test.status != 0)
-            #expect((test.stdout + test.stderr).contains("line 2 of `events.jsonl` cannot be read: invalid UTF-8 at byte \(Self.badByte)"),
-                    "\(test.stdout)\(test.stderr)")
-        }
+        #expect(test.status != 0)
+        #expect((test.stdout + test.stderr).contains("line 2 of `events.jsonl` cannot be read: invalid UTF-8 at byte \(Self.badByte)"),
+                "\(test.stdout)\(test.stderr)")
     }
 
     // MARK: Saved state follows what the rules mean

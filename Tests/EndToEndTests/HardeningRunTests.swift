@@ -73,6 +73,32 @@ import Testing
         #expect(read(URL(fileURLWithPath: ir)).contains("\"version\""))
     }
 
+    @Test func fmtRewritesASymlinkedRuleFileThroughTheLinkKeepingItsMode() throws {
+        let rules = try temporaryRuleSet(["shared.txt": "when shipment.delay>2d   then send apology\n"])
+        let target = rules.appendingPathComponent("shared.txt").path
+        let link = rules.appendingPathComponent("a.rules").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "shared.txt")
+        #expect(chmod(target, 0o640) == 0)
+        let result = try redress(["fmt", link])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(isSymbolicLink(link), "fmt must not replace the link with a file")
+        #expect(read(URL(fileURLWithPath: target)) == "when shipment.delay > 2d then send apology\n")
+        #expect(fileMode(target) == 0o640)
+    }
+
+    @Test func anAliasBombInARatesFileIsRefusedAtOnce() throws {
+        var yaml = "base: EUR\na0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+        for level in 1...9 { yaml += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        yaml += "rates: {USD: 0.9}\nbomb: *a9\n"
+        let rates = scratchPath("rates", ".yaml")
+        try yaml.write(to: rates, atomically: true, encoding: .utf8)
+        let started = Date()
+        let result = try redress(["simulate", "rules/shop", "--events", Self.history.path, "--rates", rates.path])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("E0601"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
     // MARK: 2. Two runs on one state or one output
 
     @Test func aSecondRunOnTheSameStateIsRefusedBeforeItWritesAnything() throws {

@@ -147,12 +147,8 @@ public final class Lowering {
     }
 
     func scaled(_ value: Decimal, by places: Int, what: String) -> Int64 {
-        var scaled = value * Decimal(sign: .plus, exponent: places, significand: 1)
-        var rounded = Decimal()
-        NSDecimalRound(&rounded, &scaled, 0, .bankers)
-        if rounded != scaled { problems.append("\(what) has more decimals than the runtime keeps (\(places))") }
-        guard let result = Int64(exactly: NSDecimalNumber(decimal: rounded).int64Value), Decimal(result) == rounded else {
-            problems.append("\(what) is too large")
+        guard let result = FixedPoint.exact(value, places: places) else {
+            problems.append(RuntimeRange.hasAtMost(places, value) ? "\(what) is too large" : "\(what) has more decimals than the runtime keeps (\(places))")
             return 0
         }
         return result
@@ -239,7 +235,7 @@ public final class Lowering {
         case .not: value = Arithmetic.not(operands[0])
         case .negate: value = Arithmetic.negate(operands[0])
         case .compare: value = Arithmetic.compare(node.symbol ?? "==", operands[0], operands[1], strings: strings)
-        case .arithmetic: value = Arithmetic.apply(node.symbol ?? "+", operands[0], operands[1])
+        case .arithmetic: value = Arithmetic.apply(node.symbol ?? "+", operands[0], operands[1], rounding: checked.catalog.rounding)
         case .function: value = Arithmetic.function(node.symbol ?? "min", operands, strings: strings)
         default: value = nil
         }
@@ -332,7 +328,7 @@ public final class Lowering {
             currency: unit, actions: actions,
             channels: catalog.channels.map { Program.Catalog.Priced(name: $0.name, costMinor: minorUnits($0.cost, "cost of \($0.name)")) },
             tags: catalog.tags.map { Program.Catalog.Priced(name: $0.name, costMinor: minorUnits($0.cost, "cost of \($0.name)")) },
-            templates: templates)
+            templates: templates, rounding: catalog.rounding == .halfEven ? nil : catalog.rounding)
     }
 
     /// Files each rule triggered by `event` under its equality tests, if it has any.

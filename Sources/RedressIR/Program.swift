@@ -163,6 +163,9 @@ public struct Program: Codable, Sendable {
         public var channels: [Priced]
         public var tags: [Priced]
         public var templates: [String: String]
+        /// How money is rounded (the catalog's `rounding:`); absent in IR files written before it: half to even.
+        public var rounding: Rounding?
+        public var moneyRounding: Rounding { rounding ?? .halfEven }
     }
     /// Rules to try for one event type. A rule whose condition requires `slot == constant` for
     /// some slots (its equality tests, joined by `and`) is filed under those slots and values,

@@ -97,7 +97,8 @@ public enum Compiler {
         case .arithmetic:
             let symbol = node.symbol ?? "+"
             let l = compile(node.children[0], program: program), r = compile(node.children[1], program: program)
-            return { frame in Arithmetic.apply(symbol, l(frame), r(frame)) }
+            let rounding = program.catalog.moneyRounding
+            return { frame in Arithmetic.apply(symbol, l(frame), r(frame), rounding: rounding) }
         case .coalesce:
             let l = compile(node.children[0], program: program), r = compile(node.children[1], program: program)
             return { frame in

@@ -20,6 +20,9 @@ public struct EngineState: Codable, Sendable, Equatable {
     /// Absence rules waiting for their deadline, by `rule|subject` (a later trigger for the same
     /// subject keeps the first deadline).
     public var pending: [String: Pending] = [:]
+    /// When an absence rule's awaited event last arrived, per rule and subject (`rule|subject`):
+    /// a trigger after it has nothing to wait for (docs/language.md, "Absence").
+    public var answered: [String: Int64] = [:]
     /// Conditions that could not be decided, per rule and missing field.
     public var misses: [String: Int] = [:]
     public var statistics = Statistics()
@@ -57,6 +60,8 @@ public enum Outcome: Equatable, Sendable {
     case cap(String)
     case group(String)
     case missingKey(String)
+    /// An absence rule whose awaited event had already arrived for the subject (at this time).
+    case answered(at: Int64)
 }
 
 /// The one evaluator: `run`, `explain`, the simulator and the rule tests all call it.
@@ -287,15 +292,17 @@ public final class Engine {
         // will read it. Most events match no rule (the wrong type or tier), and loading copies the
         // slots and retains the strings that the parsing thread just wrote.
         let candidateCount = candidates(lent.pointee.type, lent)
-        let awaiting = !state.pending.isEmpty && !awaitingRules[lent.pointee.type].isEmpty
+        let awaiting = !awaitingRules[lent.pointee.type].isEmpty
         if candidateCount > 0 || awaiting || !aggregatesByEvent[lent.pointee.type].isEmpty || recordOutcomes { frame.load(lent) }
 
-        // The awaited event arrived (by its deadline): that absence rule will not fire for this subject.
+        // The awaited event arrived: an absence rule waiting for it (by its deadline) will not fire
+        // for this subject, and one triggered later for it has nothing to wait for.
         if awaiting {
             for rule in awaitingRules[lent.pointee.type] {
                 let subject = frame.slots[program.rules[rule].subjectKey.slot]
                 guard !subject.isMissing else { continue }
                 let key = "\(rule)|\(keyText(subject))"
+                state.answered[key] = lent.pointee.time
                 if let pending = state.pending[key], pending.deadline >= lent.pointee.time { state.pending[key] = nil }
             }
         }
@@ -338,6 +345,12 @@ public final class Engine {
                     continue
                 }
                 let key = "\(index)|\(draft.subjectKey)"
+                // "Not shipped within 72h of approval" when the parcel left before the approval was
+                // recorded: it was shipped, so there is nothing to notice (docs/language.md, "Absence").
+                if let answered = state.answered[key], answered <= lent.pointee.time {
+                    note(index, .answered(at: answered))
+                    continue
+                }
                 if state.pending[key] == nil {
                     state.pending[key] = EngineState.Pending(deadline: deadline, awaitedEvent: absence.event,
                                                              keySlot: program.rules[index].subjectKey.slot, draft: draft)
@@ -481,6 +494,7 @@ public final class Engine {
         case .cap: "cap"
         case .group: "group"
         case .missingKey: "missing key"
+        case .answered: "already answered"
         }
     }
 

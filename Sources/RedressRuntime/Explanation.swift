@@ -39,7 +39,8 @@ public enum Explainer {
             case .limit(let text), .cap(let text), .group(let text), .missingKey(let text): explanation.detail = text
             case .conditionUnknown(let missing): explanation.missing = missing
             case .waiting(let deadline): explanation.detail = "fires at \(TimeFormat.format(timestamp: deadline)) unless \(program.events[rule.absence?.event ?? 0].name) arrives"
-            case .inactive: explanation.detail = "active \(rule.activeFrom.map { "from \(TimeFormat.format(timestamp: $0)) " } ?? "")\(rule.activeUntil.map { "until \(TimeFormat.format(timestamp: $0))" } ?? "")"
+            case .answered(let time): explanation.detail = "\(program.events[rule.absence?.event ?? 0].name) already arrived for this \(program.entities[rule.subject].name) at \(TimeFormat.format(timestamp: time)): nothing to wait for"
+            case .inactive: explanation.detail = activePeriod(from: rule.activeFrom, until: rule.activeUntil)
             case .notInRollout: explanation.detail = "the customer is outside the rule's rollout share"
             default: break
             }
@@ -50,7 +51,8 @@ public enum Explainer {
                     return RuleExplanation.Part(
                         text: NodePrinter.print(part, program: program),
                         value: value.isMissing ? "unknown" : (value == .true ? "true" : (value == .false ? "false" : ValueText.describe(value, program: program, strings: engine.frame.strings))),
-                        values: slots.map { "\(engine.slotName($0)) = \(ValueText.describe(engine.frame.slots[$0], program: program, strings: engine.frame.strings))" })
+                        values: slots.map { "\(engine.slotName($0)) = \(ValueText.describe(engine.frame.slots[$0], program: program, strings: engine.frame.strings))" }
+                            + namedValues(in: part, engine: engine))
                 }
             }
             explanation.decision = decisions.first { $0.rule == rule.name }
@@ -58,6 +60,41 @@ public enum Explainer {
         }
         engine.recordOutcomes = false
         return explanations
+    }
+
+    /// The values of the parameters and history aggregates a part of a condition reads, by
+    /// name (`alarm_min_deliveries = 5`, `count(shipment.delivered per … within 1d) = 3`): the
+    /// numbers that decided it, which the event's own fields do not show.
+    static func namedValues(in part: Node, engine: Engine) -> [String] {
+        let program = engine.program
+        var seen = Set<String>()
+        var result: [String] = []
+        func visit(_ node: Node) {
+            if node.operation == .parameter || node.operation == .aggregate {
+                let name = NodePrinter.print(node, program: program)
+                if seen.insert(name).inserted {
+                    let value = Compiler.compile(node, program: program)(engine.frame)
+                    result.append("\(name) = \(value.isMissing ? "missing" : ValueText.describe(value, program: program, strings: engine.frame.strings))")
+                }
+                if node.operation == .parameter { return }
+            }
+            node.children.forEach(visit)
+            node.otherwise.map(visit)
+            for arm in node.arms ?? [] { visit(arm.value) }
+        }
+        visit(part)
+        return result
+    }
+
+    /// A rule's active period as its author writes it: an instant at midnight UTC is a date, and
+    /// `until` a date includes that day (stored as the next midnight, so shown as the day before).
+    static func activePeriod(from: Int64?, until: Int64?) -> String {
+        let day: Int64 = 86_400_000
+        func date(_ milliseconds: Int64) -> String { String(TimeFormat.format(timestamp: milliseconds).prefix(10)) }
+        var text = "active"
+        if let from { text += " from " + (from % day == 0 ? date(from) : TimeFormat.format(timestamp: from)) }
+        if let until { text += " until " + (until % day == 0 ? date(until - day) : TimeFormat.format(timestamp: until)) }
+        return text
     }
 
     static func conjuncts(_ node: Node) -> [Node] {

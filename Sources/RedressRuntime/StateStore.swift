@@ -32,7 +32,7 @@ public final class StateStore {
         }
     }
 
-    static let categories = ["limits", "caps", "groups", "occurrences", "history", "misses"]
+    static let categories = ["limits", "caps", "groups", "occurrences", "history", "misses", "answered"]
 
     public init(path: String) throws(StoreError) {
         do {
@@ -101,6 +101,7 @@ public final class StateStore {
                 state.history = pairs("history")
                 state.occurrences = counts("occurrences")
                 state.misses = counts("misses")
+                state.answered = (loaded["answered"] ?? [:]).compactMapValues { Int64($0) }
                 self.written = loaded
                 return (checkpoint, state)
             }
@@ -121,6 +122,7 @@ public final class StateStore {
             "limits": state.limitUses.mapValues(json), "groups": state.groupUses.mapValues(json),
             "caps": state.capUses.mapValues(json), "history": state.history.mapValues(json),
             "occurrences": state.occurrences.mapValues(String.init), "misses": state.misses.mapValues(String.init),
+            "answered": state.answered.mapValues(String.init),
         ]
         do {
             try database.write { db in

@@ -45,6 +45,8 @@ public struct Catalog: Sendable {
 
     public var file: String
     public var currency: String
+    /// How money is rounded to the currency's last place (`rounding:`; default half to even).
+    public var rounding: Rounding = .halfEven
     public var actions: [ActionDefinition]
     public var channels: [Channel]
     public var templates: [Template]
@@ -67,10 +69,18 @@ public enum CatalogLoader {
             diagnostics.append(Diagnostic(.invalidCatalog, message, at: document.label(node, label), help: help))
         }
         guard let top = document.sections(of: "catalog", code: .invalidCatalog,
-                                           known: ["currency", "actions", "channels", "templates", "tags", "description", "version"],
+                                           known: ["currency", "rounding", "actions", "channels", "templates", "tags", "description", "version"],
                                            into: &diagnostics) else { return (catalog, diagnostics) }
         let section = { (name: String) in top.first { $0.key == name } }
         if let currency = document.currency(in: top, code: .invalidCatalog, into: &diagnostics) { catalog.currency = currency }
+        if let entry = top.first(where: { $0.key == "rounding" }) {
+            if let text = document.scalar(entry.value), let rounding = Rounding(rawValue: text) {
+                catalog.rounding = rounding
+            } else {
+                problem(entry.value, "`rounding` must be `half_even` or `half_up`", label: "not a rounding rule",
+                        help: "`half_even` rounds 0.245 EUR to 0.24 EUR (the default); `half_up` rounds it to 0.25 EUR, as German shops round")
+            }
+        }
 
         /// `2.50 EUR` or `0` in the catalog's currency.
         func money(_ node: Node, _ what: String) -> Decimal? {

@@ -136,15 +136,23 @@ extension Checker {
     /// or nil (also when an operand is not constant). Its operands were checked already, so an
     /// overflow is reported once, on the innermost operation that makes it.
     func outOfRange(_ op: BinaryOperator, _ l: TypedExpression, _ r: TypedExpression) -> String? {
-        guard let a = ConstantFolder.fold(l, definitions: [:]), let b = ConstantFolder.fold(r, definitions: [:]) else { return nil }
-        if let value = ConstantFolder.apply(op, a, b) { return RuntimeRange.problem(value) }
-        switch (op, a, b) {
-        case (.plus, .integer, .integer), (.minus, .integer, .integer), (.times, .integer, .integer):
+        guard let a = ConstantFolder.fold(l, definitions: [:], rounding: catalog.rounding), let b = ConstantFolder.fold(r, definitions: [:], rounding: catalog.rounding) else { return nil }
+        if let value = ConstantFolder.apply(op, a, b, rounding: catalog.rounding) { return RuntimeRange.problem(value) }
+        // The evaluator's arithmetic gave no value for two constants: they overflow its 64 bits
+        // (a division by zero is E0410's, not a size).
+        guard [.plus, .minus, .times, .of, .divide].contains(op), !ConstantFolder.dividesByZero(op, b) else { return nil }
+        switch (a, b) {
+        case (.money(_, let currency), _), (_, .money(_, let currency)):
+            let minor = Currency.minorUnits[currency] ?? 2
+            return "\(currency) amounts are kept in \(minor == 0 ? "whole units" : "\(minor) decimal places") and at most \(RuntimeRange.largest(places: minor)) \(currency)"
+        case (.integer, .integer):
             return "whole numbers are at most \(Int64.max)"
-        case (.plus, .duration, .duration), (.minus, .duration, .duration):
+        case (.duration, _), (_, .duration), (.timestamp, _), (.date, _):
             return "durations are at most \(Int64.max) ms (about 292 million years)"
+        case (.percent, _):
+            return "percentages are kept to \(RuntimeRange.percentPlaces) decimal places and at most \(RuntimeRange.largest(places: RuntimeRange.percentPlaces))%"
         default:
-            return nil
+            return "numbers with decimals are kept to \(RuntimeRange.decimalPlaces) places and at most \(RuntimeRange.largest(places: RuntimeRange.decimalPlaces))"
         }
     }
 

@@ -116,7 +116,7 @@ extension Checker {
                     if typed.type != .percent {
                         error(.invalidPolicy, "a rollout is a percentage of customers", file: file, span: expression.span,
                               label: "this is \(typed.type)", help: "write for example `rollout 25%`")
-                    } else if case .percent(let share)? = ConstantFolder.fold(typed, definitions: [:], parameters: parameters) {
+                    } else if case .percent(let share)? = ConstantFolder.fold(typed, definitions: [:], parameters: parameters, rounding: catalog.rounding) {
                         if share <= 0 || share > 100 {
                             error(.invalidPolicy, "a rollout must be more than 0% and at most 100%", file: file, span: expression.span,
                                   label: "out of range")
@@ -225,6 +225,7 @@ extension Checker {
         // Lints on the condition.
         if let condition, let written = rule.condition {
             lintCondition(condition, written: written, file: file)
+            lintShares(condition, file: file)
         }
 
         return CheckedRule(
@@ -426,6 +427,15 @@ extension Checker {
                 if typed.type.isOptional {
                     requireValue(typed, written: written, file: file, what: "the channel")
                     return nil
+                }
+                // The field may hold a channel the template has no text for.
+                let lacking = enumeration.cases.filter { !allowedByTemplate.isEmpty && !allowedByTemplate.contains($0) }
+                if !lacking.isEmpty, case .name(let template) = argument {
+                    diagnostics.append(Diagnostic(
+                        .templateLacksChannel, "template `\(template)` has no text for \(listed(lacking)), which this channel may be",
+                        at: Label(file: file, span: written.span, message: "may hold \(lacking[0])"),
+                        notes: ["`\(enumName)` has the cases \(listed(enumeration.cases)); the template's channels are \(listed(allowedByTemplate))"],
+                        help: "add \(listed(lacking)) to the channels of `\(template)` in catalog.yaml, or choose the channel with a `case` that maps them to one it has"))
                 }
                 channel = .field(typed)
             }

@@ -112,6 +112,7 @@ public struct Checker {
         }
         lintUnused()
         lintExclusiveGroups(rules, groups: groups)
+        lintCappedGroupMembers(rules)
         var definitions: [String: TypedExpression] = [:]
         for (name, state) in definitionStates {
             if case .done(let expression, _) = state { definitions[name] = expression }
@@ -167,7 +168,7 @@ public struct Checker {
         scope.available = []
         let typed = check(value, scope: &scope, expected: nil)
         guard !typed.type.isError else { return nil }
-        guard let constant = ConstantFolder.fold(typed, definitions: [:]) else {
+        guard let constant = ConstantFolder.fold(typed, definitions: [:], rounding: catalog.rounding) else {
             error(.notConstant, "the default of parameter `\(name)` must be a constant", file: entry.file, span: value.span,
                   label: "not known before the rules run", help: "use a literal such as `2d` or `5 EUR`; use `let` for values computed from events")
             return nil
@@ -224,7 +225,7 @@ public struct Checker {
                     valueType = typedValue.type
                 }
             }
-            let constant = ConstantFolder.fold(typedValue, definitions: [:])
+            let constant = ConstantFolder.fold(typedValue, definitions: [:], rounding: catalog.rounding)
             if constant == nil, !typedValue.type.isError {
                 error(.notConstant, "table values must be constants", file: file, span: arm.value.span,
                       label: "not known before the rules run", help: "write a literal such as `3d` or `5 EUR`")
@@ -300,7 +301,7 @@ public struct Checker {
                   help: "write a duration such as `30d`")
             return nil
         }
-        guard case .duration(let ms)? = ConstantFolder.fold(typed, definitions: [:], parameters: parameters) else {
+        guard case .duration(let ms)? = ConstantFolder.fold(typed, definitions: [:], parameters: parameters, rounding: catalog.rounding) else {
             error(.notConstant, "\(what) must be a constant duration", file: file, span: expression.span, help: "write a duration such as `30d`")
             return nil
         }
@@ -358,7 +359,7 @@ public struct Checker {
             var amount: Value? = nil
             if !typed.type.isError {
                 if case .money = typed.type {
-                    amount = ConstantFolder.fold(typed, definitions: [:], parameters: parameters)
+                    amount = ConstantFolder.fold(typed, definitions: [:], parameters: parameters, rounding: catalog.rounding)
                     if case .money(let value, _)? = amount, value <= 0 {
                         error(.invalidPolicy, "a cap must be more than zero", file: scope.file, span: cap.amount.span,
                               label: "not positive", help: "a cap of zero or less would hold back every decision with money; remove the rule instead")

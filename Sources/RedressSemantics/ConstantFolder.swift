@@ -6,8 +6,8 @@ import RedressSyntax
 /// Fields, aggregates and (unless given) parameters are unknown: folding gives nil.
 enum ConstantFolder {
     static func fold(_ e: TypedExpression, definitions: [String: TypedExpression],
-                     parameters: [String: CheckedParameter] = [:]) -> Value? {
-        func f(_ x: TypedExpression) -> Value? { fold(x, definitions: definitions, parameters: parameters) }
+                     parameters: [String: CheckedParameter] = [:], rounding: Rounding = .halfEven) -> Value? {
+        func f(_ x: TypedExpression) -> Value? { fold(x, definitions: definitions, parameters: parameters, rounding: rounding) }
         if e.type.isError { return nil }
         switch e.kind {
         case .constant(let value): return value
@@ -24,14 +24,9 @@ enum ConstantFolder {
             if case .bool(let b)? = f(operand) { return .bool(!b) }
             return nil
         case .negate(let operand):
-            switch f(operand) {
-            case .integer(let i)?: return i == .min ? nil : .integer(-i)
-            case .decimal(let d)?: return .decimal(-d)
-            case .money(let d, let c)?: return .money(-d, currency: c)
-            case .percent(let d)?: return .percent(-d)
-            case .duration(let ms)?: return ms == .min ? nil : .duration(-ms)
-            default: return nil
-            }
+            var currencies: [String] = []
+            guard let value = f(operand), let operand = runtime(value, currencies: &currencies) else { return nil }
+            return self.value(Arithmetic.negate(operand), currencies: currencies)
         case .binary(let op, let left, let right):
             // `false and x` is false whatever x is (and `true or x` true).
             if op == .and || op == .or {
@@ -43,7 +38,7 @@ enum ConstantFolder {
                 return nil
             }
             guard let l = f(left), let r = f(right) else { return nil }
-            return apply(op, l, r)
+            return apply(op, l, r, rounding: rounding)
         case .function(let name, let arguments):
             let values = arguments.compactMap(f)
             guard values.count == arguments.count, let first = values.first else { return nil }
@@ -69,7 +64,13 @@ enum ConstantFolder {
         return x < y ? .orderedAscending : (x > y ? .orderedDescending : .orderedSame)
     }
 
-    static func apply(_ op: BinaryOperator, _ l: Value, _ r: Value) -> Value? {
+    /// Whether `op` divides by a zero `divisor` (no value, but no overflow either).
+    static func dividesByZero(_ op: BinaryOperator, _ divisor: Value) -> Bool {
+        var currencies: [String] = []
+        return op == .divide && runtime(divisor, currencies: &currencies)?.bits == 0
+    }
+
+    static func apply(_ op: BinaryOperator, _ l: Value, _ r: Value, rounding: Rounding = .halfEven) -> Value? {
         switch op {
         case .equal: return .bool(equal(l, r))
         case .notEqual: return .bool(!equal(l, r))
@@ -82,32 +83,46 @@ enum ConstantFolder {
             let found = values.contains { equal(l, $0) }
             return .bool(op == .in ? found : !found)
         case .coalesce: return l
-        case .plus, .minus:
-            let sign: Decimal = op == .plus ? 1 : -1
-            switch (l, r) {
-            case (.integer(let a), .integer(let b)):
-                let (value, overflow) = op == .plus ? a.addingReportingOverflow(b) : a.subtractingReportingOverflow(b)
-                return overflow ? nil : .integer(value)
-            case (.money(let a, let c), .money(let b, _)): return .money(a + sign * b, currency: c)
-            case (.duration(let a), .duration(let b)):
-                let (value, overflow) = op == .plus ? a.addingReportingOverflow(b) : a.subtractingReportingOverflow(b)
-                return overflow ? nil : .duration(value)
-            case (.percent(let a), .percent(let b)): return .percent(a + sign * b)
-            default:
-                guard let a = l.ordinal, let b = r.ordinal, isNumber(l), isNumber(r) else { return nil }
-                return .decimal(a + sign * b)
-            }
-        case .of, .times:
-            switch (l, r) {
-            case (.percent(let p), .money(let m, let c)), (.money(let m, let c), .percent(let p)):
-                return .money(Money.round(m * p / 100, currency: c), currency: c)
-            case (.money(let m, let c), _) where isNumber(r): return r.ordinal.map { .money(Money.round(m * $0, currency: c), currency: c) }
-            case (_, .money(let m, let c)) where isNumber(l): return l.ordinal.map { .money(Money.round(m * $0, currency: c), currency: c) }
-            case (.integer(let a), .integer(let b)):
-                let (value, overflow) = a.multipliedReportingOverflow(by: b)
-                return overflow ? nil : .integer(value)
-            default: return nil
-            }
+        case .plus, .minus, .times, .divide, .of:
+            // The evaluator's own arithmetic (`Arithmetic.apply`), on the values as it holds them:
+            // a folded constant and a computed value cannot disagree, to the cent and the rounding.
+            var currencies: [String] = []
+            guard let a = runtime(l, currencies: &currencies), let b = runtime(r, currencies: &currencies) else { return nil }
+            return value(Arithmetic.apply(op.rawValue, a, b, rounding: rounding), currencies: currencies)
+        default: return nil
+        }
+    }
+
+    /// A checker value as the evaluator holds it (money in minor units; decimals and percentages
+    /// in millionths); `currencies` numbers the currencies met, as the program's table would.
+    static func runtime(_ value: Value, currencies: inout [String]) -> RuntimeValue? {
+        switch value {
+        case .integer(let i): return RuntimeValue(.integer, i)
+        case .decimal(let d): return FixedPoint.exact(d, places: RuntimeRange.decimalPlaces).map { RuntimeValue(.decimal, $0) }
+        case .percent(let p): return FixedPoint.exact(p, places: RuntimeRange.percentPlaces).map { RuntimeValue(.percent, $0) }
+        case .money(let amount, let currency):
+            let index = currencies.firstIndex(of: currency) ?? { currencies.append(currency); return currencies.count - 1 }()
+            return FixedPoint.exact(amount, places: Currency.minorUnits[currency] ?? 2).map { RuntimeValue(.money, $0, unit: Int32(index)) }
+        case .duration(let ms): return RuntimeValue(.duration, ms)
+        case .timestamp(let ms): return RuntimeValue(.timestamp, ms)
+        case .date(let days): return RuntimeValue(.date, days)
+        default: return nil
+        }
+    }
+
+    /// The checker value of an evaluator value (nil for missing: overflow, division by zero).
+    static func value(_ runtime: RuntimeValue, currencies: [String]) -> Value? {
+        switch runtime.kind {
+        case .integer: return .integer(runtime.bits)
+        case .decimal: return .decimal(FixedPoint.decimal(runtime.bits, places: RuntimeRange.decimalPlaces))
+        case .percent: return .percent(FixedPoint.decimal(runtime.bits, places: RuntimeRange.percentPlaces))
+        case .money:
+            guard Int(runtime.unit) < currencies.count else { return nil }
+            let currency = currencies[Int(runtime.unit)]
+            return .money(FixedPoint.decimal(runtime.bits, places: Currency.minorUnits[currency] ?? 2), currency: currency)
+        case .duration: return .duration(runtime.bits)
+        case .timestamp: return .timestamp(runtime.bits)
+        case .date: return .date(runtime.bits)
         default: return nil
         }
     }
@@ -127,12 +142,14 @@ enum ConstantFolder {
 
 /// Exact money arithmetic helpers.
 public enum Money {
-    /// Rounds half to even at the currency's minor unit (banker's rounding): 0.245 EUR → 0.24 EUR,
-    /// 0.255 EUR → 0.26 EUR. Documented in docs/language.md.
-    public static func round(_ amount: Decimal, currency: String) -> Decimal {
+    /// Rounds at the currency's minor unit by `rounding` (half to even unless the catalog says
+    /// `half_up`): 0.245 EUR → 0.24 EUR (half_even) or 0.25 EUR (half_up). Documented in
+    /// docs/catalog.md. The same rule as every fixed-point product (`FixedPoint.multiplyDivide`).
+    public static func round(_ amount: Decimal, currency: String, rounding: Rounding = .halfEven) -> Decimal {
+        let places = Currency.minorUnits[currency] ?? 2
         var value = amount
         var result = Decimal()
-        NSDecimalRound(&result, &value, Currency.minorUnits[currency] ?? 2, .bankers)
+        NSDecimalRound(&result, &value, Int(places), rounding == .halfEven ? .bankers : .plain)
         return result
     }
 }

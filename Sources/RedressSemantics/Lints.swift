@@ -13,7 +13,7 @@ extension Checker {
 
     /// W0503 / W0504: conditions that cannot depend on the event.
     mutating func lintCondition(_ condition: TypedExpression, written: Expression, file: String) {
-        if case .bool(let value)? = ConstantFolder.fold(condition, definitions: foldedDefinitions) {
+        if case .bool(let value)? = ConstantFolder.fold(condition, definitions: foldedDefinitions, rounding: catalog.rounding) {
             diagnostics.append(Diagnostic(value ? .alwaysTrue : .alwaysFalse,
                                           "this condition is always \(value)",
                                           at: Label(file: file, span: written.span, message: "does not depend on the event"),
@@ -21,11 +21,83 @@ extension Checker {
                                           help: value ? "remove the condition, or compare a field" : "correct the condition or delete the rule"))
             return
         }
+        if let (field, comparison, span) = selfComparison(in: condition) {
+            let always = [.equal, .lessEqual, .greaterEqual].contains(comparison)
+            diagnostics.append(Diagnostic(always ? .alwaysTrue : .alwaysFalse,
+                                          "`\(field) \(comparison.rawValue) \(field)` compares a field with itself",
+                                          at: Label(file: file, span: span, message: always ? "true whenever it is present" : "never true"),
+                                          notes: ["a field always equals itself: this part does not depend on what happened"],
+                                          help: "compare `\(field)` with a value or another field, for example `\(field) == ...`"))
+            return
+        }
         if let contradiction = contradiction(in: condition) {
             diagnostics.append(Diagnostic(.alwaysFalse, "this condition is always false: `\(contradiction.field)` cannot be \(contradiction.reason)",
                                           at: Label(file: file, span: written.span, message: "can never hold"),
                                           notes: ["the rule can never fire"],
                                           help: "check the bounds; perhaps `or` was meant instead of `and`"))
+        }
+    }
+
+    /// A comparison of a field with itself anywhere in the condition (`complaint.topic == complaint.topic`).
+    func selfComparison(in expression: TypedExpression) -> (FieldReference, BinaryOperator, Span)? {
+        switch expression.kind {
+        case .binary(let op, let l, let r):
+            if [.equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual].contains(op),
+               case .field(let a) = l.kind, case .field(let b) = r.kind, a == b {
+                return (a, op, expression.span)
+            }
+            return selfComparison(in: l) ?? selfComparison(in: r)
+        case .not(let inner), .negate(let inner), .presence(let inner, _): return selfComparison(in: inner)
+        default: return nil
+        }
+    }
+
+    /// W0509: a `share(...)` compared without a `count(...)` of the same events beside it: one
+    /// late parcel out of one is 100%, so a share alarm on a quiet day fires on noise.
+    mutating func lintShares(_ condition: TypedExpression, file: String) {
+        var shares: [(Aggregate, Span)] = []
+        var counts: [Aggregate] = []
+        func visit(_ e: TypedExpression) {
+            switch e.kind {
+            case .aggregate(let aggregate):
+                if aggregate.function == .share { shares.append((aggregate, e.span)) }
+                if aggregate.function == .count { counts.append(aggregate) }
+            case .binary(_, let l, let r): visit(l); visit(r)
+            case .not(let inner), .negate(let inner), .presence(let inner, _): visit(inner)
+            default: break
+            }
+        }
+        visit(condition)
+        for (share, span) in shares where !counts.contains(where: { $0.event == share.event && $0.per.description == share.per.description }) {
+            let window = Self.durationText(share.window)
+            diagnostics.append(Diagnostic(
+                .shareWithoutMinimum, "`share(\(share.event) …)` has no minimum count beside it",
+                at: Label(file: file, span: span, message: "one late parcel of one is 100%"),
+                notes: ["on a quiet day a handful of events decide the share, so the rule fires on noise"],
+                help: "add `and count(\(share.event) per \(share.per) within \(window)) >= N`, with N the fewest events worth judging"))
+        }
+    }
+
+    static func durationText(_ milliseconds: Int64) -> String {
+        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] where milliseconds % size == 0 {
+            return "\(milliseconds / size)\(unit)"
+        }
+        return "\(milliseconds)ms"
+    }
+
+    /// W0510: an exclusive group keeps one decision per key, chosen before caps are applied; a
+    /// member with a cap of its own can win and then be held back by its cap, and the customer
+    /// gets nothing from the group although another member would have fitted.
+    mutating func lintCappedGroupMembers(_ rules: [CheckedRule]) {
+        for rule in rules {
+            guard let group = rule.exclusive?.group, let cap = rule.caps.first else { continue }
+            let others = rules.filter { $0.exclusive?.group == group && $0.name != rule.name }
+            guard !others.isEmpty else { continue }
+            diagnostics.append(Diagnostic(
+                .capBlocksGroupWinner, "rule `\(rule.name)` can win group `\(group)` and then be held back by its cap",
+                at: Label(file: rule.file, span: cap.span, message: "applied after the group has chosen"),
+                notes: ["the group keeps one decision per key before caps are applied: when `\(rule.name)` wins and its cap is used up, the customer gets nothing from the group, although \(others.map { "`\($0.name)`" }.prefix(3).joined(separator: ", ")) might have fitted"],
+                help: "move the cap to a rule-set `policy cap … per …` if it should bound the whole group, or take `\(rule.name)` out of the group"))
         }
     }
 
@@ -45,9 +117,9 @@ extension Checker {
             guard case .binary(var op, let l, let r) = part.kind else { continue }
             var field: FieldReference
             var value: Value
-            if case .field(let f) = l.kind, let v = ConstantFolder.fold(r, definitions: definitions) {
+            if case .field(let f) = l.kind, let v = ConstantFolder.fold(r, definitions: definitions, rounding: catalog.rounding) {
                 field = f; value = v
-            } else if case .field(let f) = r.kind, let v = ConstantFolder.fold(l, definitions: definitions) {
+            } else if case .field(let f) = r.kind, let v = ConstantFolder.fold(l, definitions: definitions, rounding: catalog.rounding) {
                 field = f; value = v
                 switch op {
                 case .less: op = .greater
@@ -159,7 +231,7 @@ extension Checker {
         var total = Decimal(0)
         for action in rule.actions {
             if case .value(let e) = action.argument, case .money = e.type {
-                guard case .money(let amount, _)? = ConstantFolder.fold(e, definitions: foldedDefinitions, parameters: parameters) else { return nil }
+                guard case .money(let amount, _)? = ConstantFolder.fold(e, definitions: foldedDefinitions, parameters: parameters, rounding: catalog.rounding) else { return nil }
                 total += amount
             }
         }

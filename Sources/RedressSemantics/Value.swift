@@ -171,7 +171,7 @@ public enum RuntimeRange {
     public static func hasAtMost(_ places: Int, _ value: Decimal) -> Bool {
         var scaled = value * Decimal(sign: .plus, exponent: places, significand: 1)
         var rounded = Decimal()
-        NSDecimalRound(&rounded, &scaled, 0, .bankers)
+        NSDecimalRound(&rounded, &scaled, 0, .plain)
         return rounded == scaled
     }
 

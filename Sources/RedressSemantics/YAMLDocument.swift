@@ -94,7 +94,7 @@ struct YAMLDocument {
     /// The top-level sections of a schema or catalog (`kind`), reporting unknown ones; nil,
     /// with a diagnostic, when the file is empty or not a mapping.
     func sections(of kind: String, code: DiagnosticCode, known: [String], into diagnostics: inout [Diagnostic]) -> Entries? {
-        let listed = known.filter { $0 != "description" && $0 != "version" && $0 != "currency" }.map { "`\($0)`" }
+        let listed = known.filter { !["description", "version", "currency", "rounding"].contains($0) }.map { "`\($0)`" }
         guard let root else {
             if diagnostics.isEmpty {
                 diagnostics.append(Diagnostic(code, "the \(kind) is empty", at: Label(file: source.path, span: .empty),

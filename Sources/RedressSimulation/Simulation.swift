@@ -195,7 +195,7 @@ public struct Pricing: Sendable {
         let from = program.currencies[Int(value.unit)].minorUnits, to = program.currencies[Int(program.catalog.currency)].minorUnits
         var numerator = rate, denominator = FixedPoint.scale
         if to > from { for _ in 0..<(to - from) { numerator *= 10 } } else { for _ in 0..<(from - to) { denominator *= 10 } }
-        return FixedPoint.multiplyDivide(value.bits, numerator, denominator)
+        return FixedPoint.multiplyDivide(value.bits, numerator, denominator, rounding: program.catalog.moneyRounding)
     }
 
     /// The cost of one action, or nil when its money is in another currency without a rate.
@@ -222,7 +222,7 @@ public struct Pricing: Sendable {
             cost = 0
         }
         if let rate = definition?.redemptionRate {
-            cost = FixedPoint.multiplyDivide(cost, rate, FixedPoint.scale) ?? cost
+            cost = FixedPoint.multiplyDivide(cost, rate, FixedPoint.scale, rounding: program.catalog.moneyRounding) ?? cost
         }
         if let channel = action.channel, let position = channelNames.firstIndex(of: channel) { _ = Report.accumulate(&cost, channels[position]) }
         if let argument = action.argument, let position = tagNames.firstIndex(of: argument) { _ = Report.accumulate(&cost, tags[position]) }

@@ -94,15 +94,12 @@ enum ExchangeRates {
                 Output.error("error: \(rates): the rate of \(code) must be a positive number")
                 throw ExitCode(2)
             }
-            var scaled = decimal * Decimal(FixedPoint.scale)
-            var whole = Decimal()
-            NSDecimalRound(&whole, &scaled, 0, .bankers)
             // Rates are kept in millionths: more decimals would be rounded away, so they are refused.
-            guard whole == scaled, whole > 0 else {
+            guard let millionths = FixedPoint.exact(decimal, places: 6), millionths > 0 else {
                 Output.error("error: \(rates): the rate of \(code) has more than six decimals (\(value))")
                 throw ExitCode(2)
             }
-            result[code] = NSDecimalNumber(decimal: whole).int64Value
+            result[code] = millionths
         }
         return result
     }

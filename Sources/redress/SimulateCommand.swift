@@ -265,12 +265,7 @@ struct Simulate: ParsableCommand {
             let kind = parameter.value.kind
             /// Exact: a value with more decimals than the unit keeps is refused, never rounded.
             func scaled(_ number: String, _ places: Int) -> Int64? {
-                guard let decimal = Decimal(string: number) else { return nil }
-                var value = decimal * Decimal(sign: .plus, exponent: places, significand: 1)
-                var whole = Decimal()
-                NSDecimalRound(&whole, &value, 0, .plain)
-                guard whole == value else { return nil }
-                return NSDecimalNumber(decimal: whole).int64Value
+                Decimal(string: number).flatMap { FixedPoint.exact($0, places: places) }
             }
             var value: RuntimeValue? = nil
             switch kind {

@@ -194,6 +194,24 @@ struct SemanticsByHandTests {
         #expect(onTime.decisions.isEmpty)
     }
 
+    /// The awaited event came first (a parcel handed to the carrier before the order's trigger was
+    /// recorded): the rule has nothing to wait for, and does not fire, however late the trigger.
+    @Test func absenceIsAnsweredByAnAwaitedEventThatCameFirst() throws {
+        let program = try #require(compile("rule not_shipped on order.placed unless shipment.shipped within 48h then send dispatch_delay_notice"))
+        let result = run(program, [
+            Shop.shipped("2026-06-01T08:00:00Z", order: "O1"),
+            Shop.placed("2026-06-01T10:00:00Z", order: "O1"),
+            Shop.placed("2026-06-01T10:00:00Z", order: "O2"),
+            Shop.placed("2026-06-09T11:00:00Z", order: "O3"),
+        ])
+        #expect(result.decisions.map(\.subject.key) == ["O2"], "O1 was shipped before it was placed; O2 never was")
+        #expect(result.engine.state.answered.keys.contains { $0.hasSuffix("|O1") })
+        // At the same instant it counts as already answered too.
+        let same = run(program, [Shop.shipped("2026-06-01T10:00:00Z", order: "O1"), Shop.placed("2026-06-01T10:00:00Z", order: "O1"),
+                                 Shop.placed("2026-06-09T11:00:00Z", order: "O3")])
+        #expect(same.decisions.isEmpty)
+    }
+
     @Test(arguments: [("49.90 EUR", "3.00 EUR"), ("89.90 EUR", "4.50 EUR"), ("80.00 EUR", "4.00 EUR"), ("200.00 EUR", "5.00 EUR"), ("64.90 EUR", "3.24 EUR")])
     func amountsFromPercentagesAndClamps(total: String, refund: String) throws {
         // 5% of 64.90 = 3.245 → 3.24 (half to even); of 89.90 = 4.495 → 4.50.

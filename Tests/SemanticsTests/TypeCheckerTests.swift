@@ -50,7 +50,7 @@ struct TypeCheckerTests {
         "rule r on order.split then refund case customer.tier { VIP -> 10 EUR, Plus -> 5 EUR, else -> 3 EUR }",
         "rule r on order.split then refund case { order.total > 100 EUR -> 10 EUR, else -> 5 EUR }",
         "rule r on return.registered when count(return.registered where return.reason == wrong_size within 90d) >= 3 then send size_guide",
-        "rule r on shipment.delivered when share(shipment.delivered where shipment.delay > 0d per customer.country within 1d) > 5% then send apology limit 1 per customer.country within 1d",
+        "rule r on shipment.delivered when share(shipment.delivered where shipment.delay > 0d per customer.country within 1d) > 5% and count(shipment.delivered per customer.country within 1d) >= 20 then send apology limit 1 per customer.country within 1d",
         "rule r on order.placed when sum(order.placed, order.total within 365d) > 1000 EUR then send apology",
         "rule r on order.placed unless shipment.shipped within 48h then send dispatch_delay_notice",
         "rule r on shipment.shipped unless shipment.delivered by shipment.promised_at then send delivery_overdue_notice",

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A value as the evaluator sees it: a kind and 64 bits, no allocation, no reference counting.
 /// Units are normalised when rules are lowered: money in minor units (cents) with a currency
 /// index, durations and timestamps in milliseconds, percentages and decimals in millionths.
@@ -42,13 +44,24 @@ public struct RuntimeValue: Hashable, Sendable, Codable {
     @inline(__always) public static func bool(_ b: Bool) -> RuntimeValue { b ? .true : .false }
 }
 
-/// Fixed-point helpers shared by lowering and evaluation. Decimals and percentages have six
-/// decimal places; products are rounded half to even, as money is (docs/language.md).
+/// How money (and every fixed-point product) is rounded to its last place: chosen per catalog
+/// (`rounding:` in catalog.yaml). German shops round commercially, half away from zero.
+public enum Rounding: String, Codable, Sendable, CaseIterable {
+    /// Half to even (banker's rounding): 0.245 → 0.24, 0.255 → 0.26. The default.
+    case halfEven = "half_even"
+    /// Half away from zero (commercial rounding): 0.245 → 0.25, -0.245 → -0.25.
+    case halfUp = "half_up"
+}
+
+/// Fixed-point helpers shared by the checker's constant folding, lowering and evaluation: the
+/// one exact decimal scaling and the one rounding rule. Decimals and percentages have six
+/// decimal places (percentages as a share: 5% = 50_000 millionths).
 public enum FixedPoint {
     public static let scale: Int64 = 1_000_000
 
-    /// `value × numerator / denominator`, rounded half to even; nil on overflow.
-    public static func multiplyDivide(_ value: Int64, _ numerator: Int64, _ denominator: Int64) -> Int64? {
+    /// `value × numerator / denominator`, rounded by `rounding`; nil on overflow or a zero denominator.
+    @inlinable
+    public static func multiplyDivide(_ value: Int64, _ numerator: Int64, _ denominator: Int64, rounding: Rounding = .halfEven) -> Int64? {
         guard denominator != 0 else { return nil }
         let product = value.multipliedFullWidth(by: numerator)
         // Fall back to checked arithmetic when the product does not fit one word.
@@ -60,9 +73,28 @@ public enum FixedPoint {
         let remainder = full % denominator
         let twice = remainder.magnitude * 2
         let positive = (full >= 0) == (denominator > 0)
-        if twice > denominator.magnitude || (twice == denominator.magnitude && quotient % 2 != 0) {
-            quotient += positive ? 1 : -1
+        let up = switch rounding {
+        case .halfEven: twice > denominator.magnitude || (twice == denominator.magnitude && quotient % 2 != 0)
+        case .halfUp: twice >= denominator.magnitude
         }
+        if remainder != 0, up { quotient += positive ? 1 : -1 }
         return quotient
+    }
+
+    /// `value × 10^places` as a whole number, exactly: nil when it has more decimals than
+    /// `places` or does not fit in 64 bits. Every decimal written in rules, catalogs, events
+    /// and options becomes fixed point through here, so none is ever rounded silently.
+    public static func exact(_ value: Decimal, places: Int) -> Int64? {
+        var scaled = value * Decimal(sign: .plus, exponent: places, significand: 1)
+        var whole = Decimal()
+        NSDecimalRound(&whole, &scaled, 0, .plain)
+        guard whole == scaled, whole >= Decimal(Int64.min), whole <= Decimal(Int64.max) else { return nil }
+        let result = NSDecimalNumber(decimal: whole).int64Value
+        return Decimal(result) == whole ? result : nil
+    }
+
+    /// The decimal of a fixed-point number with `places` decimals.
+    public static func decimal(_ bits: Int64, places: Int) -> Decimal {
+        Decimal(bits) / Decimal(sign: .plus, exponent: places, significand: 1)
     }
 }

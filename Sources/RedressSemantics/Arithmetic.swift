@@ -47,8 +47,8 @@ public enum Arithmetic {
     }
 
     /// `+ - * / of` with the unit rules of the checker. Nil result (missing) on overflow
-    /// or division by zero.
-    public static func apply(_ symbol: String, _ a: RuntimeValue, _ b: RuntimeValue) -> RuntimeValue {
+    /// or division by zero. Products and quotients are rounded by `rounding` (the catalog's).
+    public static func apply(_ symbol: String, _ a: RuntimeValue, _ b: RuntimeValue, rounding: Rounding = .halfEven) -> RuntimeValue {
         if a.isMissing || b.isMissing { return .missing }
         func value(_ kind: RuntimeValue.Kind, _ bits: Int64?, unit: Int32 = 0) -> RuntimeValue {
             bits.map { RuntimeValue(kind, $0, unit: unit) } ?? .missing
@@ -79,8 +79,8 @@ public enum Arithmetic {
             switch symbol {
             case "+": return value(.decimal, add(x, y))
             case "-": return value(.decimal, sub(x, y))
-            case "*": return value(.decimal, FixedPoint.multiplyDivide(x, y, FixedPoint.scale))
-            case "/": return y == 0 ? .missing : value(.decimal, FixedPoint.multiplyDivide(x, FixedPoint.scale, y))
+            case "*": return value(.decimal, FixedPoint.multiplyDivide(x, y, FixedPoint.scale, rounding: rounding))
+            case "/": return y == 0 ? .missing : value(.decimal, FixedPoint.multiplyDivide(x, FixedPoint.scale, y, rounding: rounding))
             default: return .missing
             }
         }
@@ -88,30 +88,30 @@ public enum Arithmetic {
         case ("*", .money, _), ("*", _, .money), ("of", .percent, .money):
             let (money, factor) = a.kind == .money ? (a, b) : (b, a)
             guard let millionths = factor.kind == .percent ? factor.bits : numeric(factor) else { return .missing }
-            return value(.money, FixedPoint.multiplyDivide(money.bits, millionths, FixedPoint.scale), unit: money.unit)
+            return value(.money, FixedPoint.multiplyDivide(money.bits, millionths, FixedPoint.scale, rounding: rounding), unit: money.unit)
         case ("*", .duration, _), ("*", _, .duration), ("of", .percent, .duration):
             let (duration, factor) = a.kind == .duration ? (a, b) : (b, a)
             guard let millionths = factor.kind == .percent ? factor.bits : numeric(factor) else { return .missing }
-            return value(.duration, FixedPoint.multiplyDivide(duration.bits, millionths, FixedPoint.scale))
+            return value(.duration, FixedPoint.multiplyDivide(duration.bits, millionths, FixedPoint.scale, rounding: rounding))
         case ("of", .percent, .integer), ("of", .percent, .decimal):
             guard let x = numeric(b) else { return .missing }
-            return value(.decimal, FixedPoint.multiplyDivide(x, a.bits, FixedPoint.scale))
+            return value(.decimal, FixedPoint.multiplyDivide(x, a.bits, FixedPoint.scale, rounding: rounding))
         case ("*", .percent, _):
             guard let x = numeric(b) else { return .missing }
-            return value(.percent, FixedPoint.multiplyDivide(a.bits, x, FixedPoint.scale))
+            return value(.percent, FixedPoint.multiplyDivide(a.bits, x, FixedPoint.scale, rounding: rounding))
         case ("/", .money, .money) where a.unit == b.unit:
-            return b.bits == 0 ? .missing : value(.decimal, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, b.bits))
+            return b.bits == 0 ? .missing : value(.decimal, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, b.bits, rounding: rounding))
         case ("/", .money, _):
             guard let y = numeric(b), y != 0 else { return .missing }
-            return value(.money, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, y), unit: a.unit)
+            return value(.money, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, y, rounding: rounding), unit: a.unit)
         case ("/", .duration, .duration):
-            return b.bits == 0 ? .missing : value(.decimal, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, b.bits))
+            return b.bits == 0 ? .missing : value(.decimal, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, b.bits, rounding: rounding))
         case ("/", .duration, _):
             guard let y = numeric(b), y != 0 else { return .missing }
-            return value(.duration, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, y))
+            return value(.duration, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, y, rounding: rounding))
         case ("/", .percent, _):
             guard let y = numeric(b), y != 0 else { return .missing }
-            return value(.percent, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, y))
+            return value(.percent, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, y, rounding: rounding))
         default:
             return .missing
         }

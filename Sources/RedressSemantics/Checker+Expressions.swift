@@ -239,6 +239,11 @@ extension Checker {
                   help: "for example `\(name).\(schema.entity(name)?.fields.first?.name ?? "id")`")
             return TypedExpression(.constant(.bool(false)), .error, span)
         }
+        if owners.isEmpty, let phrasing = unknownNamePhrasing(name) {
+            error(.unknownName, phrasing.message, file: file, span: span, label: phrasing.label, help: phrasing.help,
+                  fix: phrasing.replacement.map { Edit(file: file, span: span, replacement: $0) })
+            return TypedExpression(.constant(.bool(false)), .error, span)
+        }
         let candidates = Array(declared.keys) + schema.entities.map(\.name) + schema.enums.flatMap(\.cases)
         error(.unknownName, owners.count > 1 ? "`\(name)` is a case of several enums; compare it with a field so its enum is known"
                                              : "unknown name `\(name)`", file: file, span: span,
@@ -246,6 +251,25 @@ extension Checker {
               help: owners.count > 1 ? "for example `customer.tier == \(name)`"
                 : Suggestions.didYouMean(name, among: candidates) ?? "define it with `let \(name) = ...` or `param \(name) = ...`")
         return TypedExpression(.constant(.bool(false)), .error, span)
+    }
+
+    /// A name that is none of the rule set's: what people mean by it when it is a field name
+    /// without its entity (`tier`), a yes/no, or money written the other way round (`EUR5`).
+    func unknownNamePhrasing(_ name: String) -> (message: String, label: String, help: String, replacement: String?)? {
+        let lowered = name.lowercased()
+        if ["yes", "no", "true", "false", "y", "n"].contains(lowered), lowered != name || ["yes", "no", "y", "n"].contains(lowered) {
+            let value = ["yes", "true", "y"].contains(lowered) ? "true" : "false"
+            return ("yes and no are written `true` and `false`", "write `\(value)`", "for example `customer.sms_opt_in == \(value)`, or just `customer.sms_opt_in`", value)
+        }
+        if let match = name.wholeMatch(of: /([A-Z]{3})(\d+(?:\.\d+)?)/), Currency.isKnown(String(match.1)) {
+            let money = "\(match.2) \(match.1)"
+            return ("amounts of money are written with the number first: `\(money)`", "write `\(money)`",
+                    "a number and a three-letter currency code: `5 EUR`", money)
+        }
+        if let field = Suggestions.didYouMeanField(name, in: schema) {
+            return ("unknown name `\(name)`; fields are written with their entity", "not defined", field.help, field.only)
+        }
+        return nil
     }
 
     mutating func checkField(_ entityName: Identifier, _ field: Identifier, span: Span, scope: inout Scope) -> TypedExpression {

@@ -31,6 +31,30 @@ extension Checker {
               help: hint(left, right))
     }
 
+    /// `customer.tier == VIP or Plus` (and longer chains): the fix `customer.tier in [VIP, Plus]`,
+    /// when the field's enum has every bare name as a case.
+    func caseList(_ left: Expression, _ right: Expression) -> (span: Span, text: String)? {
+        func parts(_ e: Expression) -> [Expression] {
+            if case .binary(.or, let l, let r) = e.kind { return parts(l) + parts(r) }
+            return [e]
+        }
+        var all = parts(left) + parts(right)
+        // `a and customer.tier == VIP or Plus`: `and` binds tighter, but the names belong to the last comparison.
+        while case .binary(.and, _, let last) = all[0].kind { all[0] = last }
+        guard all.count >= 2, case .binary(.equal, let field, let first) = all[0].kind, case .name(let firstCase) = first.kind,
+              case .member(let base, let fieldName) = field.kind, case .name(let entityName) = base.kind,
+              let type = schema.entity(entityName.name)?.field(fieldName.name)?.type,
+              case .enumeration(let enumName) = type.required, let enumeration = schema.enumeration(enumName) else { return nil }
+        var cases = [firstCase.name]
+        for part in all.dropFirst() {
+            guard case .name(let name) = part.kind, declared[name.name] == nil, enumeration.cases.contains(name.name) else { return nil }
+            cases.append(name.name)
+        }
+        guard enumeration.cases.contains(firstCase.name) else { return nil }
+        return (Span(start: all[0].span.start, end: all[all.count - 1].span.end),
+                "\(Formatter.print(field)) in [\(cases.joined(separator: ", "))]")
+    }
+
     func hint(_ a: ValueType, _ b: ValueType) -> String {
         switch (a, b) {
         case (.duration, .integer), (.duration, .decimal): "durations have units: write `2d`, `36h` or `90m`"
@@ -48,9 +72,24 @@ extension Checker {
 
         switch op {
         case .and, .or:
+            if op == .or, let fix = caseList(left, right) {
+                error(.notACondition, "`or` joins conditions; one field with several values is written with `in`", file: file, span: fix.span,
+                      label: "write `\(fix.text)`", help: "test membership with `in` and a list: `\(fix.text)`",
+                      fix: Edit(file: file, span: fix.span, replacement: fix.text))
+                return failed
+            }
             let l = check(left, scope: &scope, expected: .bool)
-            let r = check(right, scope: &scope, expected: .bool)
+            let r = check(right, scope: &scope, expected: l.type.isError || l.type.required == .bool ? .bool : l.type.required)
             if l.type.isError || r.type.isError { return failed }
+            // `customer.preferred_channel or email`: a default, which is `??`.
+            if op == .or, l.type.required != .bool, l.type.isOptional, unitsCompatible(l.type.required, r.type.required) {
+                let text = "\(Formatter.print(left)) ?? \(Formatter.print(right))"
+                error(.notACondition, "`or` joins conditions; a value to use when another is missing is given with `??`", file: file,
+                      span: span, label: "write `\(text)`",
+                      help: "`\(text)` is \(Formatter.print(left)), or \(Formatter.print(right)) when it is missing",
+                      fix: Edit(file: file, span: span, replacement: text))
+                return failed
+            }
             for (side, written) in [(l, left), (r, right)] where side.type.required != .bool {
                 error(.notACondition, "`\(op.rawValue)` joins conditions, but this is \(side.type)", file: file, span: written.span,
                       label: "this is \(side.type)", help: "compare it with something, for example `... > 2d`")
@@ -59,6 +98,16 @@ extension Checker {
             return TypedExpression(.binary(op, l, r), ValueType.bool.optional(if: l.type.isOptional || r.type.isOptional), span)
 
         case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual, .in, .notIn:
+            // `x == null`: a test for a missing value.
+            if op == .equal || op == .notEqual, case .name(let word) = right.kind, declared[word.name] == nil,
+               ["null", "nil", "empty", "undefined", "unknown", "blank"].contains(word.name.lowercased()),
+               !schema.enums.contains(where: { $0.cases.contains(word.name) }) {
+                let text = "\(Formatter.print(left)) \(op == .equal ? "is missing" : "is present")"
+                error(.unknownName, "`\(word.name)` is not a value in Redress; a missing value is tested with `is missing`", file: file,
+                      span: span, label: "write `\(text)`", help: "test for a value with `is missing` or `is present`: `\(text)`",
+                      fix: Edit(file: file, span: span, replacement: text))
+                return failed
+            }
             // Check the side that can stand alone first, so a bare enum case learns its enum.
             let (l, r) = checkPair(left, right, scope: &scope, listOnRight: op == .in || op == .notIn)
             if l.type.isError || r.type.isError { return failed }

@@ -278,10 +278,9 @@ extension Checker {
 
     mutating func lookupEvent(_ reference: EventReference, file: String) -> Schema.EventType? {
         if let event = schema.event(reference.name) { return event }
-        let names = schema.events.map(\.name)
+        let advice = Suggestions.unknownEvent(reference.name, in: schema)
         error(.unknownEvent, "unknown event type `\(reference.name)`", file: file, span: reference.span, label: "not an event of the schema",
-              help: Suggestions.didYouMean(reference.name, among: names)
-                ?? "the events are \(listed(names, limit: 8))")
+              notes: advice.notes, help: advice.help)
         return nil
     }
 
@@ -302,6 +301,20 @@ extension Checker {
             if case .name(let identifier) = expression.kind { return identifier }
             return nil
         }
+        // `send apology and free_shipping`: two actions joined with `and`.
+        if let written = action.argument, case .binary(.and, let left, let right) = written.kind, let next = bareName(right),
+           catalog.action(next.name) != nil {
+            error(.wrongActionArgument, "actions are separated by commas, not `and`", file: file,
+                  span: Span(start: left.span.end, end: right.span.start), label: "write `,`",
+                  help: "`\(verb) \(Formatter.print(left)), \(next.name)`",
+                  fix: Edit(file: file, span: Span(start: left.span.end, end: right.span.start), replacement: ", "))
+            return nil
+        }
+        /// `send "apology"`: a catalog name in quotes.
+        func quotedName(_ expression: Expression, known: (String) -> Bool) -> String? {
+            if case .literal(let literal) = expression.kind, literal.kind == .string, known(literal.text) { return literal.text }
+            return nil
+        }
 
         switch definition.argument {
         case .none:
@@ -313,6 +326,13 @@ extension Checker {
             guard let written = action.argument else {
                 error(.wrongActionArgument, "`\(verb)` needs \(argumentDescription(definition.argument))", file: file, span: action.verb.span,
                       label: "argument missing", help: "for example `\(verb) \(exampleArgument(definition.argument))`")
+                return nil
+            }
+            if let name = quotedName(written, known: { catalog.template($0) != nil || catalog.tag($0) != nil }) {
+                error(.wrongActionArgument, "`\(verb)` takes \(argumentDescription(definition.argument)) written without quotes: `\(verb) \(name)`",
+                      file: file, span: written.span, label: "write `\(name)`",
+                      help: "names from the catalog are written bare (`\(verb) \(name)`); quotes make a string",
+                      fix: Edit(file: file, span: written.span, replacement: name))
                 return nil
             }
             guard let identifier = bareName(written) else {
@@ -365,9 +385,11 @@ extension Checker {
             default: false
             }
             guard matches else {
+                let share = typed.type.required == .percent && definition.argument == .money
                 error(.wrongActionArgument, "`\(verb)` needs \(argumentDescription(definition.argument)), but this is \(typed.type.required)",
                       file: file, span: written.span, label: "this is \(typed.type.required)",
-                      help: "for example `\(verb) \(exampleArgument(definition.argument))`")
+                      help: share ? "a percentage is a share of an amount: say of which, for example `\(verb) \(Formatter.print(written)) of order.total`"
+                                  : "for example `\(verb) \(exampleArgument(definition.argument))`")
                 return nil
             }
             if typed.type.isOptional {
@@ -397,6 +419,12 @@ extension Checker {
                 if case .name(let name) = argument, definition.argument == .template { return catalog.template(name)?.channels ?? [] }
                 return []
             }()
+            if let name = quotedName(written, known: { catalog.channel($0) != nil }) {
+                error(.unknownChannel, "channel names are written without quotes: `via \(name)`", file: file, span: written.span,
+                      label: "write `\(name)`", help: "names from the catalog are written bare (`via \(name)`); quotes make a string",
+                      fix: Edit(file: file, span: written.span, replacement: name))
+                return nil
+            }
             if let identifier = bareName(written), declared[identifier.name] == nil {
                 guard catalog.channel(identifier.name) != nil else {
                     let names = catalog.channels.map(\.name)

@@ -315,8 +315,17 @@ public struct Checker {
     /// `customer` or `customer.country`.
     mutating func checkKey(_ key: KeyPath, scope: inout Scope, requireAvailable: Bool) -> PolicyKey? {
         guard let entity = schema.entity(key.entity.name) else {
+            // `per country`: a field name without its entity.
+            if key.field == nil, let field = Suggestions.didYouMeanField(key.entity.name, in: schema) {
+                error(.unknownEntity, "`\(key.entity.name)` is not an entity; a field is written with its entity", file: scope.file,
+                      span: key.entity.span, label: "not an entity of the schema",
+                      notes: ["a key is an entity (`per customer`) or one of its fields (`per customer.country`)"], help: field.help,
+                      fix: field.only.map { Edit(file: scope.file, span: key.entity.span, replacement: $0) })
+                return nil
+            }
             error(.unknownEntity, "unknown entity `\(key.entity.name)`", file: scope.file, span: key.entity.span, label: "not an entity of the schema",
-                  help: Suggestions.didYouMean(key.entity.name, among: schema.entities.map(\.name)))
+                  help: Suggestions.didYouMean(key.entity.name, among: schema.entities.map(\.name))
+                    ?? "the entities are \(Suggestions.listing(schema.entities.map(\.name), nearestTo: key.entity.name))")
             return nil
         }
         if let field = key.field {

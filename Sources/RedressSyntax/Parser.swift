@@ -9,55 +9,66 @@ public struct Parser {
     public static let maximumDepth = 64
     public static let maximumHeight = 256
 
-    private let source: SourceFile
-    private let tokens: [Token]
-    private var index = 0
-    private var depth = 0
-    private var diagnostics: [Diagnostic] = []
+    let source: SourceFile
+    let tokens: [Token]
+    var index = 0
+    var depth = 0
+    var diagnostics: [Diagnostic] = []
+    /// The lexer's diagnostics, which `refineLexicalDiagnostics` may reword.
+    var lexical: [Diagnostic]
+    /// Numbers whose unit or currency sign the lexer could not read (`5€`): the item they are
+    /// in is dropped, since reading them as plain numbers would only report the same again.
+    var droppedNumbers: Set<Int> = []
+    /// The part of the item being read, for messages that depend on it (see Parser+Phrasing).
+    var section: Section = .item
+    /// How many `case` or table arm lists enclose the current position.
+    var armsDepth = 0
 
-    private struct Failure: Error {}
+    struct Failure: Error {}
 
     public static func parse(_ source: SourceFile) -> (file: RuleFile, diagnostics: [Diagnostic]) {
         let lexed = Lexer.tokenize(source)
-        var parser = Parser(source: source, tokens: lexed.tokens)
+        var parser = Parser(source: source, tokens: lexed.tokens, lexical: lexed.diagnostics)
+        parser.refineLexicalDiagnostics()
         let items = parser.parseFile()
         let file = RuleFile(source: source, items: items, comments: lexed.comments)
-        return (file, lexed.diagnostics + parser.diagnostics)
+        return (file, parser.lexical + parser.diagnostics)
     }
 
-    private init(source: SourceFile, tokens: [Token]) {
+    init(source: SourceFile, tokens: [Token], lexical: [Diagnostic]) {
         self.source = source
         self.tokens = tokens
+        self.lexical = lexical
     }
 
     // MARK: - Token helpers
 
-    private var current: Token { tokens[index] }
-    private var previousEnd: Int { index > 0 ? tokens[index - 1].span.end : 0 }
-    private func peek(_ offset: Int = 1) -> Token { tokens[min(index + offset, tokens.count - 1)] }
+    var current: Token { tokens[index] }
+    var previousEnd: Int { index > 0 ? tokens[index - 1].span.end : 0 }
+    func peek(_ offset: Int = 1) -> Token { tokens[min(index + offset, tokens.count - 1)] }
 
-    private func check(_ keyword: Keyword) -> Bool { current.kind == .keyword(keyword) }
-    private func check(_ symbol: Symbol) -> Bool { current.kind == .symbol(symbol) }
+    func check(_ keyword: Keyword) -> Bool { current.kind == .keyword(keyword) }
+    func check(_ symbol: Symbol) -> Bool { current.kind == .symbol(symbol) }
 
     @discardableResult
-    private mutating func advance() -> Token {
+    mutating func advance() -> Token {
         let token = current
         if index < tokens.count - 1 { index += 1 }
         return token
     }
 
-    private mutating func accept(_ keyword: Keyword) -> Token? {
+    mutating func accept(_ keyword: Keyword) -> Token? {
         check(keyword) ? advance() : nil
     }
-    private mutating func accept(_ symbol: Symbol) -> Token? {
+    mutating func accept(_ symbol: Symbol) -> Token? {
         check(symbol) ? advance() : nil
     }
 
-    private func text(of token: Token) -> String {
+    func text(of token: Token) -> String {
         String(decoding: source.bytes[token.span.start..<token.span.end], as: UTF8.self)
     }
 
-    private func describe(_ token: Token) -> String {
+    func describe(_ token: Token) -> String {
         switch token.kind {
         case .endOfFile: "the end of the file"
         case .keyword(let keyword): "keyword `\(keyword.rawValue)`"
@@ -66,9 +77,14 @@ public struct Parser {
         }
     }
 
-    private mutating func fail(_ code: DiagnosticCode = .unexpectedToken, expected: String, label: String? = nil,
+    mutating func fail(_ code: DiagnosticCode = .unexpectedToken, expected: String, label: String? = nil,
                                help: String? = nil, notes: [String] = []) -> Failure {
         let token = current
+        // A character the lexer reported and skipped just before this token is the cause;
+        // one message for it is enough.
+        if index > 0, lexical.contains(where: { $0.span.start >= previousEnd && $0.span.start <= token.span.start }) {
+            return Failure()
+        }
         let message = "expected \(expected), found \(describe(token))"
         // At the end of the file, point just after the last token rather than at an empty line.
         let span = token.kind == .endOfFile ? Span(start: previousEnd, end: previousEnd) : token.span
@@ -77,16 +93,16 @@ public struct Parser {
         return Failure()
     }
 
-    private mutating func expect(_ keyword: Keyword, _ what: String? = nil) throws(Failure) -> Token {
+    mutating func expect(_ keyword: Keyword, _ what: String? = nil) throws(Failure) -> Token {
         if let token = accept(keyword) { return token }
         throw fail(expected: what ?? "`\(keyword.rawValue)`")
     }
-    private mutating func expect(_ symbol: Symbol, _ what: String? = nil) throws(Failure) -> Token {
+    mutating func expect(_ symbol: Symbol, _ what: String? = nil) throws(Failure) -> Token {
         if let token = accept(symbol) { return token }
         throw fail(expected: what ?? "`\(symbol.rawValue)`")
     }
 
-    private mutating func expectName(_ what: String) throws(Failure) -> Identifier {
+    mutating func expectName(_ what: String) throws(Failure) -> Identifier {
         if current.kind == .name {
             let token = advance()
             return Identifier(text(of: token), span: token.span)
@@ -100,7 +116,7 @@ public struct Parser {
 
     // MARK: - start: item*
 
-    private mutating func parseFile() -> [Item] {
+    mutating func parseFile() -> [Item] {
         var items: [Item] = []
         while current.kind != .endOfFile {
             let start = index
@@ -117,8 +133,9 @@ public struct Parser {
     }
 
     /// After a complete item, the next token must begin another one.
-    private mutating func trailingFailure() -> Failure {
-        if current.kind == .name {
+    mutating func trailingFailure() -> Failure {
+        if let failure = phrasingAfterItem() { return failure }
+        if current.kind == .name, section == .actions {
             return fail(expected: "`,` or a new rule",
                         help: "separate actions with commas: `then refund 5 EUR, send apology`")
         }
@@ -128,7 +145,7 @@ public struct Parser {
         return fail(expected: "a new rule or declaration (`rule`, `when`, `on`, `param`, `let`, `table`, `group`, `policy`)")
     }
 
-    private func startsItem(_ token: Token) -> Bool {
+    func startsItem(_ token: Token) -> Bool {
         switch token.kind {
         case .keyword(.rule), .keyword(.param), .keyword(.let), .keyword(.table), .keyword(.group),
              .keyword(.policy), .keyword(.on), .keyword(.unless), .keyword(.when): true
@@ -138,8 +155,10 @@ public struct Parser {
 
     /// Skips to where the next item can start. `when`, `on` and `unless` also appear inside a
     /// rule, so they count as a new start only once the broken rule's `then` has been passed.
-    private mutating func synchronize(from start: Int) {
+    mutating func synchronize(from start: Int) {
         depth = 0
+        armsDepth = 0
+        section = .item
         if index == start { advance() }
         var passedThen = tokens[start..<index].contains { $0.kind == .keyword(.then) }
         while current.kind != .endOfFile {
@@ -157,7 +176,8 @@ public struct Parser {
     }
 
     // ?item: rule | param_decl | let_decl | table_decl | group_decl | policy_decl
-    private mutating func parseItem() throws(Failure) -> Item {
+    mutating func parseItem() throws(Failure) -> Item {
+        section = .item
         switch current.kind {
         case .keyword(.rule), .keyword(.on), .keyword(.unless), .keyword(.when):
             return .rule(try parseRule())
@@ -173,6 +193,7 @@ public struct Parser {
             let start = advance().span.start
             switch current.kind {
             case .keyword(.limit):
+                section = .limit
                 var clause = try parseLimit()
                 if case .limit(var limit) = clause { limit.span.start = start; clause = .limit(limit) }
                 if case .noLimit = clause {
@@ -180,6 +201,7 @@ public struct Parser {
                 }
                 return .policy(clause)
             case .keyword(.cap):
+                section = .cap
                 var cap = try parseCap()
                 cap.span.start = start
                 return .policy(.cap(cap))
@@ -188,13 +210,15 @@ public struct Parser {
                            help: "for example `policy cap 20 EUR per customer within 30d`")
             }
         default:
+            if let failure = phrasingAfterItem() { throw failure }
             throw fail(expected: "a rule or declaration (`rule`, `when`, `on`, `param`, `let`, `table`, `group`, `policy`)")
         }
     }
 
     // param_decl: "param" NAME "=" expr      let_decl: "let" NAME "=" expr
-    private mutating func parseDefinition(_ keyword: Keyword) throws(Failure) -> Definition {
+    mutating func parseDefinition(_ keyword: Keyword) throws(Failure) -> Definition {
         let start = advance().span.start
+        section = .definition
         let name = try expectName("a name after `\(keyword.rawValue)`")
         _ = try expect(.assign)
         let value = try parseExpression()
@@ -202,8 +226,9 @@ public struct Parser {
     }
 
     // table_decl: "table" NAME "by" NAME "{" arms "}"
-    private mutating func parseTable() throws(Failure) -> Table {
+    mutating func parseTable() throws(Failure) -> Table {
         let start = advance().span.start
+        section = .table
         let name = try expectName("a table name")
         _ = try expect(.by, "`by` and the enum that keys the table, as in `table delivery_days by Country {`")
         let keyType = try expectName("the name of an enum after `by`")
@@ -214,8 +239,9 @@ public struct Parser {
     }
 
     // group_decl: "group" NAME "per" key ["within" expr] ["by" group_order]
-    private mutating func parseGroup() throws(Failure) -> Group {
+    mutating func parseGroup() throws(Failure) -> Group {
         let start = advance().span.start
+        section = .group
         let name = try expectName("a group name")
         _ = try expect(.per, "`per` and what the group is exclusive for, as in `group delivery per order`")
         let key = try parseKey()
@@ -233,7 +259,7 @@ public struct Parser {
     }
 
     // key: NAME ["." NAME]
-    private mutating func parseKey() throws(Failure) -> KeyPath {
+    mutating func parseKey() throws(Failure) -> KeyPath {
         let entity = try expectName("an entity or field to count per, such as `customer` or `customer.country`")
         var field: Identifier? = nil
         if accept(.dot) != nil { field = try expectName("a field name after `.`") }
@@ -246,8 +272,9 @@ public struct Parser {
     //     | trigger [absence] [condition] actions policy_clause*
     //     | absence [condition] actions policy_clause*
     //     | condition actions policy_clause*
-    private mutating func parseRule() throws(Failure) -> Rule {
+    mutating func parseRule() throws(Failure) -> Rule {
         let start = current.span.start
+        let startIndex = index
         var name: Identifier? = nil
         var description: StringLiteral? = nil
         if accept(.rule) != nil {
@@ -260,11 +287,13 @@ public struct Parser {
         var triggers: [EventReference] = []
         var triggerSpan: Span? = nil
         if let on = accept(.on) {
+            section = .triggers
             repeat { triggers.append(try parseEventReference()) } while accept(.comma) != nil
             triggerSpan = Span(start: on.span.start, end: previousEnd)
         }
         var absence: Absence? = nil
         if let unless = accept(.unless) {
+            section = .absence
             let event = try parseEventReference()
             let deadline: Absence.Deadline
             if accept(.within) != nil {
@@ -279,15 +308,18 @@ public struct Parser {
         }
         var condition: Expression? = nil
         if accept(.when) != nil {
+            section = .condition
             condition = try parseExpression()
         }
         guard let then = accept(.then) else {
+            if let failure = phrasingBeforeThen(ruleStart: startIndex) { throw failure }
             if current.kind == .keyword(.when) || current.kind == .keyword(.on) || current.kind == .keyword(.unless) {
                 throw fail(.unexpectedToken, expected: "`then`", help: "a rule's parts come in the order `on`, `unless`, `when`, `then`")
             }
             throw fail(.missingActions, expected: "`then` and the rule's actions",
                        help: "add what the rule does, for example `then send apology`")
         }
+        section = .actions
         var actions: [Action] = []
         repeat { actions.append(try parseAction()) } while accept(.comma) != nil
         let actionsSpan = Span(start: then.span.start, end: previousEnd)
@@ -299,24 +331,34 @@ public struct Parser {
     }
 
     // event_ref: NAME "." NAME
-    private mutating func parseEventReference() throws(Failure) -> EventReference {
+    mutating func parseEventReference() throws(Failure) -> EventReference {
         let entity = try expectName("an event type such as `shipment.delivered`")
+        if !check(.dot), let failure = phrasingInEvent(entity) { throw failure }
         _ = try expect(.dot, "`.` and the event, as in `shipment.delivered`")
         let happening = try expectName("the event after `.`, as in `shipment.delivered`")
         return EventReference(entity: entity, happening: happening, span: entity.span.union(happening.span))
     }
 
     // action: NAME [expr] ["via" expr]
-    private mutating func parseAction() throws(Failure) -> Action {
+    mutating func parseAction() throws(Failure) -> Action {
+        if check(.case) { throw caseOfActionsFailure() }
         let verb = try expectName("an action such as `refund 5 EUR` or `send apology`")
         var argument: Expression? = nil
-        if startsExpression(current) { argument = try parseExpression() }
+        if startsExpression(current) {
+            let written = try parseExpression()
+            try phrasingAfterArgument(written, verb: verb)
+            argument = written
+        }
         var channel: Expression? = nil
-        if accept(.via) != nil { channel = try parseExpression() }
+        if accept(.via) != nil {
+            let written = try parseExpression()
+            try phrasingAfterChannel(written)
+            channel = written
+        }
         return Action(verb: verb, argument: argument, channel: channel, span: Span(start: verb.span.start, end: previousEnd))
     }
 
-    private func startsExpression(_ token: Token) -> Bool {
+    func startsExpression(_ token: Token) -> Bool {
         switch token.kind {
         case .name, .number, .money, .percent, .duration, .date, .timestamp, .string,
              .keyword(.true), .keyword(.false), .keyword(.case), .keyword(.not),
@@ -326,13 +368,16 @@ public struct Parser {
     }
 
     // ?policy_clause: limit_clause | cap_clause | exclusive_clause | rollout_clause | active_clause
-    private mutating func parsePolicyClause() throws(Failure) -> PolicyClause? {
+    mutating func parsePolicyClause() throws(Failure) -> PolicyClause? {
         switch current.kind {
         case .keyword(.limit):
+            section = .limit
             return try parseLimit()
         case .keyword(.cap):
+            section = .cap
             return .cap(try parseCap())
         case .keyword(.exclusive):
+            section = .exclusive
             let start = advance().span.start
             let group = try expectName("the name of an exclusive group")
             var priority: NumberLiteral? = nil
@@ -343,10 +388,12 @@ public struct Parser {
             }
             return .exclusive(Exclusive(group: group, priority: priority, span: Span(start: start, end: previousEnd)))
         case .keyword(.rollout):
+            section = .rollout
             let start = advance().span.start
             let share = try parseExpression()
             return .rollout(share, span: Span(start: start, end: previousEnd))
         case .keyword(.active):
+            section = .active
             let start = advance().span.start
             var from: Literal? = nil, until: Literal? = nil
             if accept(.from) != nil {
@@ -355,6 +402,7 @@ public struct Parser {
             } else if accept(.until) != nil {
                 until = try parseInstant()
             } else {
+                if let failure = phrasingAfterActive() { throw failure }
                 throw fail(expected: "`from DATE` or `until DATE` after `active`",
                            help: "for example `active from 2026-12-01 until 2026-12-24`")
             }
@@ -365,7 +413,7 @@ public struct Parser {
     }
 
     // ?instant: DATE | TIMESTAMP
-    private mutating func parseInstant() throws(Failure) -> Literal {
+    mutating func parseInstant() throws(Failure) -> Literal {
         switch current.kind {
         case .date:
             let token = advance()
@@ -374,15 +422,17 @@ public struct Parser {
             let token = advance()
             return Literal(kind: .timestamp, text: text(of: token), span: token.span)
         default:
+            if let failure = phrasingAtInstant() { throw failure }
             throw fail(expected: "a date such as `2026-12-01` or a timestamp such as `2026-12-01T08:00:00Z`")
         }
     }
 
     // limit_clause: "limit" NUMBER "per" key ["within" expr] | "limit" "none"
-    private mutating func parseLimit() throws(Failure) -> PolicyClause {
+    mutating func parseLimit() throws(Failure) -> PolicyClause {
         let start = advance().span.start
         if accept(.none) != nil { return .noLimit(span: Span(start: start, end: previousEnd)) }
         guard current.kind == .number else {
+            if let failure = phrasingAtLimitCount() { throw failure }
             throw fail(expected: "a whole number or `none` after `limit`", help: "for example `limit 1 per order within 30d`")
         }
         let countToken = advance()
@@ -395,7 +445,7 @@ public struct Parser {
     }
 
     // cap_clause: "cap" expr "per" key ["within" expr]
-    private mutating func parseCap() throws(Failure) -> Cap {
+    mutating func parseCap() throws(Failure) -> Cap {
         let start = advance().span.start
         let amount = try parseExpression()
         _ = try expect(.per, "`per` and what the cap applies to, as in `cap 20 EUR per customer within 30d`")
@@ -406,7 +456,9 @@ public struct Parser {
     }
 
     // arms: arm ("," arm)* [","]      arm: pattern "->" expr      pattern: expr ("|" expr)* | "else"
-    private mutating func parseArms() throws(Failure) -> [Arm] {
+    mutating func parseArms() throws(Failure) -> [Arm] {
+        armsDepth += 1
+        defer { armsDepth -= 1 }
         var arms: [Arm] = []
         repeat {
             if check(.rightBrace), !arms.isEmpty { break }
@@ -414,6 +466,10 @@ public struct Parser {
             var patterns: [Expression] = []
             if accept(.else) == nil {
                 repeat { patterns.append(try parseExpression()) } while accept(.bar) != nil
+            }
+            if check(.assign) {
+                throw phrasing("the entries of `case` and `table` use `->`", at: current.span, label: "write `->`",
+                               help: "for example `DE -> 2d` or `else -> 5 EUR`", fix: (current.span, "->"))
             }
             _ = try expect(.arrow, patterns.isEmpty ? "`->` after `else`" : "`->` or `|` after the case")
             let value = try parseExpression()
@@ -424,7 +480,7 @@ public struct Parser {
 
     // MARK: - Expressions (precedence climbing over the levels of the grammar)
 
-    private func binaryOperator(at token: Token) -> BinaryOperator? {
+    func binaryOperator(at token: Token) -> BinaryOperator? {
         switch token.kind {
         case .keyword(.or): .or
         case .keyword(.and): .and
@@ -446,7 +502,7 @@ public struct Parser {
         }
     }
 
-    private mutating func enter() throws(Failure) {
+    mutating func enter() throws(Failure) {
         depth += 1
         if depth > Parser.maximumDepth {
             diagnostics.append(Diagnostic(.nestingTooDeep, "expression nested more than \(Parser.maximumDepth) levels deep",
@@ -456,7 +512,7 @@ public struct Parser {
         }
     }
 
-    private mutating func node(_ kind: Expression.Kind, _ span: Span, children: [Expression]) throws(Failure) -> Expression {
+    mutating func node(_ kind: Expression.Kind, _ span: Span, children: [Expression]) throws(Failure) -> Expression {
         let height = 1 + children.reduce(0) { max($0, $1.height) }
         if height > Parser.maximumHeight {
             diagnostics.append(Diagnostic(.nestingTooDeep, "expression is too deeply nested",
@@ -478,7 +534,7 @@ public struct Parser {
 
     /// `minimum` is the lowest precedence level this call may consume (1 = `or`).
     public static let levelOr = 1
-    private mutating func parseExpression(_ minimum: Int = 1) throws(Failure) -> Expression {
+    mutating func parseExpression(_ minimum: Int = 1) throws(Failure) -> Expression {
         try enter()
         defer { depth -= 1 }
         var left = try parsePrefixed(minimum)
@@ -492,16 +548,22 @@ public struct Parser {
             if check(.is), 4 >= minimum {
                 if compared { throw chainedComparison() }
                 if let op = chainOperator { left = try join(op, chain); chainOperator = nil }
+                let isToken = index
                 advance()
                 let test: PresenceTest
                 if let token = accept(.missing) { test = .missing; _ = token }
                 else if accept(.present) != nil { test = .present }
-                else { throw fail(expected: "`missing` or `present` after `is`") }
+                else { throw phrasingAfterIs(chainOperator != nil ? chain.last ?? left : left, isToken: isToken) }
                 left = try node(.presence(left, test), Span(start: left.span.start, end: previousEnd), children: [left])
                 compared = true
                 continue
             }
-            guard let op = binaryOperator(at: current), op.precedence >= minimum else { break }
+            guard let op = binaryOperator(at: current), op.precedence >= minimum else {
+                if minimum <= BinaryOperator.equal.precedence {
+                    try phrasingAfterValue(chainOperator != nil ? chain.last ?? left : left, compared: chainOperator == nil && compared)
+                }
+                break
+            }
             if compared, op.precedence >= 4 { throw chainedComparison() }
             advance()
             if op == .notIn { advance() }
@@ -525,7 +587,7 @@ public struct Parser {
     }
 
     /// The tree of a chain `parts[0] op parts[1] op …` (see `longestLeftLeaningChain`).
-    private mutating func join(_ op: BinaryOperator, _ parts: [Expression]) throws(Failure) -> Expression {
+    mutating func join(_ op: BinaryOperator, _ parts: [Expression]) throws(Failure) -> Expression {
         if parts.count <= Parser.longestLeftLeaningChain {
             var left = parts[0]
             for right in parts.dropFirst() {
@@ -537,7 +599,7 @@ public struct Parser {
     }
 
     /// Recurses log2(parts.count) deep.
-    private mutating func balanced(_ op: BinaryOperator, _ parts: ArraySlice<Expression>) throws(Failure) -> Expression {
+    mutating func balanced(_ op: BinaryOperator, _ parts: ArraySlice<Expression>) throws(Failure) -> Expression {
         if parts.count == 1, let only = parts.first { return only }
         let middle = parts.startIndex + parts.count / 2
         let left = try balanced(op, parts[..<middle])
@@ -545,13 +607,13 @@ public struct Parser {
         return try node(.binary(op, left, right), left.span.union(right.span), children: [left, right])
     }
 
-    private mutating func chainedComparison() -> Failure {
+    mutating func chainedComparison() -> Failure {
         fail(expected: "`and`, `or` or the end of the condition",
              label: "comparisons do not chain", help: "compare twice and join with `and`: `a < b and b < c`")
     }
 
     // ?not_expr: "not" not_expr      ?unary: "-" unary | postfix
-    private mutating func parsePrefixed(_ minimum: Int) throws(Failure) -> Expression {
+    mutating func parsePrefixed(_ minimum: Int) throws(Failure) -> Expression {
         if check(.not) {
             guard minimum <= UnaryOperator.not.precedence else {
                 throw fail(expected: "a value", label: "`not` cannot stand here",
@@ -574,7 +636,7 @@ public struct Parser {
     }
 
     // ?postfix: primary | postfix "." NAME | postfix "[" expr "]"
-    private mutating func parsePostfix() throws(Failure) -> Expression {
+    mutating func parsePostfix() throws(Failure) -> Expression {
         var expression = try parsePrimary()
         while true {
             if accept(.dot) != nil {
@@ -591,10 +653,13 @@ public struct Parser {
     }
 
     // ?primary: literal | NAME | call | "(" expr ")" | list | case_expr
-    private mutating func parsePrimary() throws(Failure) -> Expression {
+    mutating func parsePrimary() throws(Failure) -> Expression {
         let token = current
         switch token.kind {
-        case .number: advance(); return literal(.number, token)
+        case .number:
+            advance()
+            if droppedNumbers.contains(token.span.start) { throw Failure() }
+            return literal(.number, token)
         case .money: advance(); return literal(.money, token)
         case .percent: advance(); return literal(.percent, token)
         case .duration: advance(); return literal(.duration, token)
@@ -621,16 +686,17 @@ public struct Parser {
         case .keyword(.case):
             return try parseCase()
         default:
+            if let failure = phrasingAtValue() { throw failure }
             throw fail(expected: "a value (a field, a literal such as `2d` or `5 EUR`, or a name)")
         }
     }
 
-    private func literal(_ kind: Literal.Kind, _ token: Token) -> Expression {
+    func literal(_ kind: Literal.Kind, _ token: Token) -> Expression {
         Expression(.literal(Literal(kind: kind, text: text(of: token), span: token.span)), span: token.span)
     }
 
     // "[" [expr ("," expr)* [","]] "]"
-    private mutating func parseList() throws(Failure) -> Expression {
+    mutating func parseList() throws(Failure) -> Expression {
         let start = advance().span.start
         var elements: [Expression] = []
         while !check(.rightBracket) {
@@ -642,7 +708,7 @@ public struct Parser {
     }
 
     // "case" [expr] "{" arms "}"
-    private mutating func parseCase() throws(Failure) -> Expression {
+    mutating func parseCase() throws(Failure) -> Expression {
         let start = advance().span.start
         var subject: Expression? = nil
         if !check(.leftBrace) { subject = try parseExpression() }
@@ -654,7 +720,7 @@ public struct Parser {
     }
 
     // call: NAME "(" [expr ("," expr)*] ["where" expr] ["per" key] ["within" expr] ")"
-    private mutating func parseCall(_ function: Identifier) throws(Failure) -> Expression {
+    mutating func parseCall(_ function: Identifier) throws(Failure) -> Expression {
         _ = advance()
         var arguments: [Expression] = []
         if startsExpression(current) {

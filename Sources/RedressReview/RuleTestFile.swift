@@ -5,6 +5,10 @@ import RedressSyntax
 
 /// A rule test file (`*.test.yaml`) after reading: its cases, each with the events it feeds
 /// the engine and the decisions it expects. The format is described in docs/testing.md.
+///
+/// What the short form of a file (`rules:`, `start:`, `defaults:`, `fixtures:` above `tests:`)
+/// says is applied while reading: its cases carry their own focus, and their events are
+/// complete, with relative times, fixtures and generated ids resolved.
 public struct RuleTestFile: Sendable {
     public var path: String
     public var source: SourceFile
@@ -24,6 +28,10 @@ public struct RuleTestCase: Sendable {
     /// `until:` — the clock is advanced to this time after the last event: deadlines before it fire.
     public var until: Int64?
     public var expected: [ExpectedDecision]
+    /// The names of the rules the case is about (in rule-set order): those of `rules:` (of the
+    /// case, else of the file) and every rule its `expect` names. Decisions of other rules are
+    /// ignored. nil: the case is about every rule, so every decision must be expected.
+    public var focus: [String]? = nil
 }
 
 /// An event of a test, read by the production event reader.
@@ -52,6 +60,9 @@ public struct ExpectedDecision: Sendable, Equatable {
     /// nil: any actions; otherwise exactly these, in order.
     public var actions: [ExpectedAction]?
     public var line: Int
+    /// `none: true`: no decision like this one may be made (of this rule, and of this subject,
+    /// customer, time or actions where written). Not matched by position.
+    public var absent: Bool = false
 }
 
 /// One expected action: `refund 5 EUR`, `send apology via email`, or the same as a map.

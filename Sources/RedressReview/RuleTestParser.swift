@@ -23,6 +23,8 @@ public final class RuleTestParser {
     /// The bytes of an `events_file` (bytes, not text: the event reader must see invalid UTF-8 to refuse it).
     let readFile: (String) -> [UInt8]?
     var diagnostics: [Diagnostic] = []
+    /// What the top of the file (and, while a case is read, the case) sets for its events.
+    var scope = Scope()
 
     init(source: SourceFile, program: Program, catalog: Catalog? = nil, readFile: @escaping (String) -> [UInt8]?) {
         self.source = source
@@ -40,9 +42,11 @@ public final class RuleTestParser {
         return (parser.diagnostics.isEmpty ? file : nil, parser.diagnostics)
     }
 
-    static let caseKeys = ["name", "description", "given", "events", "events_file", "until", "expect"]
+    static let fileKeys = ["rules", "start", "defaults", "fixtures", "tests"]
+    static let caseKeys = ["name", "description", "rules", "start", "use", "given", "events", "events_file", "until", "expect"]
     static let givenKeys = ["events", "events_file", "decisions"]
-    static let expectKeys = ["rule", "subject", "customer", "time", "actions"]
+    static let eventKeys = ["event", "type", "time", "after", "id", "use"]
+    static let expectKeys = ["rule", "subject", "customer", "time", "actions", "none"]
     static let actionKeys = ["verb", "amount", "argument", "channel"]
 
     // MARK: - Structure
@@ -57,13 +61,24 @@ public final class RuleTestParser {
         }
         // An empty or comment-only file has no cases, like `[]`.
         guard let root else { return result }
-        guard case .sequence(let cases) = root else {
-            problem("a test file is a YAML list of test cases", root, "expected a list",
-                    help: "start each case with `- name: ...`; see docs/testing.md")
+        let cases: [YAMLNode]
+        switch root {
+        case .sequence(let list):
+            cases = Array(list)
+        case .mapping(let mapping) where mapping.contains(where: { $0.key.string == "tests" })
+            || !mapping.contains(where: { ["name", "events", "expect"].contains($0.key.string ?? "") }):
+            // The short form: what the cases share above them, the cases under `tests:`.
+            guard let entries = self.mapping(root, ""), let list = fileSettings(entries, root) else { return result }
+            cases = list
+        default:
+            problem("a test file is a YAML list of test cases, or a mapping with the cases under `tests:`", root, "expected a list",
+                    help: "start each case with `- name: ...` (or put the cases under `tests:`); see docs/testing.md")
             return result
         }
         var names: [String: Int] = [:]
+        let fileScope = scope
         for node in cases {
+            scope = fileScope
             guard let testCase = testCase(node) else { continue }
             if let first = names[testCase.name] {
                 problem("two test cases are named `\(testCase.name)`", value(node, "name") ?? node, "also on line \(first)",
@@ -87,6 +102,7 @@ public final class RuleTestParser {
             problem("the name of a test case cannot be empty", nameNode, "empty name",
                     help: "say what the case shows, e.g. `name: a VIP parcel three days late is refunded`")
         }
+        caseSettings(entries)
         var history: [(event: TestEvent, place: EventPlace)] = []
         var earlier: [(EarlierDecision, YAMLNode)] = []
         var testCase = RuleTestCase(name: name, description: nil, line: line(of: nameNode), history: [], earlierDecisions: [],
@@ -132,11 +148,299 @@ public final class RuleTestParser {
         }
         if let expect = entries.first(where: { $0.key == "expect" })?.value {
             testCase.expected = expected(expect)
+            if let rules = scope.rules {
+                // A case is about its `rules:` and about every rule it says something of.
+                let named = Set(rules.map { program.rules[$0].name } + testCase.expected.map(\.rule))
+                testCase.focus = program.rules.map(\.name).filter(named.contains)
+            }
         } else {
             problem("test case `\(name)` has no `expect`", nameNode, "nothing expected",
                     help: "add `expect:` with the decisions it should make, or `expect: nothing`")
         }
         return testCase
+    }
+
+    // MARK: - The short form: focus, start, defaults and fixtures
+
+    /// What applies to the events and expectations being read: set at the top of a file in the
+    /// short form, and changed by a case (`rules:`, `start:`, `use:`) for that case.
+    struct Scope {
+        /// The rules (by index) the cases are about; nil: every rule.
+        var rules: [Int]?
+        /// `start:`: what relative times (`+3d`) count from, and the time of a first event without one.
+        var start: Int64?
+        /// `defaults:`: fields of entities, given to every event that carries the entity.
+        var defaults: [Int: [Entry]] = [:]
+        /// `fixtures:` by name.
+        var fixtures: [String: Fixture] = [:]
+        /// `use:` of the case: fixtures applied to each of its events.
+        var use: [Fixture] = []
+    }
+
+    /// A named set of entities with some of their fields (`vip: { customer: { id: C-1, tier: VIP } }`).
+    struct Fixture {
+        var name: String
+        var entities: [Int: [Entry]]
+    }
+
+    /// The top of a file in the short form: `rules`, `start`, `defaults` and `fixtures` (into
+    /// `scope`), and the list of cases under `tests`.
+    func fileSettings(_ entries: [Entry], _ root: YAMLNode) -> [YAMLNode]? {
+        checkKeys(entries, allowed: Self.fileKeys, in: "a test file")
+        if let rules = entries.first(where: { $0.key == "rules" }) { scope.rules = focus(rules.value) ?? nil }
+        if let start = entries.first(where: { $0.key == "start" }) { scope.start = startTime(start.value) }
+        if let defaults = entries.first(where: { $0.key == "defaults" }) { scope.defaults = entities(defaults.value, "`defaults`") ?? [:] }
+        if let fixtures = entries.first(where: { $0.key == "fixtures" }) {
+            let help = "name each fixture and give its entities, e.g. `fixtures: { vip: { customer: { id: C-1, tier: VIP } } }`"
+            for entry in mapping(fixtures.value, "`fixtures` is a mapping of names to fixtures", help: help) ?? [] {
+                guard case .scalar = entry.keyNode, !entry.key.isEmpty else {
+                    problem("a fixture's name must be a text", entry.keyNode, "not a name", help: help)
+                    continue
+                }
+                guard let entities = entities(entry.value, "the fixture `\(entry.key)`") else { continue }
+                scope.fixtures[entry.key] = Fixture(name: entry.key, entities: entities)
+            }
+        }
+        guard let tests = entries.first(where: { $0.key == "tests" }) else {
+            problem("this test file has no `tests`", root, "no tests",
+                    help: "list the test cases under `tests:`, each starting with `- name: ...`")
+            return nil
+        }
+        return sequence(tests.value, "`tests` is a list of test cases", help: "start each case with `- name: ...`")
+    }
+
+    /// A case's own `rules`, `start` and `use`, over those of the file.
+    func caseSettings(_ entries: [Entry]) {
+        if let rules = entries.first(where: { $0.key == "rules" }), let focus = focus(rules.value) { scope.rules = focus }
+        if let start = entries.first(where: { $0.key == "start" }), let time = startTime(start.value) { scope.start = time }
+        if let use = entries.first(where: { $0.key == "use" }), let fixtures = fixtures(use.value) { scope.use = fixtures }
+    }
+
+    /// `rules: [a, b]` (or one name): the rules a test is about, by index. `rules: all`: every
+    /// rule (`.some(nil)`). nil when the value is wrong (with a diagnostic).
+    func focus(_ node: YAMLNode) -> [Int]?? {
+        let help = "name the rules the test is about, e.g. `rules: [late_delivery_points]`, or write `rules: all`"
+        if case .scalar(let scalar) = node, scalar.style == .plain, scalar.string == "all" { return .some(nil) }
+        let names: [YAMLNode]
+        switch node {
+        case .scalar: names = [node]
+        case .sequence(let list): names = Array(list)
+        default:
+            problem("`rules` is a list of rule names", node, "expected a list", help: help)
+            return nil
+        }
+        if names.isEmpty {
+            problem("`rules` names no rule", node, "empty list", help: help)
+            return nil
+        }
+        var rules: [Int] = []
+        for name in names {
+            guard let text = text(name, "`rules` is a list of rule names", help: help) else { return nil }
+            guard let index = program.rules.firstIndex(where: { $0.name == text }) else {
+                error(.unknownName, "the rule set has no rule `\(text)`", name, "unknown rule",
+                      help: Suggestions.closest(text, among: program.rules.map(\.name)).map { "did you mean `\($0)`?" } ?? "rules are named as in `rule NAME`; anonymous ones as `FILE:N`")
+                return nil
+            }
+            rules.append(index)
+        }
+        return .some(rules)
+    }
+
+    /// `start:`: a time written in full (what relative times count from).
+    func startTime(_ node: YAMLNode) -> Int64? {
+        if Self.relative(node) != nil {
+            problem("`start` must be a time written in full", node, "relative time",
+                    help: "write e.g. `start: 2026-11-02T09:00:00Z`; the times of the events may then be relative to it, such as `+3d`")
+            return nil
+        }
+        return timestamp(node, "`start`")
+    }
+
+    /// `customer: { tier: VIP }, order: { total: 5 EUR }`: entities with some of their fields,
+    /// as `defaults:` and each fixture give them. Names are checked as in events.
+    func entities(_ node: YAMLNode, _ what: String) -> [Int: [Entry]]? {
+        let help = "give entities with some of their fields, e.g. `customer: { id: C-1, tier: VIP }`"
+        guard let entries = mapping(node, "\(what) is a mapping of entities to their fields", help: help) else { return nil }
+        var result: [Int: [Entry]] = [:]
+        var valid = true
+        for entry in entries {
+            guard let entity = program.entities.firstIndex(where: { $0.name == entry.key }) else {
+                let names = program.entities.map(\.name)
+                error(.unknownEntity, "`\(entry.key)` is not an entity of the schema", entry.keyNode, "unknown entity",
+                      help: Suggestions.closest(entry.key, among: names).map { "did you mean `\($0)`?" } ?? "the schema's entities: \(names.joined(separator: ", "))")
+                valid = false
+                continue
+            }
+            guard let fields = fields(of: entity, entry.value) else { valid = false; continue }
+            result[entity] = fields
+        }
+        return valid ? result : nil
+    }
+
+    /// The fields written for an entity (in an event, `defaults:` or a fixture), each checked
+    /// against the schema.
+    func fields(of entity: Int, _ node: YAMLNode) -> [Entry]? {
+        let name = program.entities[entity].name
+        guard let fields = mapping(node, "`\(name)` must be a mapping of its fields", help: "write e.g. `\(name): { \(program.entities[entity].key): X-1 }`") else { return nil }
+        let names = program.entities[entity].fields.map(\.name)
+        var valid = true
+        for field in fields where !names.contains(field.key) {
+            error(.unknownField, "`\(name)` has no field `\(field.key)`", field.keyNode, "unknown field",
+                  help: Suggestions.closest(field.key, among: names).map { "did you mean `\($0)`?" } ?? "see the schema's fields of `\(name)`")
+            valid = false
+        }
+        return valid ? fields : nil
+    }
+
+    /// `use: vip` or `use: [vip, late_parcel]`: fixtures by name.
+    func fixtures(_ node: YAMLNode) -> [Fixture]? {
+        let names: [YAMLNode]
+        switch node {
+        case .scalar: names = [node]
+        case .sequence(let list): names = Array(list)
+        default:
+            problem("`use` is a fixture's name or a list of them", node, "expected a list", help: "write e.g. `use: [vip, late_parcel]`")
+            return nil
+        }
+        var result: [Fixture] = []
+        for name in names {
+            guard let text = text(name, "`use` is a list of fixture names", help: "write e.g. `use: [vip, late_parcel]`") else { return nil }
+            guard let fixture = scope.fixtures[text] else {
+                let known = scope.fixtures.keys.sorted()
+                problem("there is no fixture `\(text)`", name, "unknown fixture",
+                        help: known.isEmpty ? "define it at the top of the file, under `fixtures:` (see docs/testing.md)"
+                            : Suggestions.closest(text, among: known).map { "did you mean `\($0)`?" } ?? "the fixtures of this file: \(known.joined(separator: ", "))")
+                return nil
+            }
+            result.append(fixture)
+        }
+        return result
+    }
+
+    /// A value for the JSON line of an event: as written in YAML, or made by the reading.
+    enum Value {
+        case written(YAMLNode)
+        case made(String)
+        var json: String {
+            switch self {
+            case .written(let node): RuleTestParser.json(node)
+            case .made(let text): JSONText.quote(text)
+            }
+        }
+    }
+
+    /// The time of an event: `time:` as written (in full, or relative to `start:`), or `after:`
+    /// the event before it, or, without either, that of the event before it (the first: `start:`).
+    func eventTime(_ entries: [Entry], _ node: YAMLNode, previous: Int64?) -> Value? {
+        let time = entries.first(where: { $0.key == "time" })
+        let after = entries.first(where: { $0.key == "after" })
+        if let time, let after {
+            problem("this event has both `time` and `after`", after.keyNode, "second time",
+                    help: "give `time:` (e.g. `+3d` after `start:`) or `after:` (e.g. `2h` after the event before), not both")
+            return nil
+        }
+        if let time {
+            guard Self.relative(time.value) != nil else { return .written(time.value) }
+            return timestamp(time.value, "`time`").map { .made(TimeFormat.format(timestamp: $0)) }
+        }
+        let base = previous ?? scope.start
+        if let after {
+            guard let text = text(after.value, "`after` must be a duration", help: "write e.g. `after: 2h`"),
+                  let duration = Self.duration(text), duration >= 0 else {
+                problem("`after` must be a duration such as `2h` or `1d12h`", after.value, "not a duration",
+                        help: "write how long after the event before this one it happens, e.g. `after: 2h`")
+                return nil
+            }
+            guard let base else {
+                problem("`after` needs an event before it, or a `start:`", after.value, "after nothing",
+                        help: "give the first event a `time:`, or add `start: 2026-11-02T09:00:00Z` to the test or at the top of the file")
+                return nil
+            }
+            let (time, overflow) = base.addingReportingOverflow(duration)
+            guard !overflow else {
+                problem("`after` is too long", after.value, "out of range", help: "write a duration of days or hours, e.g. `after: 2h`")
+                return nil
+            }
+            return .made(TimeFormat.format(timestamp: time))
+        }
+        guard let base else {
+            problem("this event has no `time`", node, "no time",
+                    help: "add `time: 2026-11-09T14:00:00Z`, or `start:` to the test or at the top of the file: an event without a time happens when the one before it did, the first at `start`")
+            return nil
+        }
+        return .made(TimeFormat.format(timestamp: base))
+    }
+
+    /// The entities of an event, complete: for each entity the event carries and something
+    /// gives (`defaults:`, the fixtures used, the event itself, in that order, later fields over
+    /// earlier ones), its fields, with relative times resolved, the key `<entity>-1` when none
+    /// is given (so events without keys are about one customer, one order, ...), and references
+    /// to the other entities of the event (`order_id`, `customer_id`) filled in from their keys.
+    func complete(type: Int, written: [Int: [Entry]], used: [Fixture]) -> [(entity: Int, fields: [(name: String, value: Value)])]? {
+        var result: [(entity: Int, fields: [(name: String, value: Value)])] = []
+        var valid = true
+        for entity in program.events[type].carries {
+            let layers = [scope.defaults[entity]] + used.map { $0.entities[entity] } + [written[entity]]
+            guard layers.contains(where: { $0 != nil }) else { continue }
+            var fields: [(name: String, value: Value)] = []
+            for layer in layers.compactMap({ $0 }) {
+                for entry in layer {
+                    if let index = fields.firstIndex(where: { $0.name == entry.key }) { fields[index].value = .written(entry.value) } else {
+                        fields.append((entry.key, .written(entry.value)))
+                    }
+                }
+            }
+            let definition = program.entities[entity]
+            for index in fields.indices {
+                guard case .written(let node) = fields[index].value, Self.relative(node) != nil,
+                      definition.fields.first(where: { $0.name == fields[index].name })?.type.hasPrefix("timestamp") == true else { continue }
+                guard let time = timestamp(node, "`\(definition.name).\(fields[index].name)`") else { valid = false; continue }
+                fields[index].value = .made(TimeFormat.format(timestamp: time))
+            }
+            if !fields.contains(where: { $0.name == definition.key }) { fields.insert((definition.key, .made("\(definition.name)-1")), at: 0) }
+            result.append((entity, fields))
+        }
+        for index in result.indices {
+            let definition = program.entities[result[index].entity]
+            for other in result where other.entity != result[index].entity {
+                let otherDefinition = program.entities[other.entity]
+                let reference = otherDefinition.name + "_" + otherDefinition.key
+                guard definition.fields.contains(where: { $0.name == reference }), !result[index].fields.contains(where: { $0.name == reference }),
+                      let key = other.fields.first(where: { $0.name == otherDefinition.key }) else { continue }
+                result[index].fields.append((reference, key.value))
+            }
+        }
+        return valid ? result : nil
+    }
+
+    /// `+3d`, `-12h`: a plain scalar that is a signed duration (a time relative to `start:`).
+    static func relative(_ node: YAMLNode) -> Int64? {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, let sign = scalar.string.first, sign == "+" || sign == "-",
+              let duration = duration(String(scalar.string.dropFirst())) else { return nil }
+        return sign == "-" ? -duration : duration
+    }
+
+    /// `3d`, `1d12h`, `90m` in milliseconds (unsigned), as the event reader reads durations;
+    /// nil when the sum does not fit.
+    static func duration(_ text: String) -> Int64? {
+        guard let first = text.first, first.isASCII, first.isNumber else { return nil }
+        // Part by part (`1d`, `12h`), so that a sum too large is refused rather than overflowing.
+        var total: Int64 = 0
+        var part: [UInt8] = []
+        let bytes = Array(text.utf8)
+        for (index, byte) in bytes.enumerated() {
+            part.append(byte)
+            let digit = byte >= 48 && byte <= 57
+            let next = index + 1 < bytes.count ? bytes[index + 1] : nil
+            // A part ends after its unit: a letter not followed by another letter (`ms`).
+            guard !digit, next.map({ $0 >= 48 && $0 <= 57 }) ?? true else { continue }
+            guard let value = part.withUnsafeBufferPointer({ TimeFormat.duration($0) }) else { return nil }
+            let (sum, overflow) = total.addingReportingOverflow(value)
+            guard !overflow else { return nil }
+            total = sum
+            part = []
+        }
+        return part.isEmpty ? total : nil
     }
 
     // MARK: - Events
@@ -158,7 +462,15 @@ public final class RuleTestParser {
         }
         if let inline {
             guard let list = sequence(inline.value, "`events` is a list of events, each a mapping like a line of JSON events") else { return [] }
-            return list.compactMap { node in inlineEvent(node).map { ($0, EventPlace(node: node, fromFile: nil)) } }
+            // An event without a time happens when the one before it did; `after:` counts from it.
+            var previous: Int64? = nil
+            var result: [(event: TestEvent, place: EventPlace)] = []
+            for node in list {
+                guard let event = inlineEvent(node, previous: previous) else { continue }
+                previous = event.event.time
+                result.append((event, EventPlace(node: node, fromFile: nil)))
+            }
+            return result
         }
         if let file {
             let name = file.value.string
@@ -167,7 +479,10 @@ public final class RuleTestParser {
         return []
     }
 
-    func inlineEvent(_ node: YAMLNode) -> TestEvent? {
+    /// One inline event. In the short form it may leave out what fixtures (`use:`) and
+    /// `defaults:` give, its time (then it happens when the event before it did, the first at
+    /// `start:`), times relative to `start:` (`+3d`) and the keys of its entities.
+    func inlineEvent(_ node: YAMLNode, previous: Int64?) -> TestEvent? {
         guard let entries = mapping(node, "an event is a mapping: `event`, `time`, `id` and one mapping per entity") else { return nil }
         guard let typeEntry = entries.first(where: { $0.key == "event" || $0.key == "type" }) else {
             problem("this event has no `event`", node, "no event type", help: "add `event: shipment.delivered` (a type from the schema)")
@@ -178,7 +493,8 @@ public final class RuleTestParser {
                     help: "`event` and `type` are the same key: give one of them")
             return nil
         }
-        if let id = entries.first(where: { $0.key == "id" }), !id.value.isScalarNode {
+        let idEntry = entries.first(where: { $0.key == "id" })
+        if let id = idEntry, !id.value.isScalarNode {
             problem("the `id` of an event must be a text or a number", id.value, "not a scalar", help: "write e.g. `id: E-1`")
             return nil
         }
@@ -190,35 +506,44 @@ public final class RuleTestParser {
         }
         let carried = program.events[type].carries.map { program.entities[$0].name }
         var valid = true
-        for entry in entries where !["event", "type", "time", "id"].contains(entry.key) {
-            guard let entity = program.entities.first(where: { $0.name == entry.key }) else {
+        var written: [Int: [Entry]] = [:]
+        for entry in entries where !Self.eventKeys.contains(entry.key) {
+            guard let entity = program.entities.firstIndex(where: { $0.name == entry.key }) else {
                 error(.unknownEntity, "`\(entry.key)` is neither an entity nor a key of an event", entry.keyNode, "unknown",
-                      help: Suggestions.closest(entry.key, among: carried + ["event", "time", "id"]).map { "did you mean `\($0)`?" }
+                      help: Suggestions.closest(entry.key, among: carried + Self.eventKeys).map { "did you mean `\($0)`?" }
                         ?? "`\(typeName)` carries \(carried.map { "`\($0)`" }.joined(separator: ", "))")
                 valid = false
                 continue
             }
-            guard carried.contains(entity.name) else {
-                error(.unknownEntity, "`\(typeName)` does not carry `\(entity.name)`", entry.keyNode, "not carried by this event",
+            guard carried.contains(entry.key) else {
+                error(.unknownEntity, "`\(typeName)` does not carry `\(entry.key)`", entry.keyNode, "not carried by this event",
                       help: "`\(typeName)` carries \(carried.map { "`\($0)`" }.joined(separator: ", "))")
                 valid = false
                 continue
             }
-            guard let fields = mapping(entry.value, "`\(entity.name)` must be a mapping of its fields") else { valid = false; continue }
-            let names = entity.fields.map(\.name)
-            for field in fields where !names.contains(field.key) {
-                error(.unknownField, "`\(entity.name)` has no field `\(field.key)`", field.keyNode, "unknown field",
-                      help: Suggestions.closest(field.key, among: names).map { "did you mean `\($0)`?" } ?? "see the schema's fields of `\(entity.name)`")
-                valid = false
-            }
+            guard let fields = fields(of: entity, entry.value) else { valid = false; continue }
+            written[entity] = fields
         }
-        guard valid else { return nil }
+        var used = scope.use
+        if let use = entries.first(where: { $0.key == "use" }) {
+            if let fixtures = fixtures(use.value) { used += fixtures } else { valid = false }
+        }
+        let time = eventTime(entries, node, previous: previous)
+        guard valid, let time else { return nil }
+        guard let entities = complete(type: type, written: written, used: used) else { return nil }
+        var json = "{\"event\":" + JSONText.quote(typeName) + ",\"time\":" + time.json
+        if let id = idEntry { json += ",\"id\":" + Self.json(id.value) }
+        for (entity, fields) in entities {
+            json += "," + JSONText.quote(program.entities[entity].name) + ":{" + fields.map { JSONText.quote($0.name) + ":" + $0.value.json }.joined(separator: ",") + "}"
+        }
+        json += "}"
         let number = line(of: node)
         var event = Event(slotCount: program.slots.count)
-        var json = Self.json(node)
         if let reason = json.withUTF8({ reader.read($0, number: number, into: &event) }) {
+            let missing = reason.contains(" is missing; ")
             problem("this event cannot be read: \(reason)", node, "refused by the event reader",
-                    help: "write values as in JSON events (docs/events.md): amounts as `4.99 EUR`, durations as `3d`, times as RFC 3339; quote texts that look like numbers")
+                    help: missing ? "give that field in the event, in a fixture it uses (`use:`), or under `defaults:` at the top of the file"
+                        : "write values as in JSON events (docs/events.md): amounts as `4.99 EUR`, durations as `3d`, times as RFC 3339; quote texts that look like numbers")
             return nil
         }
         return TestEvent(event: event, line: number)
@@ -363,15 +688,27 @@ public final class RuleTestParser {
     }
 
     func expectedDecision(_ node: YAMLNode) -> ExpectedDecision? {
-        guard let entries = mapping(node, "an expected decision is a mapping with `rule` and optionally `subject`, `customer`, `time`, `actions`") else { return nil }
+        guard let entries = mapping(node, "an expected decision is a mapping with `rule` and optionally `subject`, `customer`, `time`, `actions`, `none`") else { return nil }
         checkKeys(entries, allowed: Self.expectKeys, in: "an expected decision")
         guard let rule = ruleName(entries, node) else { return nil }
         var decision = ExpectedDecision(rule: program.rules[rule].name, line: line(of: node))
         if let subject = entries.first(where: { $0.key == "subject" })?.value { decision.subject = text(subject, "`subject` must be the key of the decision's subject") }
         if let customer = entries.first(where: { $0.key == "customer" })?.value { decision.customer = text(customer, "`customer` must be a customer's key") }
-        if let time = entries.first(where: { $0.key == "time" })?.value, timestamp(time, "`time`") != nil { decision.time = text(time, "") }
+        if let time = entries.first(where: { $0.key == "time" })?.value, let instant = timestamp(time, "`time`") {
+            // A relative time is shown as the instant it stands for.
+            decision.time = Self.relative(time) == nil ? text(time, "") : TimeFormat.format(timestamp: instant)
+        }
         if let actions = entries.first(where: { $0.key == "actions" })?.value {
             decision.actions = self.actions(actions)
+        }
+        if let none = entries.first(where: { $0.key == "none" })?.value {
+            switch none {
+            case .scalar(let scalar) where scalar.style == .plain && ["true", "True", "TRUE"].contains(scalar.string): decision.absent = true
+            case .scalar(let scalar) where scalar.style == .plain && ["false", "False", "FALSE"].contains(scalar.string): break
+            default:
+                problem("`none` is `true` or left out", none, "not true or false",
+                        help: "write `none: true` to expect no decision of `\(decision.rule)`")
+            }
         }
         return decision
     }
@@ -558,30 +895,45 @@ public final class RuleTestParser {
 
     typealias Entry = (key: String, keyNode: YAMLNode, value: YAMLNode)
 
-    func mapping(_ node: YAMLNode, _ message: String) -> [Entry]? {
+    func mapping(_ node: YAMLNode, _ message: String, help: String? = nil) -> [Entry]? {
         guard case .mapping(let mapping) = node else {
-            if !message.isEmpty { problem(message, node, "expected a mapping") }
+            if !message.isEmpty { problem(message, node, "expected a mapping", help: help) }
             return nil
         }
         return mapping.map { ($0.key.string ?? "", $0.key, $0.value) }
     }
 
-    func sequence(_ node: YAMLNode, _ message: String) -> [YAMLNode]? {
+    func sequence(_ node: YAMLNode, _ message: String, help: String? = nil) -> [YAMLNode]? {
         if case .sequence(let sequence) = node { return Array(sequence) }
-        problem(message, node, "expected a list")
+        problem(message, node, "expected a list", help: help)
         return nil
     }
 
-    func text(_ node: YAMLNode, _ message: String) -> String? {
+    func text(_ node: YAMLNode, _ message: String, help: String? = nil) -> String? {
         if case .scalar(let scalar) = node { return scalar.string }
-        if !message.isEmpty { problem(message, node, "expected text") }
+        if !message.isEmpty { problem(message, node, "expected text", help: help) }
         return nil
     }
 
+    /// A time written in full (RFC 3339), or relative to `start:` (`+3d`, `-1h`).
     func timestamp(_ node: YAMLNode, _ what: String) -> Int64? {
         guard let value = text(node, "\(what) must be a time") else { return nil }
+        if let offset = Self.relative(node) {
+            guard let start = scope.start else {
+                problem("\(what) `\(value)` is relative, but there is no `start:` to count from", node, "relative to nothing",
+                        help: "add `start: 2026-11-02T09:00:00Z` to the test or at the top of the file, or write the time in full")
+                return nil
+            }
+            let (time, overflow) = start.addingReportingOverflow(offset)
+            guard !overflow else {
+                problem("\(what) `\(value)` is too far from `start:`", node, "out of range", help: "write a duration of days or hours, e.g. `+3d`")
+                return nil
+            }
+            return time
+        }
         guard let time = TimeFormat.timestamp(value) else {
-            problem("\(what) must be an RFC 3339 time, found `\(value)`", node, "not a time", help: "write e.g. `2026-11-20T10:00:00Z`")
+            problem("\(what) must be an RFC 3339 time, found `\(value)`", node, "not a time",
+                    help: "write e.g. `2026-11-20T10:00:00Z`, or `+3d` for three days after `start:`")
             return nil
         }
         return time

@@ -36,14 +36,17 @@ public enum RuleTestReport {
     }
 
     /// Expected against actual, decision by decision: `-` what the test expects (with its YAML
-    /// line), `+` what the engine decided; decisions that agree are shown once, with `=`.
+    /// line), `+` what the engine decided; decisions that agree are shown once, with `=`. Then
+    /// each decision a `none: true` expectation forbids, and the decisions of rules the case is
+    /// not about (ignored, listed so that a failure can be understood).
     public static func comparison(_ result: RuleTestResult, paint: (String, String) -> String = { text, _ in text }) -> String {
         var out = ""
-        let count = max(result.expected.count, result.actual.count)
-        if count == 0 { return "    (no decisions expected or made)\n" }
+        let compared = RuleTestRunner.compare(result.expected, result.actual)
+        let count = max(compared.expected.count, compared.actual.count)
+        if count == 0 && compared.unwanted.isEmpty && result.ignored.isEmpty { return "    (no decisions expected or made)\n" }
         for index in 0..<count {
-            let expected = index < result.expected.count ? result.expected[index] : nil
-            let actual = index < result.actual.count ? result.actual[index] : nil
+            let expected = index < compared.expected.count ? compared.expected[index] : nil
+            let actual = index < compared.actual.count ? compared.actual[index] : nil
             if let expected, let actual, RuleTestRunner.matches(expected, actual) {
                 out += "    = \(describe(actual))\n"
                 continue
@@ -51,17 +54,28 @@ public enum RuleTestReport {
             out += paint("    - expected  " + (expected.map { "\(describe($0))   (line \($0.line))" } ?? "(no further decision)"), "31") + "\n"
             out += paint("    + actual    " + (actual.map(describe) ?? "(no decision)"), "32") + "\n"
         }
+        for (expectation, decision) in compared.unwanted {
+            out += paint("    - expected  \(describe(expectation))   (line \(expectation.line))", "31") + "\n"
+            out += paint("    + actual    " + describe(decision), "32") + "\n"
+        }
+        if count == 0 && compared.unwanted.isEmpty { out += "    (no decisions expected or made)\n" }
+        if !result.ignored.isEmpty {
+            var rules: [String] = []
+            for decision in result.ignored where !rules.contains(decision.rule) { rules.append(decision.rule) }
+            let what = result.ignored.count == 1 ? "1 decision" : "\(result.ignored.count) decisions"
+            out += "    (ignored: \(what) of \(rules.joined(separator: ", ")), not among the rules of this test)\n"
+        }
         return out
     }
 
     public static func describe(_ expected: ExpectedDecision) -> String {
-        var text = expected.rule
+        var text = (expected.absent ? "no decision of " : "") + expected.rule
         if let subject = expected.subject { text += " for \(subject)" }
         var details: [String] = []
         if let customer = expected.customer { details.append("customer \(customer)") }
         if let time = expected.time { details.append("at \(time)") }
         if !details.isEmpty { text += " (\(details.joined(separator: ", ")))" }
-        guard let actions = expected.actions else { return text + ": (any actions)" }
+        guard let actions = expected.actions else { return expected.absent ? text : text + ": (any actions)" }
         return text + ": " + actions.map(\.text).joined(separator: ", ")
     }
 
@@ -139,10 +153,15 @@ public enum RuleTestReport {
         var name: String, description: String?, line: Int, passed: Bool
         var expected: [JSONExpected]
         var actual: [JSONDecision]
+        /// Only for a case about some rules: those rules, and the decisions of others.
+        var rules: [String]?
+        var ignored: [JSONDecision]?
     }
     struct JSONAction: Encodable { var verb: String, amount: String?, argument: String?, channel: String? }
     struct JSONExpected: Encodable {
         var rule: String, subject: String?, customer: String?, time: String?, actions: [JSONAction]?, line: Int
+        /// `none: true` only (left out otherwise).
+        var none: Bool?
     }
     struct JSONDecision: Encodable {
         var rule: String, subject: String, customer: String?, time: String, actions: [JSONAction], key: String
@@ -158,19 +177,21 @@ public enum RuleTestReport {
     }
 
     public static func json(_ run: RuleTestRun, minimumCoverage: Decimal? = nil) -> String {
+        func decision(_ decision: Decision) -> JSONDecision {
+            JSONDecision(rule: decision.rule, subject: decision.subject.key, customer: decision.customer, time: decision.time,
+                         actions: decision.actions.map { JSONAction(verb: $0.verb, amount: $0.amount, argument: $0.argument, channel: $0.channel) },
+                         key: decision.key)
+        }
         let files = run.files.map { file in
             JSONFile(file: file.path, ruleSet: display(file.ruleSet), cases: file.cases.map { result in
                 JSONCase(name: result.name, description: result.description, line: result.line, passed: result.passed,
                          expected: result.expected.map { expected in
                              JSONExpected(rule: expected.rule, subject: expected.subject, customer: expected.customer, time: expected.time,
                                           actions: expected.actions?.map { JSONAction(verb: $0.verb, amount: $0.amount, argument: $0.argument, channel: $0.channel) },
-                                          line: expected.line)
+                                          line: expected.line, none: expected.absent ? true : nil)
                          },
-                         actual: result.actual.map { decision in
-                             JSONDecision(rule: decision.rule, subject: decision.subject.key, customer: decision.customer, time: decision.time,
-                                          actions: decision.actions.map { JSONAction(verb: $0.verb, amount: $0.amount, argument: $0.argument, channel: $0.channel) },
-                                          key: decision.key)
-                         })
+                         actual: result.actual.map(decision),
+                         rules: result.focus, ignored: result.focus == nil ? nil : result.ignored.map(decision))
             }, diagnostics: file.errors.isEmpty ? nil : file.errors.map {
                 JSONDiagnostic(code: $0.code, message: $0.message, file: $0.file, line: $0.line, column: $0.column, help: $0.help)
             })

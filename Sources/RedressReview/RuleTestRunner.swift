@@ -9,8 +9,29 @@ public struct RuleTestResult: Sendable {
     public var description: String?
     public var line: Int
     public var expected: [ExpectedDecision]
+    /// The decisions of the rules the case is about (all decisions when it is about every rule).
     public var actual: [Decision]
     public var passed: Bool
+    /// The rules the case is about (`rules:` and the rules its `expect` names); nil: every rule.
+    public var focus: [String]? = nil
+    /// Decisions of other rules: made (and counted for coverage), but not compared.
+    public var ignored: [Decision] = []
+}
+
+/// Expected against actual decisions: the expectations matched by position, and the `none: true`
+/// expectations with the decisions that break them (those decisions are left out of the
+/// positional comparison, so that each is reported once, where it is unwanted).
+public struct DecisionComparison {
+    /// The expectations matched by position (without `none: true`).
+    public var expected: [ExpectedDecision]
+    /// The decisions compared by position: all but those that break a `none: true` expectation.
+    public var actual: [Decision]
+    /// Each decision that a `none: true` expectation forbids, with that expectation.
+    public var unwanted: [(expectation: ExpectedDecision, decision: Decision)]
+
+    public var passed: Bool {
+        unwanted.isEmpty && expected.count == actual.count && zip(expected, actual).allSatisfy(RuleTestRunner.matches)
+    }
 }
 
 /// Runs test cases on the one engine `run` uses: a fresh engine per case, the earlier decisions
@@ -18,9 +39,15 @@ public struct RuleTestResult: Sendable {
 /// in order, then the clock advanced to `until`.
 public enum RuleTestRunner {
     public static func run(_ testCase: RuleTestCase, file: String, program: Program, coverage: CoverageRecorder? = nil) -> RuleTestResult {
-        let actual = decisions(testCase, program: program, coverage: coverage)
+        let made = decisions(testCase, program: program, coverage: coverage)
+        // A case about some rules compares only their decisions; the others were still made (and
+        // counted for coverage) but are none of its business.
+        let focus = testCase.focus.map(Set.init)
+        let actual = focus.map { rules in made.filter { rules.contains($0.rule) } } ?? made
+        let ignored = focus.map { rules in made.filter { !rules.contains($0.rule) } } ?? []
         return RuleTestResult(file: file, name: testCase.name, description: testCase.description, line: testCase.line,
-                              expected: testCase.expected, actual: actual, passed: matches(testCase.expected, actual))
+                              expected: testCase.expected, actual: actual, passed: matches(testCase.expected, actual),
+                              focus: testCase.focus, ignored: ignored)
     }
 
     /// The decisions the case's events (and `until`) cause.
@@ -81,12 +108,28 @@ public enum RuleTestRunner {
                                  customer: earlier.keys["customer"], keys: keys, actions: actions, money: money, at: earlier.time)
     }
 
-    /// Exactly the expected decisions, in order.
+    /// Exactly the expected decisions, in order, and none that a `none: true` expectation forbids.
     public static func matches(_ expected: [ExpectedDecision], _ actual: [Decision]) -> Bool {
-        expected.count == actual.count && zip(expected, actual).allSatisfy(matches)
+        compare(expected, actual).passed
     }
 
-    /// One decision: the rule always; subject, customer, time and actions when written.
+    /// Splits the expectations into those matched by position and those of `none: true`, and
+    /// takes out of the decisions those such an expectation forbids.
+    public static func compare(_ expected: [ExpectedDecision], _ actual: [Decision]) -> DecisionComparison {
+        let absent = expected.filter(\.absent)
+        var comparison = DecisionComparison(expected: expected.filter { !$0.absent }, actual: [], unwanted: [])
+        for decision in actual {
+            if let expectation = absent.first(where: { matches($0, decision) }) {
+                comparison.unwanted.append((expectation, decision))
+            } else {
+                comparison.actual.append(decision)
+            }
+        }
+        return comparison
+    }
+
+    /// One decision: the rule always; subject, customer, time and actions when written. (For a
+    /// `none: true` expectation: whether it forbids the decision.)
     public static func matches(_ expected: ExpectedDecision, _ actual: Decision) -> Bool {
         guard expected.rule == actual.rule else { return false }
         if let subject = expected.subject, subject != actual.subject.key { return false }

@@ -1,8 +1,8 @@
 import Foundation
 import RedressSemantics
 
-/// Changes to what rules share: parameters, definitions, tables, groups, rule-set policies,
-/// and the costs in the catalog.
+/// Changes to what rules share: parameters, definitions, tables, groups and rule-set policies.
+/// (The schema and the catalog: `EnvironmentComparison`.)
 enum DeclarationComparison {
     typealias Change = RuleSetDiff.Change
     typealias DeclarationChange = RuleSetDiff.DeclarationChange
@@ -74,50 +74,5 @@ enum DeclarationComparison {
         }
         let kinds = ["parameter": 0, "definition": 1, "table": 2, "group": 3, "policy": 4]
         return result.sorted { (kinds[$0.kind] ?? 9, $0.name, $0.changes.first?.text ?? "") < (kinds[$1.kind] ?? 9, $1.name, $1.changes.first?.text ?? "") }
-    }
-
-    /// The costs of the catalog: its currency, each action's cost model and redemption rate,
-    /// each channel's and tag's cost. Templates cost nothing themselves and are not compared.
-    static func compare(_ old: Catalog?, _ new: Catalog?) -> [Change] {
-        guard let old, let new else { return [] }
-        var changes: [Change] = []
-        if old.currency != new.currency {
-            changes.append(Change(kind: "catalog", text: "catalog currency \(old.currency) → \(new.currency)", before: old.currency, after: new.currency))
-        }
-        /// `6.90 EUR`, not `6.9 EUR`: cents are written in full, whole amounts as in rules (`5 EUR`).
-        func money(_ value: Decimal, _ currency: String) -> String {
-            var text = "\(value)"
-            if let point = text.firstIndex(of: "."), text.distance(from: point, to: text.endIndex) == 2 { text += "0" }
-            return "\(text) \(currency)"
-        }
-        func cost(_ cost: Catalog.Cost, _ currency: String) -> String {
-            switch cost {
-            case .free: "free"
-            case .amount: "the amount"
-            case .fixed(let value): money(value, currency)
-            case .perUnit(let value): "\(money(value, currency)) per unit"
-            }
-        }
-        func compareCosts(_ what: String, _ a: [(String, String)], _ b: [(String, String)]) {
-            let before = Dictionary(a, uniquingKeysWith: { first, _ in first }), after = Dictionary(b, uniquingKeysWith: { first, _ in first })
-            for name in Set(before.keys).union(after.keys).sorted() {
-                switch (before[name], after[name]) {
-                case let (x?, y?) where x != y:
-                    changes.append(Change(kind: "catalog", text: "\(what) `\(name)` costs \(x) → \(y)", before: x, after: y))
-                case let (nil, y?):
-                    changes.append(Change(kind: "catalog", text: "\(what) `\(name)` added (costs \(y))", after: y))
-                case let (x?, nil):
-                    changes.append(Change(kind: "catalog", text: "\(what) `\(name)` removed (cost \(x))", before: x))
-                default: break
-                }
-            }
-        }
-        func action(_ definition: Catalog.ActionDefinition, _ currency: String) -> String {
-            cost(definition.cost, currency) + (definition.redemptionRate.map { ", redeemed \($0 * 100)%" } ?? "")
-        }
-        compareCosts("action", old.actions.map { ($0.name, action($0, old.currency)) }, new.actions.map { ($0.name, action($0, new.currency)) })
-        compareCosts("channel", old.channels.map { ($0.name, money($0.cost, old.currency)) }, new.channels.map { ($0.name, money($0.cost, new.currency)) })
-        compareCosts("tag", old.tags.map { ($0.name, money($0.cost, old.currency)) }, new.tags.map { ($0.name, money($0.cost, new.currency)) })
-        return changes
     }
 }

@@ -18,7 +18,8 @@ extension RuleSetDiff {
         var text = parts.joined(separator: ", ")
         var shared: [String] = []
         if s.declarations > 0 { shared.append("\(s.declarations) shared declaration\(s.declarations == 1 ? "" : "s") changed") }
-        if s.catalog > 0 { shared.append("\(s.catalog) catalog cost\(s.catalog == 1 ? "" : "s") changed") }
+        if s.schema > 0 { shared.append("\(s.schema) schema change\(s.schema == 1 ? "" : "s")") }
+        if s.catalog > 0 { shared.append("\(s.catalog) catalog change\(s.catalog == 1 ? "" : "s")") }
         if !shared.isEmpty { text += (text.isEmpty ? "" : "; ") + shared.joined(separator: ", ") }
         if text.isEmpty { text = "no semantic changes" }
         if let cost {
@@ -69,9 +70,18 @@ extension RuleSetDiff {
                 }
             }
         }
-        if !catalog.isEmpty {
-            out += "\n### Catalog\n\n"
-            for change in catalog { out += "- \(M.sentence(change.text))\n" }
+        if !schema.isEmpty || !catalog.isEmpty {
+            out += "\n### Schema and catalog\n\n"
+            for change in schema + catalog {
+                out += "- \(M.sentence(change.text))"
+                // A channel or an entity many rules use would fill the comment: the first eight, and
+                // how many more (the JSON lists them all).
+                if let usedBy = change.usedBy {
+                    let shown = usedBy.prefix(8).map { M.code($0) }.joined(separator: ", ")
+                    out += " (used by " + shown + (usedBy.count > 8 ? " and \(usedBy.count - 8) more" : "") + ")"
+                }
+                out += "\n"
+            }
         }
         if let cost {
             out += "\n### Projected cost\n\n"

@@ -215,6 +215,8 @@ struct RuleShape {
     /// Parameters, definitions, tables and groups the rule depends on, directly or through
     /// definitions and tables.
     var uses: Set<String> = []
+    /// What the rule depends on in the schema and the catalog (`EnvironmentComparison.uses`).
+    var environmentUses: Set<String> = []
 
     var triggerKey: String { effectiveTriggers.joined(separator: ", ") + "|" + (absence?.key ?? "") }
     var conditionKey: String { conditionParts.map(\.printed.key).sorted().joined(separator: " and ") }
@@ -275,9 +277,11 @@ struct RuleSetShape {
     var tables: [String: (keyType: String, arms: [(pattern: String, value: Printed)])] = [:]
     var groups: [String: Printed] = [:]
     var policies: [PolicyShape] = []
+    var schema: Schema?
     var catalog: Catalog?
 
     init(_ report: RuleSetReport) {
+        schema = report.checked?.schema
         catalog = report.checked?.catalog
         let checkedRules = Dictionary((report.checked?.rules ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         // What each declaration refers to, to follow a rule's uses through definitions and tables.
@@ -295,7 +299,11 @@ struct RuleSetShape {
                         anonymous += 1
                         name = "\(stem):\(anonymous)"
                     }
-                    rules.append(RuleShape(rule, name: name, file: file, checked: checkedRules[name]))
+                    var shape = RuleShape(rule, name: name, file: file, checked: checkedRules[name])
+                    if let checked = checkedRules[name], let environment = report.checked {
+                        shape.environmentUses = EnvironmentComparison.uses(of: checked, in: environment)
+                    }
+                    rules.append(shape)
                     var names: Set<String> = []
                     if let condition = rule.condition { DiffNormal.names(in: condition, into: &names) }
                     for action in rule.actions {

@@ -12,19 +12,25 @@ public struct RuleSetDiff: Sendable, Codable, Equatable {
     /// One change, as a sentence in domain words, with the text before and after where there is one.
     public struct Change: Sendable, Codable, Equatable {
         /// What changed: `name`, `description`, `trigger`, `absence`, `condition`, `threshold`,
-        /// `operator`, `action`, `amount`, `argument`, `channel`, `policy`, `dependency`, or for
-        /// declarations `parameter`, `definition`, `table`, `group`, `catalog`.
+        /// `operator`, `action`, `amount`, `argument`, `channel`, `policy`, `dependency`; for
+        /// declarations `parameter`, `definition`, `table`, `group`; in the schema `currency`,
+        /// `enum`, `entity`, `field`, `event`; in the catalog `currency`, `channel`, `template`,
+        /// `tag`, `action`.
         public var kind: String
         /// The sentence; code is in backticks (Markdown).
         public var text: String
         public var before: String?
         public var after: String?
+        /// For a change to the schema or the catalog: the rules of either version that depend on
+        /// what changed (read the field, listen to the event, send the template, …).
+        public var usedBy: [String]?
 
-        public init(kind: String, text: String, before: String? = nil, after: String? = nil) {
+        public init(kind: String, text: String, before: String? = nil, after: String? = nil, usedBy: [String]? = nil) {
             self.kind = kind
             self.text = text
             self.before = before
             self.after = after
+            self.usedBy = usedBy
         }
     }
 
@@ -70,6 +76,7 @@ public struct RuleSetDiff: Sendable, Codable, Equatable {
         public var changed = 0
         public var unchanged = 0
         public var declarations = 0
+        public var schema = 0
         public var catalog = 0
     }
 
@@ -79,7 +86,11 @@ public struct RuleSetDiff: Sendable, Codable, Equatable {
     public var summary = Summary()
     public var rules: [RuleChange] = []
     public var declarations: [DeclarationChange] = []
-    /// Costs in `catalog.yaml` that changed (actions, channels, tags, currency).
+    /// What changed in `schema.yaml`: currency, enums and their cases, entities and their keys,
+    /// fields and their types, event types and the entities they carry.
+    public var schema: [Change] = []
+    /// What changed in `catalog.yaml`: currency, channels and tags and their costs, templates and
+    /// their channels, actions and their arguments, cost models and redemption rates.
     public var catalog: [Change] = []
     /// The projected cost of both versions, with `--events`.
     public var cost: CostDiff? = nil
@@ -88,9 +99,9 @@ public struct RuleSetDiff: Sendable, Codable, Equatable {
     /// them as one row. Not part of the JSON (renames are in `rules`).
     public var pairedNames: [String: String] = [:]
 
-    enum CodingKeys: String, CodingKey { case version, old, new, summary, rules, declarations, catalog, cost }
+    enum CodingKeys: String, CodingKey { case version, old, new, summary, rules, declarations, schema, catalog, cost }
 
-    public var hasChanges: Bool { !rules.isEmpty || !declarations.isEmpty || !catalog.isEmpty }
+    public var hasChanges: Bool { !rules.isEmpty || !declarations.isEmpty || !schema.isEmpty || !catalog.isEmpty }
 
     /// Compares two checked rule sets; `old` and `new` label them in the output (their paths).
     public static func compare(old: RuleSetReport, new: RuleSetReport, oldLabel: String, newLabel: String) -> RuleSetDiff {
@@ -99,7 +110,17 @@ public struct RuleSetDiff: Sendable, Codable, Equatable {
         // Actions whose argument is money: a change of their argument is a change of amount.
         let moneyVerbs = Set(((after.catalog?.actions ?? []) + (before.catalog?.actions ?? [])).filter { $0.argument == .money }.map(\.name))
         diff.declarations = DeclarationComparison.compare(before, after)
-        diff.catalog = DeclarationComparison.compare(before.catalog, after.catalog)
+        // Schema and catalog changes name the rules of either version that depend on what changed.
+        func usedBy(_ keyed: [EnvironmentComparison.Keyed]) -> [Change] {
+            keyed.map { entry in
+                var change = entry.change
+                let rules = Set((before.rules + after.rules).filter { !$0.environmentUses.isDisjoint(with: entry.keys) }.map(\.name)).sorted()
+                if !rules.isEmpty { change.usedBy = rules }
+                return change
+            }
+        }
+        diff.schema = usedBy(EnvironmentComparison.compare(before.schema, after.schema))
+        diff.catalog = usedBy(EnvironmentComparison.compare(before.catalog, after.catalog))
         // Each changed declaration also changes what the rules that use it do.
         var dependencyChanges: [String: [Change]] = [:]
         for declaration in diff.declarations where declaration.status == .changed {
@@ -151,6 +172,7 @@ public struct RuleSetDiff: Sendable, Codable, Equatable {
             }
         }
         diff.summary.declarations = diff.declarations.count
+        diff.summary.schema = diff.schema.count
         diff.summary.catalog = diff.catalog.count
         return diff
     }

@@ -53,6 +53,10 @@ public enum HTMLReport {
         html += section("By action", report.actions, report)
         html += section("By month", report.months, report)
         html += section("Held back by policies", report.savedByPolicy, report)
+        if !report.outOfSeason.isEmpty {
+            html += "<h2>Out of season (not active)</h2>\n<p>Decisions of seasonal rules outside their <code>active</code> dates, "
+                + "and what they would have cost: not in the projected cost, and not saved by a policy.</p>\n" + table(report.outOfSeason, report)
+        }
         html += section("Top customers", report.topCustomers, report)
         html += section("Decision cost", report.distribution, report)
         if let comparison {

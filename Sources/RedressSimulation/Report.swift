@@ -53,8 +53,12 @@ public struct Report: Sendable {
     var rulesBySubject: [String: Set<String>] = [:]
     var costs: [Int64] = []
     public var budget: Int64? = nil
-    /// Decisions held back, and what they would have cost, by the kind of policy.
+    /// Decisions held back, and what they would have cost, by the kind of policy (limit, cap,
+    /// group, rollout, missing key).
     public var savedByPolicy: [Line] = []
+    /// Decisions of seasonal rules outside their `active … until …` dates, and what they would
+    /// have cost, by rule. Not money saved by a policy: the rule is simply not in force then.
+    public var outOfSeason: [Line] = []
     /// `--outcome`: the last value of the outcome field per key, and the keys each rule compensated.
     public var outcomeField: String? = nil
     var outcomes: [String: RuntimeValue] = [:]
@@ -153,7 +157,8 @@ public struct Report: Sendable {
         let statistics = engine.statistics
         events = statistics.events
         eventsByType = statistics.eventsByType
-        heldBack = statistics.heldBack
+        // Out-of-season decisions are not held back by a policy: they are `outOfSeason`.
+        heldBack = statistics.heldBack.filter { !$0.key.hasSuffix("|" + Engine.reason(.inactive)) }
         missing = engine.state.misses
         pending = engine.state.pending.count
     }
@@ -235,6 +240,7 @@ public struct Report: Sendable {
         section("month", months)
         section("week", weeks)
         section("held back by", savedByPolicy)
+        section("out of season (not active)", outOfSeason)
         if let outcomeField, !outcomeComparison.isEmpty {
             let width = max(outcomeField.count, outcomeComparison.map(\.group.count).max() ?? 0)
             out += "\n" + style.bold(outcomeField.padding(toLength: width + 2, withPad: " ", startingAt: 0) + "   average   count") + "\n"
@@ -294,6 +300,7 @@ public struct Report: Sendable {
         var budget: String?
         var budgetExhaustedAt: String?
         var savedByPolicy: [Line]
+        var outOfSeason: [Line]
         var outcome: String?
         var outcomeComparison: [OutcomeLine]
     }
@@ -311,7 +318,7 @@ public struct Report: Sendable {
         let sections: [(String, [Line])] = [
             ("rule", rules), ("action", actions), ("month", months), ("week", weeks),
             (byFields.isEmpty ? "by" : "by " + byFields.joined(separator: "+"), dimensions), ("top customer", topCustomers),
-            ("decision cost", distribution), ("held back by", savedByPolicy),
+            ("decision cost", distribution), ("held back by", savedByPolicy), ("out of season", outOfSeason),
         ]
         for (section, lines) in sections {
             for line in lines {
@@ -330,7 +337,7 @@ public struct Report: Sendable {
             missing: missing, pendingDeadlines: pending, byFields: byFields, byField: dimensions, topCustomers: topCustomers,
             distribution: distribution, overlapSubjects: overlap.subjects, overlapPairs: overlap.pairs,
             budget: budget.map(money), budgetExhaustedAt: budgetExhausted, savedByPolicy: savedByPolicy,
-            outcome: outcomeField, outcomeComparison: outcomeComparison)
+            outOfSeason: outOfSeason, outcome: outcomeField, outcomeComparison: outcomeComparison)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self) + "\n"

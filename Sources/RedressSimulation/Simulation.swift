@@ -48,6 +48,8 @@ public final class Replay {
     let tally: Tally
     var outcomeSlots: (value: Int, key: Int)? = nil
     var saved: [String: Report.Line] = [:]
+    /// Decisions of seasonal rules outside their `active` dates, by rule: not saved by a policy.
+    var outOfSeason: [String: Report.Line] = [:]
     let pricing: Pricing
     /// The latest event time fed; an earlier one means the input is not sorted.
     public private(set) var lastTime: Int64 = .min
@@ -78,13 +80,21 @@ public final class Replay {
         report.byFields = simulation.by
         report.budget = simulation.budget
         report.outcomeField = simulation.outcome.map { "\($0.field) per \($0.per)" }
-        // What policies saved: the price of each decision they held back.
+        // What policies saved: the price of each decision they held back. A seasonal rule outside
+        // its `active` dates is not held back by a policy that saves money — it is not in force —
+        // so its decisions are counted apart, by rule ("out of season"), and never as savings.
+        let ruleNames = program.rules.map(\.name)
         engine.heldBack = { [unowned self] draft, outcome in
             var cost: Int64 = 0
             var exact = true
             for action in draft.actions { exact = Report.accumulate(&cost, self.pricing.cost(action) ?? 0) && exact }
-            let key = Engine.reason(outcome)
-            exact = self.saved[key, default: Report.Line(key: key, decisions: 0, cost: 0)].add(cost: cost) && exact
+            if case .inactive = outcome {
+                let rule = ruleNames.indices.contains(draft.rule) ? ruleNames[draft.rule] : "?"
+                exact = self.outOfSeason[rule, default: Report.Line(key: rule, decisions: 0, cost: 0)].add(cost: cost) && exact
+            } else {
+                let key = Engine.reason(outcome)
+                exact = self.saved[key, default: Report.Line(key: key, decisions: 0, cost: 0)].add(cost: cost) && exact
+            }
             if !exact { self.report.overflowed = true }
         }
     }
@@ -137,6 +147,7 @@ public final class Replay {
         report.finish(engine)
         tally.fold(into: &report)
         report.savedByPolicy = saved.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
+        report.outOfSeason = outOfSeason.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
         return report
     }
 }

@@ -17,8 +17,18 @@ enum DiffFixtures {
     static let schema = SourceFile(path: "rules/shop/schema.yaml", text: text(root.appendingPathComponent("rules/shop/schema.yaml")))
     static let catalog = SourceFile(path: "rules/shop/catalog.yaml", text: text(root.appendingPathComponent("rules/shop/catalog.yaml")))
 
-    static func check(_ files: [String: String], catalog: SourceFile = catalog) -> RuleSetReport {
+    static func check(_ files: [String: String], schema: SourceFile = schema, catalog: SourceFile = catalog) -> RuleSetReport {
         RuleSetLoader.check(rules: files.sorted { $0.key < $1.key }.map { SourceFile(path: $0.key, text: $0.value) }, schema: schema, catalog: catalog)
+    }
+
+    /// The shop's schema or catalog with `edits` (from, to) applied; each must apply.
+    static func edited(_ file: SourceFile, _ edits: [(String, String)]) throws -> SourceFile {
+        var text = file.text
+        for (from, to) in edits {
+            try #require(text.contains(from), "\(file.path): \(from)")
+            text = text.replacingOccurrences(of: from, with: to)
+        }
+        return SourceFile(path: file.path, text: text)
     }
 
     /// The diff of two versions of one file `rules.rules`; both must check clean.
@@ -31,6 +41,17 @@ enum DiffFixtures {
         try #require(before.diagnostics.filter { $0.severity == .error }.isEmpty, "old: \(before.diagnostics.map(\.message))")
         try #require(after.diagnostics.filter { $0.severity == .error }.isEmpty, "new: \(after.diagnostics.map(\.message))")
         return RuleSetDiff.compare(old: before, new: after, oldLabel: "old", newLabel: "new")
+    }
+
+    /// rules/shop/events/sample.jsonl, read for `program`.
+    static func sampleEvents(_ program: Program) -> [Event] {
+        let lines = text(root.appendingPathComponent("rules/shop/events/sample.jsonl")).split(separator: "\n").map(String.init)
+        let reader = EventReader(program: program)
+        var event = Event(slotCount: program.slots.count)
+        return lines.enumerated().compactMap { index, line in
+            var text = line
+            return text.withUTF8 { reader.read($0, number: index + 1, into: &event) } == nil ? event : nil
+        }
     }
 
     /// Compares with a golden file, or rewrites it with REDRESS_UPDATE_GOLDEN=1.
@@ -290,12 +311,164 @@ struct RuleSetDiffTests {
     }
 
     @Test func catalogCostsAreCompared() throws {
-        let cheaper = SourceFile(path: "rules/shop/catalog.yaml", text: DiffFixtures.catalog.text.replacingOccurrences(of: "sms:      { cost: 0.09 EUR }", with: "sms:      { cost: 0.12 EUR }"))
-        #expect(cheaper.text != DiffFixtures.catalog.text)
-        let before = DiffFixtures.check(["rules.rules": DiffFixtures.vipRule]), after = DiffFixtures.check(["rules.rules": DiffFixtures.vipRule], catalog: cheaper)
+        let dearer = try DiffFixtures.edited(DiffFixtures.catalog, [("sms:      { cost: 0.09 EUR }", "sms:      { cost: 0.12 EUR }")])
+        let before = DiffFixtures.check(["rules.rules": DiffFixtures.vipRule]), after = DiffFixtures.check(["rules.rules": DiffFixtures.vipRule], catalog: dearer)
         let diff = RuleSetDiff.compare(old: before, new: after, oldLabel: "a", newLabel: "b")
-        #expect(diff.catalog.map(\.text) == ["channel `sms` costs 0.09 EUR → 0.12 EUR"])
+        #expect(diff.catalog.map(\.text) == ["catalog: cost of channel `sms` 0.09 EUR → 0.12 EUR"])
+        #expect(diff.catalog.first?.kind == "channel")
+        #expect(diff.catalog.first?.before == "0.09 EUR" && diff.catalog.first?.after == "0.12 EUR")
+        // The VIP rule sends its apology on the template's default channel, e-mail: not a user of `sms`.
+        #expect(diff.catalog.first?.usedBy == nil)
         #expect(diff.rules.isEmpty)
+        #expect(diff.hasChanges)
+        #expect(diff.summaryLine == "1 catalog change")
+    }
+
+    struct EnvironmentCase: CustomTestStringConvertible, Sendable {
+        var name: String
+        var schema: [(String, String)] = []
+        var catalog: [(String, String)] = []
+        var expected: [String]
+        /// The rules of the test's rule set (`vip_late` and `sms_update`) that depend on it.
+        var usedBy: [String]? = nil
+        var testDescription: String { name }
+    }
+
+    /// A second rule, so that a change can be used by one rule and not the other.
+    static let smsRule = """
+        rule sms_update
+          on shipment.shipped
+          when order.total > 500 EUR
+          then send order_status via sms
+        """
+
+    /// Each kind of change to `schema.yaml` and `catalog.yaml`, and the sentence it is reported with.
+    static let environmentCases: [EnvironmentCase] = [
+        EnvironmentCase(name: "enum case added", schema: [("Tier: [Standard, Plus, VIP]", "Tier: [Standard, Plus, VIP, Gold]")],
+                        expected: ["schema: enum `Tier` gains `Gold`"], usedBy: ["vip_late"]),
+        EnvironmentCase(name: "enum case removed", schema: [("VideoQuality: [SD, HD, UHD]", "VideoQuality: [SD, HD]")],
+                        expected: ["schema: enum `VideoQuality` loses `UHD`"]),
+        EnvironmentCase(name: "enum added", schema: [("  Tier: [", "  Segment: [new, loyal]\n  Tier: [")],
+                        expected: ["schema: enum `Segment` added: `new`, `loyal`"]),
+        EnvironmentCase(name: "field type", schema: [("      weight_kg: decimal", "      weight_kg: integer")],
+                        expected: ["schema: field `shipment.weight_kg` type `decimal` → `integer`"]),
+        EnvironmentCase(name: "field made required", schema: [("      delay: duration?", "      delay: duration")],
+                        expected: ["schema: field `shipment.delay` type `duration?` → `duration`"], usedBy: ["vip_late"]),
+        EnvironmentCase(name: "field added", schema: [("      lifetime_value: money\n", "      lifetime_value: money\n      points: integer?\n")],
+                        expected: ["schema: field `customer.points` added: `integer?`"]),
+        EnvironmentCase(name: "field removed", schema: [("      coupon_code: string?\n", "")],
+                        expected: ["schema: field `order.coupon_code` removed (was `string?`)"]),
+        EnvironmentCase(name: "field in another currency", schema: [("      lifetime_value: money\n", "      lifetime_value: money(USD)\n")],
+                        expected: ["schema: field `customer.lifetime_value` type `money` → `money(USD)`"]),
+        EnvironmentCase(name: "enum of a field", schema: [("      tier: Tier\n", "      tier: Tier?\n")],
+                        expected: ["schema: field `customer.tier` type `Tier` → `Tier?`"], usedBy: ["vip_late"]),
+        EnvironmentCase(name: "event carries less",
+                        schema: [("  shipment.shipped:\n    subject: shipment\n    carries: [shipment, order, customer]", "  shipment.shipped:\n    subject: shipment\n    carries: [shipment, order]")],
+                        expected: ["schema: event `shipment.shipped` no longer carries `customer`"], usedBy: ["sms_update"]),
+        EnvironmentCase(name: "event carries more",
+                        schema: [("  survey.answered:\n    subject: survey\n    carries: [survey, customer]", "  survey.answered:\n    subject: survey\n    carries: [survey, order, customer]")],
+                        expected: ["schema: event `survey.answered` now also carries `order`"]),
+        EnvironmentCase(name: "event added",
+                        schema: [("  payment.reminder_due:\n", "  order.cancelled:\n    subject: order\n    carries: [order, customer]\n  payment.reminder_due:\n")],
+                        expected: ["schema: event `order.cancelled` added: about `order`, carries `order`, `customer`"]),
+        EnvironmentCase(name: "entity key", schema: [("  rental:\n    key: id", "  rental:\n    key: title")],
+                        expected: ["schema: key of `rental` `id` → `title`"]),
+        // Fields written `money` change their currency with the schema's; `money(EUR)` written out does not.
+        EnvironmentCase(name: "schema currency", schema: [("\ncurrency: EUR\n", "\ncurrency: CHF\n"), ("      total: money ", "      total: money(EUR) ")],
+                        expected: ["schema: currency of `money` fields EUR → CHF"]),
+        EnvironmentCase(name: "channel cost", catalog: [("sms:      { cost: 0.09 EUR }", "sms:      { cost: 0.12 EUR }")],
+                        expected: ["catalog: cost of channel `sms` 0.09 EUR → 0.12 EUR"], usedBy: ["sms_update"]),
+        EnvironmentCase(name: "channel added", catalog: [("  slack:    { cost: 0 EUR }", "  slack:    { cost: 0 EUR }\n  fax:      { cost: 0.5 EUR }")],
+                        expected: ["catalog: channel `fax` added (costs 0.50 EUR)"]),
+        EnvironmentCase(name: "tag cost", catalog: [("cost: 2.50 EUR", "cost: 3 EUR")],
+                        expected: ["catalog: cost of tag `handwritten` 2.50 EUR → 3 EUR"], usedBy: ["vip_late"]),
+        EnvironmentCase(name: "template channels", catalog: [("    channels: [sms, email, app, whatsapp]", "    channels: [sms, email, app, letter]")],
+                        expected: ["catalog: template `order_status` now also on `letter`", "catalog: template `order_status` no longer on `whatsapp`"],
+                        usedBy: ["sms_update"]),
+        EnvironmentCase(name: "template default channel", catalog: [("    default_channel: sms", "    default_channel: email")],
+                        expected: ["catalog: default channel of template `order_status` `sms` → `email`"], usedBy: ["sms_update"]),
+        EnvironmentCase(name: "action cost", catalog: [("cost: 6.90 EUR", "cost: 7.50 EUR")],
+                        expected: ["catalog: cost of action `reship` 6.90 EUR → 7.50 EUR"]),
+        EnvironmentCase(name: "redemption rate", catalog: [("redemption_rate: 35%", "redemption_rate: 40%")],
+                        expected: ["catalog: redemption rate of action `voucher` 35% → 40%"]),
+        EnvironmentCase(name: "argument list", catalog: [("argument: [payment_reminder, review_request, marketing_email]", "argument: [payment_reminder, review_request]")],
+                        expected: ["catalog: action `suppress` no longer takes `marketing_email`"]),
+        EnvironmentCase(name: "action via", catalog: [("flag:          { argument: tag }", "flag:          { argument: tag, via: true }")],
+                        expected: ["catalog: action `flag` may now be sent `via` a channel"], usedBy: ["vip_late"]),
+        EnvironmentCase(name: "action added", catalog: [("  points:", "  gift:          { argument: money, cost: amount }\n  points:")],
+                        expected: ["catalog: action `gift` added (argument money, costs its amount)"]),
+        EnvironmentCase(name: "catalog currency and its rounding",
+                        catalog: [("\ncurrency: EUR\n", "\ncurrency: JPY\n"), (" EUR }", " JPY }"), ("0.01 JPY", "1 JPY"), ("0.09 JPY", "9 JPY"), ("0.06 JPY", "6 JPY"),
+                                  ("1.10 JPY", "110 JPY"), ("2.50 EUR", "250 JPY"), ("0 EUR\n", "0 JPY\n"), ("6.90 JPY", "690 JPY"), ("4.90 EUR", "490 JPY")],
+                        expected: ["catalog: currency EUR → JPY (amounts rounded to 0 decimals instead of 2)"]),
+    ]
+
+    @Test(arguments: environmentCases)
+    func eachSchemaAndCatalogChangeIsSaidInDomainWords(_ change: EnvironmentCase) throws {
+        let rules = ["rules.rules": DiffFixtures.vipRule + "\n" + Self.smsRule + "\n"]
+        let schema = try DiffFixtures.edited(DiffFixtures.schema, change.schema), catalog = try DiffFixtures.edited(DiffFixtures.catalog, change.catalog)
+        let before = DiffFixtures.check(rules), after = DiffFixtures.check(rules, schema: schema, catalog: catalog)
+        try #require(before.diagnostics.filter { $0.severity == .error }.isEmpty)
+        try #require(after.diagnostics.filter { $0.severity == .error }.isEmpty, "\(after.diagnostics.map(\.message))")
+        let diff = RuleSetDiff.compare(old: before, new: after, oldLabel: "old", newLabel: "new")
+        let said = (diff.schema + diff.catalog).map(\.text)
+        if change.name.hasPrefix("catalog currency") {
+            // A change of currency changes every cost written in it: the currency comes first.
+            #expect(said.first == change.expected[0])
+            #expect(said.contains("catalog: currency EUR → JPY (amounts rounded to 0 decimals instead of 2)"), "\(said)")
+            #expect(said.contains("catalog: cost of channel `sms` 0.09 EUR → 9 JPY"), "\(said)")
+        } else {
+            #expect(said == change.expected)
+            #expect((diff.schema + diff.catalog).first?.usedBy == change.usedBy)
+        }
+        // The rules themselves did not change; the schema and the catalog did.
+        #expect(diff.rules.isEmpty)
+        #expect(diff.hasChanges)
+        #expect(diff.summary.schema == diff.schema.count && diff.summary.catalog == diff.catalog.count)
+        let markdown = diff.markdown()
+        #expect(markdown.contains("\n### Schema and catalog\n\n- " + MarkdownText.sentence(said[0])), "\(markdown)")
+        if let usedBy = change.usedBy, !change.name.hasPrefix("catalog currency") {
+            #expect(markdown.contains(MarkdownText.sentence(said[0]) + " (used by " + usedBy.map { "`\($0)`" }.joined(separator: ", ") + ")\n"), "\(markdown)")
+        }
+    }
+
+    /// An event a history aggregate counts, through a definition, is used by the rule too.
+    @Test func anEventCountedByAnAggregateIsUsedByTheRule() throws {
+        let rules = ["rules.rules": """
+            let returns = count(return.registered within 90d)
+
+            rule many_returns
+              on return.processed
+              when returns >= 3
+              then send size_guide
+            """]
+        let schema = try DiffFixtures.edited(DiffFixtures.schema, [
+            ("  return.registered:\n    subject: return\n    carries: [return, order, customer]", "  return.registered:\n    subject: return\n    carries: [return, customer]"),
+        ])
+        let before = DiffFixtures.check(rules), after = DiffFixtures.check(rules, schema: schema)
+        try #require(after.diagnostics.filter { $0.severity == .error }.isEmpty, "\(after.diagnostics.map(\.message))")
+        let diff = RuleSetDiff.compare(old: before, new: after, oldLabel: "old", newLabel: "new")
+        #expect(diff.schema.map(\.text) == ["schema: event `return.registered` no longer carries `order`"])
+        #expect(diff.schema.first?.usedBy == ["many_returns"])
+    }
+
+    /// A schema and a catalog that differ only in layout, comments, descriptions and the order of
+    /// their entries: no change.
+    @Test func layoutCommentsDescriptionsAndOrderInTheSchemaAndCatalogAreNoChange() throws {
+        let schema = try DiffFixtures.edited(DiffFixtures.schema, [
+            ("description: \"A registered shop customer.\"", "description: \"A customer with an account.\""),
+            ("      email: string\n      phone: string?", "      phone: string?   # moved up\n      email: string"),
+        ])
+        let catalog = try DiffFixtures.edited(DiffFixtures.catalog, [
+            ("  email:    { cost: 0.01 EUR }\n  sms:      { cost: 0.09 EUR }", "  sms: {cost: 0.09 EUR}\n  email:\n    cost: 0.01 EUR"),
+            ("description: \"Short status update", "description: \"A short status update"),
+        ])
+        let rules = ["rules.rules": DiffFixtures.vipRule]
+        let before = DiffFixtures.check(rules), after = DiffFixtures.check(rules, schema: schema, catalog: catalog)
+        try #require(after.diagnostics.filter { $0.severity == .error }.isEmpty, "\(after.diagnostics.map(\.message))")
+        let diff = RuleSetDiff.compare(old: before, new: after, oldLabel: "old", newLabel: "new")
+        #expect(diff.schema.isEmpty && diff.catalog.isEmpty, "\(diff.schema) \(diff.catalog)")
+        #expect(!diff.hasChanges)
     }
 
     /// The example shop against an edited copy: the golden Markdown and JSON, and the same bytes twice.
@@ -316,15 +489,7 @@ struct RuleSetDiffTests {
         let (old, new) = try Self.shopVersions()
         let diff = RuleSetDiff.compare(old: old, new: new, oldLabel: "rules/shop", newLabel: "rules/shop (edited)")
         let before = try #require(Program.compile(old).0), after = try #require(Program.compile(new).0)
-        let lines = DiffFixtures.text(DiffFixtures.root.appendingPathComponent("rules/shop/events/sample.jsonl")).split(separator: "\n").map(String.init)
-        func read(_ program: Program) -> [Event] {
-            let reader = EventReader(program: program)
-            var event = Event(slotCount: program.slots.count)
-            return lines.enumerated().compactMap { index, line in
-                var text = line
-                return text.withUTF8 { reader.read($0, number: index + 1, into: &event) } == nil ? event : nil
-            }
-        }
+        let read = DiffFixtures.sampleEvents
         let renames = Dictionary(uniqueKeysWithValues: diff.rules.compactMap { rule in rule.oldName.map { ($0, rule.name) } })
         let cost = try #require(CostDiff.replay(old: before, new: after, oldEvents: read(before), newEvents: read(after), oldDeadLetters: 0, newDeadLetters: 0, renames: renames))
         #expect(cost.events == 3)
@@ -341,6 +506,54 @@ struct RuleSetDiffTests {
         priced.cost = cost
         #expect(DiffFixtures.matchesGolden(priced.markdown(), "shop-with-events.md"), "\(priced.markdown())")
         #expect(DiffFixtures.matchesGolden(priced.json(), "shop-with-events.json"), "\(priced.json())")
+    }
+
+    /// The example shop's rules over an edited schema and catalog: the golden Markdown and JSON,
+    /// with the projected cost over the sample (the same rules, priced by each catalog).
+    @Test func shopSchemaAndCatalogEditsMatchTheGoldenFiles() throws {
+        let directory = DiffFixtures.root.appendingPathComponent("rules/shop")
+        var rules: [String: String] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name.hasSuffix(".rules") {
+            rules["rules/shop/\(name)"] = DiffFixtures.text(directory.appendingPathComponent(name))
+        }
+        let schema = try DiffFixtures.edited(DiffFixtures.schema, [
+            ("Tier: [Standard, Plus, VIP]", "Tier: [Standard, Plus, VIP, Gold]"),
+            ("  survey.answered:\n    subject: survey\n    carries: [survey, customer]", "  survey.answered:\n    subject: survey\n    carries: [survey, order, customer]"),
+            ("      coupon_code: string?\n", ""),
+        ])
+        let catalog = try DiffFixtures.edited(DiffFixtures.catalog, [
+            ("email:    { cost: 0.01 EUR }", "email:    { cost: 0.02 EUR }"),
+            ("cost: 2.50 EUR", "cost: 3 EUR"),
+            ("    default_channel: sms", "    default_channel: email"),
+            ("redemption_rate: 35%", "redemption_rate: 40%"),
+        ])
+        let old = DiffFixtures.check(rules), new = DiffFixtures.check(rules, schema: schema, catalog: catalog)
+        try #require(new.diagnostics.filter { $0.severity == .error }.isEmpty, "\(new.diagnostics.map(\.message))")
+        var diff = RuleSetDiff.compare(old: old, new: new, oldLabel: "rules/shop", newLabel: "rules/shop (new schema and catalog)")
+        #expect(diff.rules.isEmpty && diff.declarations.isEmpty)
+        #expect(diff.schema.map(\.text) == [
+            "schema: enum `Tier` gains `Gold`",
+            "schema: field `order.coupon_code` removed (was `string?`)",
+            "schema: event `survey.answered` now also carries `order`",
+        ])
+        #expect(diff.catalog.map(\.text) == [
+            "catalog: cost of channel `email` 0.01 EUR → 0.02 EUR",
+            "catalog: cost of tag `handwritten` 2.50 EUR → 3 EUR",
+            "catalog: default channel of template `order_status` `sms` → `email`",
+            "catalog: redemption rate of action `voucher` 35% → 40%",
+        ])
+        #expect(diff.schema[0].usedBy?.contains("mission:1") == true && diff.schema[0].usedBy?.contains("vip_late_delivery") == true)
+        #expect(diff.catalog[2].usedBy == ["high_value_sms_updates"])
+        // The cost comes from replaying the sample through both: the same rules, priced by each catalog.
+        let before = try #require(Program.compile(old).0), after = try #require(Program.compile(new).0)
+        diff.cost = try #require(CostDiff.replay(old: before, new: after, oldEvents: DiffFixtures.sampleEvents(before), newEvents: DiffFixtures.sampleEvents(after),
+                                                 oldDeadLetters: 0, newDeadLetters: 0))
+        // The mission sentence: refund 5 EUR + e-mail 0.01 → 0.02 EUR + handwritten note 2.50 → 3 EUR.
+        let mission = try #require(diff.cost?.byRule.first { $0.rule == "mission:1" })
+        #expect(mission.oldCostMinor == 751 && mission.costMinor == 802)
+        #expect(diff.summaryLine.hasPrefix("3 schema changes, 4 catalog changes; projected cost +"), "\(diff.summaryLine)")
+        #expect(DiffFixtures.matchesGolden(diff.markdown(), "shop-schema-catalog.md"), "\(diff.markdown())")
+        #expect(DiffFixtures.matchesGolden(diff.json(), "shop-schema-catalog.json"), "\(diff.json())")
     }
 
     /// rules/shop, and a copy with: the mission threshold 2d → 4d, an amount changed, one rule

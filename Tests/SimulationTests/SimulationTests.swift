@@ -105,6 +105,65 @@ struct SimulationTests {
         #expect(report.savedByPolicy.map(\.cost) == [751])
     }
 
+    /// A seasonal rule's decisions outside its `active` dates are not money a policy saved: they
+    /// are reported apart, by rule, in the table, JSON, CSV and HTML (issue 15, point 10).
+    @Test func outOfSeasonDecisionsAreNotSavedByPolicies() throws {
+        let program = try Self.program("""
+            policy cap 8 EUR per customer within 30d
+            rule late "Late parcels in the first March week"
+              on shipment.delivered
+              when shipment.delay > 2d
+              then refund 5 EUR, send apology, flag handwritten
+              active from 2026-03-03 until 2026-03-10
+            """)
+        let report = Simulation(program: program).replay(events([
+            delivered("2026-03-02T10:00:00Z", shipment: "S1", customer: "A"),   // before the season
+            delivered("2026-03-04T10:00:00Z", shipment: "S2", customer: "A"),   // decided: 7.51 EUR
+            delivered("2026-03-05T10:00:00Z", shipment: "S3", customer: "A"),   // in season, over the cap
+            delivered("2026-03-12T10:00:00Z", shipment: "S4", customer: "B"),   // after the season
+        ], program: program))
+        #expect(report.decisions == 1)
+        #expect(report.cost == 751)
+        // The cap saved one decision of 7.51 EUR; the season held back two, of 7.51 EUR each.
+        #expect(report.savedByPolicy.map { "\($0.key) \($0.decisions) \($0.cost)" } == ["cap 1 751"])
+        #expect(report.outOfSeason.map { "\($0.key) \($0.decisions) \($0.cost)" } == ["late 2 1502"])
+        #expect(report.heldBack == ["late|cap": 1])
+
+        let table = report.table()
+        #expect(table.contains("\nheld back by   decisions         cost\ncap                    1     7.51 EUR\n"), "\(table)")
+        #expect(table.contains("\nout of season (not active)   decisions         cost\nlate                                 2    15.02 EUR\n"), "\(table)")
+        #expect(!table.contains("inactive"), "\(table)")
+
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        let saved = try #require(json["savedByPolicy"] as? [[String: Any]])
+        #expect(saved.map { $0["key"] as? String } == ["cap"])
+        let season = try #require(json["outOfSeason"] as? [[String: Any]])
+        #expect(season.count == 1)
+        #expect(season.first?["key"] as? String == "late" && season.first?["decisions"] as? Int == 2 && season.first?["cost"] as? Int == 1502)
+        #expect((json["heldBack"] as? [String: Int]) == ["late|cap": 1])
+
+        let csv = report.csv()
+        #expect(csv.contains("\r\nheld back by,cap,1,7.51 EUR,751\r\n"), "\(csv)")
+        #expect(csv.contains("\r\nout of season,late,2,15.02 EUR,1502\r\n"), "\(csv)")
+        #expect(!csv.contains("inactive"))
+
+        let page = HTMLReport.render(report)
+        #expect(page.contains("<h2>Out of season (not active)</h2>"))
+        let policies = try #require(page.range(of: "<h2>Held back by policies</h2>"))
+        let season2 = try #require(page.range(of: "<h2>Out of season (not active)</h2>"))
+        #expect(!page[policies.upperBound..<season2.lowerBound].contains("late"), "the season is not in the policies' table")
+        #expect(!page.contains("inactive"))
+    }
+
+    /// Without a season, nothing is out of season and the table has no such section.
+    @Test func aRuleWithoutDatesIsNeverOutOfSeason() throws {
+        let program = try Self.program("rule late on shipment.delivered when shipment.delay > 2d then refund 5 EUR")
+        let report = Simulation(program: program).replay(events([delivered("2026-03-02T10:00:00Z", shipment: "S1", customer: "A")], program: program))
+        #expect(report.outOfSeason.isEmpty)
+        #expect(!report.table().contains("out of season"))
+        #expect(report.json().contains("\"outOfSeason\" : [\n\n  ]"))
+    }
+
     @Test func comparesAnOutcomeOfCompensatedAndOtherSubjects() throws {
         let program = try #require(try Self.program(
             "rule late on shipment.delivered when shipment.delay > 2d then refund 5 EUR, send apology",

@@ -125,7 +125,10 @@ public enum TimeFormat {
             i += 1
             let (product, overflow) = amount.multipliedReportingOverflow(by: factor)
             guard !overflow else { return nil }
-            total += product
+            // Two huge parts (`15000000w15000000w`) would overflow the sum: not a duration.
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            guard !sumOverflow else { return nil }
+            total = sum
             parts += 1
         }
         guard parts > 0 else { return nil }

@@ -167,7 +167,7 @@ import Testing
                                   "--checkpoint-every", "100", "--dead-letters", os.path.join(directory, "dl.jsonl")],
                                  stdin=subprocess.PIPE, stderr=subprocess.PIPE)
             p.stdin.write(b"".join(lines[:2100])); p.stdin.flush()
-            deadline = time.time() + 60
+            deadline = time.time() + 240
             position = 0
             while time.time() < deadline:
                 try:
@@ -293,6 +293,19 @@ import Testing
             process.waitUntilExit()
             #expect(peak < 200_000, "\(command) grew to \(peak) kB on /dev/zero")
         }
+    }
+
+    @Test func aDurationWhosePartsOverflowIsADeadLetterNotACrash() throws {
+        let line = try String(contentsOf: Self.history, encoding: .utf8).split(separator: "\n")
+            .first { $0.contains("\"event\":\"shipment.delivered\"") && $0.contains("\"delay\":\"") } ?? ""
+        let hostile = line.replacingOccurrences(of: #""delay":"[^"]*""#, with: #""delay":"15000000000w15000000000w""#, options: .regularExpression)
+        #expect(hostile != String(line))
+        let events = scratchPath("duration", ".jsonl"), dl = scratchPath("duration-dl", ".jsonl")
+        try (hostile + "\n").write(to: events, atomically: true, encoding: .utf8)
+        let result = try redress(["run", "rules/shop", "--events", events.path, "--dead-letters", dl.path])
+        #expect(result.exitedNormally && result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("1 bad line"), "\(result.stderr)")
+        #expect(read(dl).contains("shipment.delay"), "\(read(dl))")
     }
 
     // MARK: 9. Output into the input

@@ -227,6 +227,11 @@ enum EnvironmentComparison {
         if old.currency != new.currency {
             change("currency", "currency \(old.currency) → \(new.currency)\(rounding(old.currency, new.currency))", old.currency, new.currency, uses: [])
         }
+        // Every amount computed from money is rounded by this rule: it changes what rules pay.
+        if old.rounding != new.rounding {
+            change("rounding", "rounding `\(old.rounding.rawValue)` → `\(new.rounding.rawValue)` (halves of a cent now go \(new.rounding == .halfUp ? "away from zero" : "to the even cent"))",
+                   old.rounding.rawValue, new.rounding.rawValue, uses: [])
+        }
         /// `6.90 EUR`, not `6.9 EUR`: cents are written in full, whole amounts as in rules (`5 EUR`).
         func money(_ value: Decimal, _ currency: String) -> String {
             var text = "\(value)"

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import RedressIR
+import RedressSemantics
 import RedressSyntax
 
 /// Bounds on what one CSV record may take, so that a stray quote or a file that is not CSV at
@@ -684,7 +685,7 @@ public final class CSVEventSource {
         var label = ref.label
         label.message = "not a column of \(file)"
         return Diagnostic(.unknownName, "\(file) has no column `\(ref.column)`", at: label,
-                   help: didYouMean(ref.column, among: header) ?? "its columns are \(header.prefix(30).map { "`\($0)`" }.joined(separator: ", "))")
+                   help: Suggestions.didYouMean(ref.column, among: header) ?? "its columns are \(header.prefix(30).map { "`\($0)`" }.joined(separator: ", "))")
     }
 
     /// Loads a joined file: key → its rows (only the used columns), in file order.
@@ -709,7 +710,7 @@ public final class CSVEventSource {
         var problems: [Diagnostic] = []
         guard let keyColumn = header.firstIndex(of: join.key) else {
             return .failure(OpenError(diagnostics: [Diagnostic(.unknownName, "\(name) has no key column `\(join.key)`", at: join.keyLabel,
-                                        help: didYouMean(join.key, among: header) ?? "its columns are \(header.map { "`\($0)`" }.joined(separator: ", "))")]))
+                                        help: Suggestions.didYouMean(join.key, among: header) ?? "its columns are \(header.map { "`\($0)`" }.joined(separator: ", "))")]))
         }
         var indices: [Int] = []
         for column in columns {

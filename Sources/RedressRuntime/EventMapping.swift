@@ -440,7 +440,7 @@ struct MappingLoader {
         for (key, keyNode, value) in top {
             if !EventMapping.sections.contains(key) {
                 error(.unknownName, "unknown section `\(key)` in the mapping", keyNode, "not a mapping section",
-                      help: didYouMean(key, among: EventMapping.sections) ?? "the sections are \(EventMapping.sections.map { "`\($0)`" }.joined(separator: ", "))")
+                      help: Suggestions.didYouMean(key, among: EventMapping.sections) ?? "the sections are \(EventMapping.sections.map { "`\($0)`" }.joined(separator: ", "))")
             }
             sections[key] = value
         }
@@ -515,7 +515,7 @@ struct MappingLoader {
                     }
                 default:
                     error(.unknownName, "unknown setting `\(setting)` of join `\(name)`", settingNode,
-                          help: didYouMean(setting, among: ["file", "key", "on", "rows"]) ?? "a join has `file`, `key`, `on` and `rows`")
+                          help: Suggestions.didYouMean(setting, among: ["file", "key", "on", "rows"]) ?? "a join has `file`, `key`, `on` and `rows`")
                 }
             }
             guard let file, let key else {
@@ -548,12 +548,12 @@ struct MappingLoader {
             }
             guard let entity = program.entities.firstIndex(where: { $0.name == parts[0] }) else {
                 error(.unknownEntity, "the schema has no entity `\(parts[0])`", nameNode, "unknown entity",
-                      help: didYouMean(parts[0], among: program.entities.map(\.name)) ?? "the entities are \(program.entities.map { "`\($0.name)`" }.joined(separator: ", "))")
+                      help: Suggestions.didYouMean(parts[0], among: program.entities.map(\.name)) ?? "the entities are \(program.entities.map { "`\($0.name)`" }.joined(separator: ", "))")
                 continue
             }
             guard let field = program.entities[entity].fields.first(where: { $0.name == parts[1] }) else {
                 error(.unknownField, "entity `\(parts[0])` has no field `\(parts[1])`", nameNode, "unknown field",
-                      help: didYouMean(name, among: program.entities[entity].fields.map { "\(parts[0]).\($0.name)" })
+                      help: Suggestions.didYouMean(name, among: program.entities[entity].fields.map { "\(parts[0]).\($0.name)" })
                         ?? "the fields of \(parts[0]) are \(program.entities[entity].fields.map { "`\($0.name)`" }.joined(separator: ", "))")
                 continue
             }
@@ -599,7 +599,8 @@ struct MappingLoader {
                             type = .fixed(index)
                         } else {
                             error(.unknownEvent, "the schema has no event type `\(name)`", value, "unknown event type",
-                                  help: didYouMean(name, among: program.events.map(\.name)) ?? "the event types are \(program.events.map { "`\($0.name)`" }.joined(separator: ", "))")
+                                  help: Suggestions.didYouMean(name, among: program.events.map(\.name))
+                                    ?? "event types are declared in the schema under `events:` (add a new one there first); they are \(Suggestions.listing(program.events.map(\.name), nearestTo: name))")
                         }
                     } else if let spec = self.value(value, kind: .string, unit: 0, what: "the event type", allowKnownAt: false) {
                         guard case .column = spec.value.source else {
@@ -608,7 +609,7 @@ struct MappingLoader {
                         }
                         for case let name? in spec.value.values.values where !program.events.contains(where: { $0.name == name }) {
                             error(.unknownEvent, "the schema has no event type `\(name)`", value, "in these values",
-                                  help: didYouMean(name, among: program.events.map(\.name)))
+                                  help: Suggestions.didYouMean(name, among: program.events.map(\.name)))
                         }
                         type = .column(spec.value)
                     }
@@ -623,7 +624,7 @@ struct MappingLoader {
                     id = idTemplate(text, value)
                 default:
                     error(.unknownName, "unknown setting `\(setting)` of an event", settingNode,
-                          help: didYouMean(setting, among: ["event", "time", "id"]) ?? "an event has `event`, `time` and `id`")
+                          help: Suggestions.didYouMean(setting, among: ["event", "time", "id"]) ?? "an event has `event`, `time` and `id`")
                 }
             }
             if !typeGiven { error(.invalidSchema, "this event has no `event` (its type, such as `order.placed`)", item) }
@@ -692,7 +693,7 @@ struct MappingLoader {
                 spec.source = .difference(first, second)
             case "count":
                 guard let name = scalar(value), let join = joinIndex[name] else {
-                    error(.unknownName, "`count` takes the name of a join", value, help: didYouMean(scalar(value) ?? "", among: mapping.joins.map(\.name)))
+                    error(.unknownName, "`count` takes the name of a join", value, help: Suggestions.didYouMean(scalar(value) ?? "", among: mapping.joins.map(\.name)))
                     failed = true
                     continue
                 }
@@ -720,7 +721,7 @@ struct MappingLoader {
                         if kind == .enumCase, unit >= 0, Int(unit) < program.enums.count, !program.enums[Int(unit)].cases.contains(meaning) {
                             let enumeration = program.enums[Int(unit)]
                             error(.unknownEnumCase, "`\(meaning)` is not a case of \(enumeration.name)", pairs.first { $0.key == text }?.value ?? value,
-                                  "not a case", help: didYouMean(meaning, among: enumeration.cases) ?? "the cases are \(enumeration.cases.joined(separator: ", "))")
+                                  "not a case", help: Suggestions.didYouMean(meaning, among: enumeration.cases) ?? "the cases are \(enumeration.cases.joined(separator: ", "))")
                             failed = true
                         }
                         spec.values[text] = .some(meaning)
@@ -760,7 +761,7 @@ struct MappingLoader {
                     spec.source = .aggregate(aggregation, ref)
                 } else {
                     error(.unknownName, "unknown setting `\(key)` of \(what)", keyNode,
-                          help: didYouMean(key, among: sourceKeys + optionKeys) ?? "the settings are \((sourceKeys + optionKeys).map { "`\($0)`" }.joined(separator: ", "))")
+                          help: Suggestions.didYouMean(key, among: sourceKeys + optionKeys) ?? "the settings are \((sourceKeys + optionKeys).map { "`\($0)`" }.joined(separator: ", "))")
                     failed = true
                 }
             }
@@ -777,7 +778,7 @@ struct MappingLoader {
         if case .constant(let text) = spec.source, kind == .enumCase, unit >= 0, Int(unit) < program.enums.count,
            spec.values.isEmpty, !program.enums[Int(unit)].cases.contains(text) {
             let enumeration = program.enums[Int(unit)]
-            error(.unknownEnumCase, "`\(text)` is not a case of \(enumeration.name)", node, help: didYouMean(text, among: enumeration.cases))
+            error(.unknownEnumCase, "`\(text)` is not a case of \(enumeration.name)", node, help: Suggestions.didYouMean(text, among: enumeration.cases))
             failed = true
         }
         return failed ? nil : (spec, knownAt)
@@ -923,21 +924,3 @@ struct MappingLoader {
     }
 }
 
-/// "did you mean `x`?" for the closest name within a small edit distance.
-func didYouMean(_ name: String, among candidates: [String]) -> String? {
-    func distance(_ a: [Character], _ b: [Character]) -> Int {
-        var previous = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var current = [i] + [Int](repeating: 0, count: b.count)
-            for j in stride(from: 1, through: b.count, by: 1) {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return a.isEmpty ? b.count : previous[b.count]
-    }
-    let lowered = Array(name.lowercased())
-    let best = candidates.map { ($0, distance(lowered, Array($0.lowercased()))) }.min { $0.1 < $1.1 }
-    guard let best, best.1 <= max(1, name.count / 3) else { return nil }
-    return "did you mean `\(best.0)`?"
-}

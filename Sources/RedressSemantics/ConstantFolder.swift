@@ -139,17 +139,3 @@ enum ConstantFolder {
         return a == b
     }
 }
-
-/// Exact money arithmetic helpers.
-public enum Money {
-    /// Rounds at the currency's minor unit by `rounding` (half to even unless the catalog says
-    /// `half_up`): 0.245 EUR → 0.24 EUR (half_even) or 0.25 EUR (half_up). Documented in
-    /// docs/catalog.md. The same rule as every fixed-point product (`FixedPoint.multiplyDivide`).
-    public static func round(_ amount: Decimal, currency: String, rounding: Rounding = .halfEven) -> Decimal {
-        let places = Currency.minorUnits[currency] ?? 2
-        var value = amount
-        var result = Decimal()
-        NSDecimalRound(&result, &value, Int(places), rounding == .halfEven ? .bankers : .plain)
-        return result
-    }
-}

@@ -401,6 +401,8 @@ struct RuleSetDiffTests {
                         catalog: [("\ncurrency: EUR\n", "\ncurrency: JPY\n"), (" EUR }", " JPY }"), ("0.01 JPY", "1 JPY"), ("0.09 JPY", "9 JPY"), ("0.06 JPY", "6 JPY"),
                                   ("1.10 JPY", "110 JPY"), ("2.50 EUR", "250 JPY"), ("0 EUR\n", "0 JPY\n"), ("6.90 JPY", "690 JPY"), ("4.90 EUR", "490 JPY")],
                         expected: ["catalog: currency EUR → JPY (amounts rounded to 0 decimals instead of 2)"]),
+        EnvironmentCase(name: "rounding rule", catalog: [("\ncurrency: EUR\n", "\ncurrency: EUR\nrounding: half_up\n")],
+                        expected: ["catalog: rounding `half_even` → `half_up` (halves of a cent now go away from zero)"]),
     ]
 
     @Test(arguments: environmentCases)

@@ -102,12 +102,12 @@ enum ReferenceInterpreter {
         case (.minus, .duration(let x), .duration(let y)): return .duration(x - y)
         case (.times, .money(let m, let c), _), (.times, _, .money(let m, let c)):
             let factor = number(a) ?? number(b) ?? 0
-            return .money(Money.round(m * factor, currency: c), currency: c)
+            return .money(OracleMoney.round(m * factor, currency: c), currency: c)
         case (.of, .percent(let p), .money(let m, let c)), (.times, .percent(let p), .money(let m, let c)):
-            return .money(Money.round(m * p / 100, currency: c), currency: c)
+            return .money(OracleMoney.round(m * p / 100, currency: c), currency: c)
         case (.divide, .money(let m, let c), _):
             guard let y = number(b), y != 0 else { return nil }
-            return .money(Money.round(m / y, currency: c), currency: c)
+            return .money(OracleMoney.round(m / y, currency: c), currency: c)
         default:
             guard let x = number(a), let y = number(b) else { return nil }
             switch op {
@@ -274,5 +274,16 @@ struct ReferenceInterpreterTests {
                 #expect(actualAmount == expectedAmount, "\(generated.rule) on \(line)")
             }
         }
+    }
+}
+
+/// The oracle's own rounding, in decimal arithmetic (independent of the engine's fixed point):
+/// half to even at the currency's minor unit.
+enum OracleMoney {
+    static func round(_ amount: Decimal, currency: String) -> Decimal {
+        var value = amount
+        var result = Decimal()
+        NSDecimalRound(&result, &value, Currency.minorUnits[currency] ?? 2, .bankers)
+        return result
     }
 }

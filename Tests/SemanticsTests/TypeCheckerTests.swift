@@ -152,9 +152,12 @@ struct TypeCheckerTests {
     }
 
     @Test func moneyIsExactAndRoundsHalfEven() {
-        #expect(Money.round(Decimal(string: "0.245")!, currency: "EUR") == Decimal(string: "0.24")!)
-        #expect(Money.round(Decimal(string: "0.255")!, currency: "EUR") == Decimal(string: "0.26")!)
-        #expect(Money.round(Decimal(string: "12.5")!, currency: "JPY") == Decimal(12))
+        // 0.245 EUR → 0.24, 0.255 EUR → 0.26: to the even cent.
+        for (text, expected) in [("0.49 EUR / 2", Value.money(Decimal(string: "0.24")!, currency: "EUR")),
+                                 ("0.51 EUR / 2", .money(Decimal(string: "0.26")!, currency: "EUR"))] {
+            let folded = check("param p = \(text)\nrule r on order.placed when order.total > p then send apology").checked?.parameters.first?.defaultValue
+            #expect(folded == expected, "\(text) → \(String(describing: folded))")
+        }
         let report = check("param p = 5% of 4.99 EUR\nrule r on order.placed when order.total > p then send apology")
         #expect(report.checked?.parameters.first?.defaultValue == .money(Decimal(string: "0.25")!, currency: "EUR"))
     }

@@ -94,6 +94,13 @@ public final class LineReader {
         }
     }
 
+    /// Whether `next` can hand out a line without waiting for more input: a whole line is in
+    /// the buffer, or the input has ended. A reader of a pipe asks before it would block, so
+    /// that what it has gathered goes on at once (a live stream, not a file being read through).
+    public var hasLineWithoutWaiting: Bool {
+        finished || findNewline() != nil
+    }
+
     func findNewline() -> Int? {
         guard start < end else { return nil }
         let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)

@@ -52,13 +52,18 @@ public final class EventPipeline: @unchecked Sendable {
         free = DispatchSemaphore(value: batches)
     }
 
-    /// Calls `body` for every line in order; `body` returns false to stop early.
-    public func run(_ body: (Item, Int) -> Bool) {
+    /// Calls `body` for every line in order; `body` returns false to stop early. `idle` is called
+    /// whenever the consumer has handled every line read so far and would wait for more (a quiet
+    /// pipe): the place to flush what was written, so a live stream's decisions go out at once.
+    public func run(idle: () -> Void = {}, _ body: (Item, Int) -> Bool) {
         let producer = Thread { [self] in produce() }
         producer.stackSize = 1 << 20
         producer.start()
         consuming: while true {
-            full.wait()
+            if full.wait(timeout: .now()) == .timedOut {
+                idle()
+                full.wait()
+            }
             lock.lock()
             let next = fullBatches.removeFirst()
             lock.unlock()
@@ -130,6 +135,9 @@ public final class EventPipeline: @unchecked Sendable {
                     batch.count += 1
                 }
                 if !read { more = false; break }
+                // Nothing more without waiting for input (a pipe that is quiet): hand over what
+                // was read instead of holding it until the batch is full.
+                if batch.count > 0, !lines.hasLineWithoutWaiting { break }
             }
             lock.lock()
             fullBatches.append(batch)

@@ -81,7 +81,9 @@ struct Run: ParsableCommand {
         let pipeline = EventPipeline(reader: EventReader(program: program),
                                      lines: LineReader(descriptor: input, maximumLineLength: maxLineBytes),
                                      slotCount: program.slots.count, skipThrough: session.resumeAfter)
-        pipeline.run { item, number in
+        // Decisions are flushed whenever the input is quiet: on a pipe that stays open each one
+        // goes out as soon as its line has been evaluated, not when the input ends.
+        pipeline.run(idle: { session.sink.flush() }) { item, number in
             session.engine.state.position = number
             do {
                 switch item {

@@ -5,3 +5,6 @@
 @_exported import enum RedressSemantics.Arithmetic
 @_exported import enum RedressSemantics.FixedPoint
 @_exported import enum RedressSemantics.Rounding
+@_exported import enum RedressSemantics.ComparisonOperator
+@_exported import enum RedressSemantics.ArithmeticOperator
+@_exported import enum RedressSemantics.BuiltinFunction

@@ -67,7 +67,18 @@ public final class Lowering {
 
     // MARK: - Tables of names
 
-    func entityIndex(_ name: String) -> Int { checked.schema.entities.firstIndex { $0.name == name } ?? 0 }
+    /// The position of `name` among the checked rule set's `what`. A checked rule set names only
+    /// what it declares, so a miss is a defect of the checker: it fails the compile loudly (a
+    /// problem, so no program is returned) rather than quietly meaning the first entry.
+    func position(of name: String, in names: [String], _ what: String) -> Int {
+        if let index = names.firstIndex(of: name) { return index }
+        problems.append("internal error: \(what) `\(name)` is not declared, although the rules checked; please report it")
+        return 0
+    }
+
+    func entityIndex(_ name: String) -> Int { position(of: name, in: checked.schema.entities.map(\.name), "entity") }
+    func enumIndex(_ name: String) -> Int { position(of: name, in: checked.schema.enums.map(\.name), "enum") }
+    func eventIndex(_ name: String) -> Int { position(of: name, in: checked.schema.events.map(\.name), "event type") }
 
     func currency(_ code: String) -> Int32 {
         if let index = currencyIndex[code] { return index }
@@ -107,7 +118,7 @@ public final class Lowering {
         case .duration: return (.duration, 0)
         case .timestamp: return (.timestamp, 0)
         case .date: return (.date, 0)
-        case .enumeration(let name): return (.enumCase, Int32(checked.schema.enums.firstIndex { $0.name == name } ?? 0))
+        case .enumeration(let name): return (.enumCase, Int32(enumIndex(name)))
         case .list: return (.list, 0)
         case .optional(let wrapped): return runtimeKind(wrapped)
         case .error: return (.missing, 0)
@@ -137,9 +148,9 @@ public final class Lowering {
         case .timestamp(let ms): return RuntimeValue(.timestamp, ms)
         case .date(let days): return RuntimeValue(.date, days)
         case .enumCase(let type, let name):
-            let enumIndex = checked.schema.enums.firstIndex { $0.name == type } ?? 0
-            let caseIndex = checked.schema.enums[safe: enumIndex]?.cases.firstIndex(of: name) ?? 0
-            return RuntimeValue(.enumCase, Int64(caseIndex), unit: Int32(enumIndex))
+            let enumeration = enumIndex(type)
+            let caseIndex = position(of: name, in: checked.schema.enums[safe: enumeration]?.cases ?? [], "case of \(type)")
+            return RuntimeValue(.enumCase, Int64(caseIndex), unit: Int32(enumeration))
         case .list:
             problems.append("a list constant outside `in [...]` cannot be lowered")
             return .missing
@@ -166,7 +177,7 @@ public final class Lowering {
         case .field(let reference):
             return Node(.slot, type: type, index: slot(reference.entity, reference.field))
         case .parameter(let name):
-            return Node(.parameter, type: type, index: checked.parameters.firstIndex { $0.name == name } ?? 0)
+            return Node(.parameter, type: type, index: position(of: name, in: checked.parameters.map(\.name), "parameter"))
         case .definition(let name):
             guard let definition = checked.definitions[name] else {
                 problems.append("definition `\(name)` is missing")
@@ -175,7 +186,7 @@ public final class Lowering {
             return lower(definition)
         case .tableLookup(let table, let key):
             let keyNode = lower(key)
-            let index = checked.tables.firstIndex { $0.name == table } ?? 0
+            let index = position(of: table, in: checked.tables.map(\.name), "table")
             if let constant = keyNode.value, keyNode.operation == .constant, !constant.isMissing,
                let value = program.tables[safe: index]?.values[safe: Int(constant.bits)] {
                 return Node(.constant, type: type, value: value)
@@ -194,11 +205,15 @@ public final class Lowering {
         case .presence(let operand, let test):
             return Node(test == .missing ? .isMissing : .isPresent, type: type, children: [lower(operand)])
         case .function(let name, let arguments):
-            return fold(Node(.function, type: type, symbol: name, children: arguments.map { lower($0) }))
+            guard let function = BuiltinFunction(rawValue: name) else {
+                problems.append("unknown function `\(name)`")
+                return Node(.constant, type: type, value: .missing)
+            }
+            return fold(Node(.function, type: type, symbol: .function(function), children: arguments.map { lower($0) }))
         case .aggregate(let aggregate):
             program.aggregates.append(Program.Aggregate(
                 function: Program.Aggregate.Function(rawValue: aggregate.function.rawValue) ?? .count,
-                event: checked.schema.events.firstIndex { $0.name == aggregate.event } ?? 0,
+                event: eventIndex(aggregate.event),
                 value: aggregate.value.map { lower($0) }, filter: aggregate.filter.map { lower($0) },
                 per: key(aggregate.per), windowMilliseconds: aggregate.window))
             return Node(.aggregate, type: type, index: program.aggregates.count - 1)
@@ -212,9 +227,17 @@ public final class Lowering {
             case .notIn: node = Node(.notIn, type: type, children: [l, r])
             case .coalesce: node = Node(.coalesce, type: type, children: [l, r])
             case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
-                node = Node(.compare, type: type, symbol: op.rawValue, children: [l, r])
+                guard let comparison = ComparisonOperator(rawValue: op.rawValue) else {
+                    problems.append("`\(op.rawValue)` is not a comparison")
+                    return Node(.constant, type: type, value: .missing)
+                }
+                node = Node(.compare, type: type, symbol: .comparison(comparison), children: [l, r])
             case .plus, .minus, .times, .divide, .of:
-                node = Node(.arithmetic, type: type, symbol: op.rawValue, children: [l, r])
+                guard let arithmetic = ArithmeticOperator(rawValue: op.rawValue) else {
+                    problems.append("`\(op.rawValue)` is not an arithmetic operator")
+                    return Node(.constant, type: type, value: .missing)
+                }
+                node = Node(.arithmetic, type: type, symbol: .arithmetic(arithmetic), children: [l, r])
             }
             return fold(node)
         }
@@ -234,9 +257,15 @@ public final class Lowering {
         case .or: value = Arithmetic.or(operands[0], operands[1])
         case .not: value = Arithmetic.not(operands[0])
         case .negate: value = Arithmetic.negate(operands[0])
-        case .compare: value = Arithmetic.compare(node.symbol ?? "==", operands[0], operands[1], strings: strings)
-        case .arithmetic: value = Arithmetic.apply(node.symbol ?? "+", operands[0], operands[1], rounding: checked.catalog.rounding)
-        case .function: value = Arithmetic.function(node.symbol ?? "min", operands, strings: strings)
+        case .compare:
+            guard let comparison = node.comparison else { return node }
+            value = Arithmetic.compare(comparison, operands[0], operands[1], strings: strings)
+        case .arithmetic:
+            guard let op = node.arithmeticOperator else { return node }
+            value = Arithmetic.apply(op, operands[0], operands[1], rounding: checked.catalog.rounding)
+        case .function:
+            guard let function = node.function else { return node }
+            value = Arithmetic.function(function, operands, strings: strings)
         default: value = nil
         }
         guard let value, !value.isMissing else { return node }
@@ -246,14 +275,14 @@ public final class Lowering {
     // MARK: - Declarations and rules
 
     func lowerTable(_ table: CheckedTable) -> Program.Table {
-        let enumIndex = checked.schema.enums.firstIndex { $0.name == table.keyEnum } ?? 0
-        let cases = checked.schema.enums[safe: enumIndex]?.cases ?? []
+        let keyEnum = enumIndex(table.keyEnum)
+        let cases = checked.schema.enums[safe: keyEnum]?.cases ?? []
         var values: [RuntimeValue] = []
         for name in cases {
             let value = table.entries.first { $0.key == name }?.value ?? table.otherwise
             values.append(value.map { runtime($0) } ?? .missing)
         }
-        return Program.Table(name: table.name, enumeration: enumIndex, values: values)
+        return Program.Table(name: table.name, enumeration: keyEnum, values: values)
     }
 
     func lowerPolicy(_ policy: CheckedPolicy) -> Program.Policy {
@@ -287,7 +316,7 @@ public final class Lowering {
         }
         var absence: Program.Absence? = nil
         if let written = rule.absence {
-            let event = checked.schema.events.firstIndex { $0.name == written.event } ?? 0
+            let event = eventIndex(written.event)
             switch written.deadline {
             case .after(let ms): absence = Program.Absence(event: event, withinMilliseconds: ms, deadline: nil)
             case .at(let expression): absence = Program.Absence(event: event, withinMilliseconds: nil, deadline: lower(expression))
@@ -295,7 +324,7 @@ public final class Lowering {
         }
         return Program.Rule(
             name: rule.name, description: rule.description, file: rule.file, line: lines(rule.file, rule.span),
-            triggers: rule.triggers.map { name in checked.schema.events.firstIndex { $0.name == name } ?? 0 },
+            triggers: rule.triggers.map { eventIndex($0) },
             triggersInferred: rule.triggersInferred, subject: subject, subjectKey: subjectKey, customerKey: customerKey,
             condition: rule.condition.map { lower($0) }, actions: actions, absence: absence,
             limits: rule.limits.map(lowerPolicy), caps: rule.caps.map(lowerPolicy),
@@ -312,15 +341,25 @@ public final class Lowering {
         func minorUnits(_ amount: Decimal, _ what: String) -> Int64 { scaled(amount, by: minor, what: what) }
         var actions: [Program.Catalog.Action] = []
         for action in catalog.actions {
-            let (cost, amount): (String, Int64) = switch action.cost {
-            case .free: ("free", 0)
-            case .amount: ("amount", 0)
-            case .fixed(let value): ("fixed", minorUnits(value, "cost of \(action.name)"))
-            case .perUnit(let value): ("per_unit", minorUnits(value, "unit cost of \(action.name)"))
+            let (cost, amount): (Program.Catalog.Action.CostModel, Int64) = switch action.cost {
+            case .free: (.free, 0)
+            case .amount: (.amount, 0)
+            case .fixed(let value): (.fixed, minorUnits(value, "cost of \(action.name)"))
+            case .perUnit(let value): (.perUnit, minorUnits(value, "unit cost of \(action.name)"))
+            }
+            let argument: Program.Catalog.Action.ArgumentKind = switch action.argument {
+            case .none: .none
+            case .money: .money
+            case .integer: .integer
+            case .percent: .percent
+            case .template: .template
+            case .tag: .tag
+            case .oneOf: .name
             }
             actions.append(Program.Catalog.Action(
                 name: action.name, cost: cost, costMinor: amount,
-                redemptionRate: action.redemptionRate.map { scaled($0, by: 6, what: "redemption rate of \(action.name)") }))
+                redemptionRate: action.redemptionRate.map { scaled($0, by: 6, what: "redemption rate of \(action.name)") },
+                argument: argument))
         }
         var templates: [String: String] = [:]
         for template in catalog.templates { templates[template.name] = template.defaultChannel ?? template.channels.first ?? "" }
@@ -364,7 +403,7 @@ public final class Lowering {
         switch node.operation {
         case .and:
             for child in node.children { collectEqualityTests(child, into: &tests) }
-        case .compare where node.symbol == "==":
+        case .compare where node.comparison == .equal:
             let (a, b) = (node.children[0], node.children[1])
             for (field, constant) in [(a, b), (b, a)] {
                 if field.operation == .slot, let index = field.index, constant.operation == .constant, let value = constant.value,

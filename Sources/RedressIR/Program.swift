@@ -1,8 +1,9 @@
+import RedressSemantics
 /// The intermediate representation: a checked rule set lowered to slots, indices and
 /// normalised constants. The runtime loads it (from JSON) without the rule sources, the
 /// schema or the catalog YAML. `Program.formatVersion` changes whenever the JSON changes shape.
 public struct Program: Codable, Sendable {
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     public var version: Int
     /// Currencies by index (`RuntimeValue.unit` of money); the first is the catalog's.
@@ -147,12 +148,20 @@ public struct Program: Codable, Sendable {
     }
     public struct Catalog: Codable, Sendable {
         public struct Action: Codable, Sendable {
+            /// How an action is priced (written as the catalog writes it).
+            public enum CostModel: String, Codable, Sendable {
+                case free, amount, fixed, perUnit = "per_unit"
+            }
+            /// What the action takes, kept so that later stages (rule tests, reports) need not guess.
+            public enum ArgumentKind: String, Codable, Sendable {
+                case none, money, integer, percent, template, tag, name
+            }
             public var name: String
-            /// `free`, `amount`, `fixed` or `per_unit`.
-            public var cost: String
+            public var cost: CostModel
             public var costMinor: Int64
             /// Millionths; nil means every voucher is redeemed.
             public var redemptionRate: Int64?
+            public var argument: ArgumentKind
         }
         public struct Priced: Codable, Sendable {
             public var name: String
@@ -196,8 +205,26 @@ public final class Node: Codable, Sendable {
     public let value: RuntimeValue?
     /// Slot, parameter, table or aggregate index.
     public let index: Int?
-    /// `>`, `+`, `of`, `min`, ...
-    public let symbol: String?
+    /// What a `compare`, `arithmetic` or `function` node does, typed: evaluation switches on
+    /// these, never on text. Written in the JSON as the language writes it (`>`, `+`, `of`, `min`).
+    public enum Symbol: Sendable, Equatable {
+        case comparison(ComparisonOperator)
+        case arithmetic(ArithmeticOperator)
+        case function(BuiltinFunction)
+
+        public var text: String {
+            switch self {
+            case .comparison(let c): c.rawValue
+            case .arithmetic(let a): a.rawValue
+            case .function(let f): f.rawValue
+            }
+        }
+    }
+    public let symbol: Symbol?
+
+    public var comparison: ComparisonOperator? { if case .comparison(let c)? = symbol { c } else { nil } }
+    public var arithmeticOperator: ArithmeticOperator? { if case .arithmetic(let a)? = symbol { a } else { nil } }
+    public var function: BuiltinFunction? { if case .function(let f)? = symbol { f } else { nil } }
     public let children: [Node]
     /// For `case`: the subject (if any) is `children[0]`; arms are pattern lists and values.
     public let arms: [Arm]?
@@ -227,7 +254,7 @@ public final class Node: Codable, Sendable {
         try container.encode(type, forKey: .type)
         try container.encodeIfPresent(value, forKey: .value)
         try container.encodeIfPresent(index, forKey: .index)
-        try container.encodeIfPresent(symbol, forKey: .symbol)
+        try container.encodeIfPresent(symbol?.text, forKey: .symbol)
         if !children.isEmpty { try container.encode(children, forKey: .children) }
         try container.encodeIfPresent(arms, forKey: .arms)
         try container.encodeIfPresent(otherwise, forKey: .otherwise)
@@ -239,13 +266,29 @@ public final class Node: Codable, Sendable {
         type = try container.decode(String.self, forKey: .type)
         value = try container.decodeIfPresent(RuntimeValue.self, forKey: .value)
         index = try container.decodeIfPresent(Int.self, forKey: .index)
-        symbol = try container.decodeIfPresent(String.self, forKey: .symbol)
+        // The symbol must be one the operation has: an unknown one is an error, not a default.
+        let text = try container.decodeIfPresent(String.self, forKey: .symbol)
+        switch operation {
+        case .compare, .arithmetic, .function:
+            let parsed: Symbol? = switch operation {
+            case .compare: text.flatMap(ComparisonOperator.init(rawValue:)).map(Symbol.comparison)
+            case .arithmetic: text.flatMap(ArithmeticOperator.init(rawValue:)).map(Symbol.arithmetic)
+            default: text.flatMap(BuiltinFunction.init(rawValue:)).map(Symbol.function)
+            }
+            guard let parsed else {
+                throw DecodingError.dataCorruptedError(forKey: .symbol, in: container,
+                                                       debugDescription: "a `\(operation.rawValue)` node needs a known symbol, found \(text.map { "`\($0)`" } ?? "none")")
+            }
+            symbol = parsed
+        default:
+            symbol = nil
+        }
         children = try container.decodeIfPresent([Node].self, forKey: .children) ?? []
         arms = try container.decodeIfPresent([Arm].self, forKey: .arms)
         otherwise = try container.decodeIfPresent(Node.self, forKey: .otherwise)
     }
 
-    public init(_ operation: Operation, type: String, value: RuntimeValue? = nil, index: Int? = nil, symbol: String? = nil,
+    public init(_ operation: Operation, type: String, value: RuntimeValue? = nil, index: Int? = nil, symbol: Symbol? = nil,
                 children: [Node] = [], arms: [Arm]? = nil, otherwise: Node? = nil) {
         self.operation = operation
         self.type = type

@@ -776,7 +776,16 @@ public final class RuleTestParser {
         let definition = catalog?.action(verb)
         var kind = definition?.argument
         if kind == nil, let compiled = program.catalog.actions.first(where: { $0.name == verb }) {
-            kind = compiled.cost == "amount" ? .money : compiled.cost == "per_unit" ? .integer : nil
+            // From an IR file (no catalog beside it): the kind the IR keeps.
+            kind = switch compiled.argument {
+            case .none: Catalog.ArgumentKind.none
+            case .money: .money
+            case .integer: .integer
+            case .percent: .percent
+            case .template: .template
+            case .tag: .tag
+            case .name: nil   // the listed names are the catalog's; without it, any name may match
+            }
         }
         let currencies = program.currencies.map(\.code)
         let currency = catalog?.currency ?? currencies.first ?? "EUR"

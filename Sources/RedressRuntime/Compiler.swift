@@ -95,10 +95,11 @@ public enum Compiler {
         case .in, .notIn:
             return compileMembership(node, program: program)
         case .arithmetic:
-            let symbol = node.symbol ?? "+"
+            // Decoding guarantees the symbol; a node built otherwise without one evaluates to missing.
+            guard let op = node.arithmeticOperator else { return { _ in .missing } }
             let l = compile(node.children[0], program: program), r = compile(node.children[1], program: program)
             let rounding = program.catalog.moneyRounding
-            return { frame in Arithmetic.apply(symbol, l(frame), r(frame), rounding: rounding) }
+            return { frame in Arithmetic.apply(op, l(frame), r(frame), rounding: rounding) }
         case .coalesce:
             let l = compile(node.children[0], program: program), r = compile(node.children[1], program: program)
             return { frame in
@@ -110,9 +111,9 @@ public enum Compiler {
             let missing = node.operation == .isMissing
             return { frame in .bool(operand(frame).isMissing == missing) }
         case .function:
-            let name = node.symbol ?? "min"
+            guard let function = node.function else { return { _ in .missing } }
             let arguments = node.children.map { compile($0, program: program) }
-            return { frame in Arithmetic.function(name, arguments.map { $0(frame) }, strings: frame.string) }
+            return { frame in Arithmetic.function(function, arguments.map { $0(frame) }, strings: frame.string) }
         case .aggregate:
             let index = node.index ?? 0
             return { frame in frame.aggregate(index) }
@@ -120,24 +121,24 @@ public enum Compiler {
     }
 
     static func compileCompare(_ node: Node, program: Program) -> Compiled {
-        let symbol = node.symbol ?? "=="
+        guard let comparison = node.comparison else { return { _ in .missing } }
         let (left, right) = (node.children[0], node.children[1])
         // Fast path: slot OP constant of the same kind, not strings (the mission rule's shape).
         if left.operation == .slot, let slot = left.index, right.operation == .constant, let constant = right.value,
            constant.kind == program.slots[slot].kind, constant.kind != .string, constant.kind != .list,
            constant.kind != .money || constant.unit == program.slots[slot].unit {
             let bits = constant.bits
-            switch symbol {
-            case ">": return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits > bits) }
-            case ">=": return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits >= bits) }
-            case "<": return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits < bits) }
-            case "<=": return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits <= bits) }
-            case "==": return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits == bits) }
-            default: return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits != bits) }
+            switch comparison {
+            case .greater: return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits > bits) }
+            case .greaterEqual: return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits >= bits) }
+            case .less: return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits < bits) }
+            case .lessEqual: return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits <= bits) }
+            case .equal: return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits == bits) }
+            case .notEqual: return { frame in let v = frame.slots[slot]; return v.isMissing ? .missing : .bool(v.bits != bits) }
             }
         }
         let l = compile(left, program: program), r = compile(right, program: program)
-        return { frame in Arithmetic.compare(symbol, l(frame), r(frame), strings: frame.string) }
+        return { frame in Arithmetic.compare(comparison, l(frame), r(frame), strings: frame.string) }
     }
 
     static func compileMembership(_ node: Node, program: Program) -> Compiled {

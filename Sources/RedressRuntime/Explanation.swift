@@ -154,13 +154,13 @@ public enum NodePrinter {
         case .negate: return "-\(wrapped(node.children[0]))"
         case .and: return "\(wrapped(node.children[0])) and \(wrapped(node.children[1]))"
         case .or: return "\(wrapped(node.children[0])) or \(wrapped(node.children[1]))"
-        case .compare, .arithmetic: return "\(wrapped(node.children[0])) \(node.symbol ?? "?") \(wrapped(node.children[1]))"
+        case .compare, .arithmetic: return "\(wrapped(node.children[0])) \(node.symbol?.text ?? "?") \(wrapped(node.children[1]))"
         case .in: return "\(wrapped(node.children[0])) in \(p(node.children[1]))"
         case .notIn: return "\(wrapped(node.children[0])) not in \(p(node.children[1]))"
         case .coalesce: return "\(wrapped(node.children[0])) ?? \(wrapped(node.children[1]))"
         case .isMissing: return "\(wrapped(node.children[0])) is missing"
         case .isPresent: return "\(wrapped(node.children[0])) is present"
-        case .function: return "\(node.symbol ?? "f")(\(node.children.map(p).joined(separator: ", ")))"
+        case .function: return "\(node.symbol?.text ?? "f")(\(node.children.map(p).joined(separator: ", ")))"
         case .aggregate:
             let aggregate = program.aggregates[node.index ?? 0]
             var text = "\(aggregate.function.rawValue)(\(program.events[aggregate.event].name)"

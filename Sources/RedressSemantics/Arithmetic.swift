@@ -1,3 +1,18 @@
+/// A comparison of the language (`==`, `<`, …); its raw value is how the IR's JSON writes it.
+public enum ComparisonOperator: String, Codable, Sendable, CaseIterable {
+    case equal = "==", notEqual = "!=", less = "<", lessEqual = "<=", greater = ">", greaterEqual = ">="
+}
+
+/// An arithmetic operator of the language (`+ - * / of`).
+public enum ArithmeticOperator: String, Codable, Sendable, CaseIterable {
+    case plus = "+", minus = "-", times = "*", divide = "/", of
+}
+
+/// A built-in function of the language.
+public enum BuiltinFunction: String, Codable, Sendable, CaseIterable {
+    case min, max, clamp
+}
+
 /// The operations of the language on runtime values. Lowering uses them to fold constants and
 /// the evaluator to compute, so a constant and a computed value can never disagree.
 /// A missing operand gives a missing result (three-valued logic); money is exact.
@@ -30,17 +45,17 @@ public enum Arithmetic {
         return nil
     }
 
-    public static func compare(_ symbol: String, _ a: RuntimeValue, _ b: RuntimeValue, strings: Strings) -> RuntimeValue {
+    public static func compare(_ comparison: ComparisonOperator, _ a: RuntimeValue, _ b: RuntimeValue, strings: Strings) -> RuntimeValue {
         if a.isMissing || b.isMissing { return .missing }
-        switch symbol {
-        case "==": return .bool(equal(a, b, strings: strings))
-        case "!=": return .bool(!equal(a, b, strings: strings))
-        default:
+        switch comparison {
+        case .equal: return .bool(equal(a, b, strings: strings))
+        case .notEqual: return .bool(!equal(a, b, strings: strings))
+        case .less, .lessEqual, .greater, .greaterEqual:
             guard let o = order(a, b, strings: strings) else { return .missing }
-            switch symbol {
-            case "<": return .bool(o < 0)
-            case "<=": return .bool(o <= 0)
-            case ">": return .bool(o > 0)
+            switch comparison {
+            case .less: return .bool(o < 0)
+            case .lessEqual: return .bool(o <= 0)
+            case .greater: return .bool(o > 0)
             default: return .bool(o >= 0)
             }
         }
@@ -48,68 +63,68 @@ public enum Arithmetic {
 
     /// `+ - * / of` with the unit rules of the checker. Nil result (missing) on overflow
     /// or division by zero. Products and quotients are rounded by `rounding` (the catalog's).
-    public static func apply(_ symbol: String, _ a: RuntimeValue, _ b: RuntimeValue, rounding: Rounding = .halfEven) -> RuntimeValue {
+    public static func apply(_ op: ArithmeticOperator, _ a: RuntimeValue, _ b: RuntimeValue, rounding: Rounding = .halfEven) -> RuntimeValue {
         if a.isMissing || b.isMissing { return .missing }
         func value(_ kind: RuntimeValue.Kind, _ bits: Int64?, unit: Int32 = 0) -> RuntimeValue {
             bits.map { RuntimeValue(kind, $0, unit: unit) } ?? .missing
         }
         func add(_ x: Int64, _ y: Int64) -> Int64? { let (r, o) = x.addingReportingOverflow(y); return o ? nil : r }
         func sub(_ x: Int64, _ y: Int64) -> Int64? { let (r, o) = x.subtractingReportingOverflow(y); return o ? nil : r }
-        switch (symbol, a.kind, b.kind) {
-        case ("+", .integer, .integer): return value(.integer, add(a.bits, b.bits))
-        case ("-", .integer, .integer): return value(.integer, sub(a.bits, b.bits))
-        case ("*", .integer, .integer): let (r, o) = a.bits.multipliedReportingOverflow(by: b.bits); return o ? .missing : value(.integer, r)
-        case ("+", .money, .money) where a.unit == b.unit: return value(.money, add(a.bits, b.bits), unit: a.unit)
-        case ("-", .money, .money) where a.unit == b.unit: return value(.money, sub(a.bits, b.bits), unit: a.unit)
-        case ("+", .duration, .duration): return value(.duration, add(a.bits, b.bits))
-        case ("-", .duration, .duration): return value(.duration, sub(a.bits, b.bits))
-        case ("+", .timestamp, .duration): return value(.timestamp, add(a.bits, b.bits))
-        case ("+", .duration, .timestamp): return value(.timestamp, add(a.bits, b.bits))
-        case ("-", .timestamp, .duration): return value(.timestamp, sub(a.bits, b.bits))
-        case ("-", .timestamp, .timestamp): return value(.duration, sub(a.bits, b.bits))
-        case ("+", .date, .duration): return value(.date, add(a.bits, b.bits / 86_400_000))
-        case ("-", .date, .duration): return value(.date, sub(a.bits, b.bits / 86_400_000))
-        case ("-", .date, .date): return value(.duration, sub(a.bits, b.bits).flatMap { d in let (r, o) = d.multipliedReportingOverflow(by: 86_400_000); return o ? nil : r })
-        case ("+", .percent, .percent): return value(.percent, add(a.bits, b.bits))
-        case ("-", .percent, .percent): return value(.percent, sub(a.bits, b.bits))
+        switch (op, a.kind, b.kind) {
+        case (.plus, .integer, .integer): return value(.integer, add(a.bits, b.bits))
+        case (.minus, .integer, .integer): return value(.integer, sub(a.bits, b.bits))
+        case (.times, .integer, .integer): let (r, o) = a.bits.multipliedReportingOverflow(by: b.bits); return o ? .missing : value(.integer, r)
+        case (.plus, .money, .money) where a.unit == b.unit: return value(.money, add(a.bits, b.bits), unit: a.unit)
+        case (.minus, .money, .money) where a.unit == b.unit: return value(.money, sub(a.bits, b.bits), unit: a.unit)
+        case (.plus, .duration, .duration): return value(.duration, add(a.bits, b.bits))
+        case (.minus, .duration, .duration): return value(.duration, sub(a.bits, b.bits))
+        case (.plus, .timestamp, .duration): return value(.timestamp, add(a.bits, b.bits))
+        case (.plus, .duration, .timestamp): return value(.timestamp, add(a.bits, b.bits))
+        case (.minus, .timestamp, .duration): return value(.timestamp, sub(a.bits, b.bits))
+        case (.minus, .timestamp, .timestamp): return value(.duration, sub(a.bits, b.bits))
+        case (.plus, .date, .duration): return value(.date, add(a.bits, b.bits / 86_400_000))
+        case (.minus, .date, .duration): return value(.date, sub(a.bits, b.bits / 86_400_000))
+        case (.minus, .date, .date): return value(.duration, sub(a.bits, b.bits).flatMap { d in let (r, o) = d.multipliedReportingOverflow(by: 86_400_000); return o ? nil : r })
+        case (.plus, .percent, .percent): return value(.percent, add(a.bits, b.bits))
+        case (.minus, .percent, .percent): return value(.percent, sub(a.bits, b.bits))
         default: break
         }
         // Mixed integer/decimal arithmetic in millionths.
         if let x = numeric(a), let y = numeric(b) {
-            switch symbol {
-            case "+": return value(.decimal, add(x, y))
-            case "-": return value(.decimal, sub(x, y))
-            case "*": return value(.decimal, FixedPoint.multiplyDivide(x, y, FixedPoint.scale, rounding: rounding))
-            case "/": return y == 0 ? .missing : value(.decimal, FixedPoint.multiplyDivide(x, FixedPoint.scale, y, rounding: rounding))
+            switch op {
+            case .plus: return value(.decimal, add(x, y))
+            case .minus: return value(.decimal, sub(x, y))
+            case .times: return value(.decimal, FixedPoint.multiplyDivide(x, y, FixedPoint.scale, rounding: rounding))
+            case .divide: return y == 0 ? .missing : value(.decimal, FixedPoint.multiplyDivide(x, FixedPoint.scale, y, rounding: rounding))
             default: return .missing
             }
         }
-        switch (symbol, a.kind, b.kind) {
-        case ("*", .money, _), ("*", _, .money), ("of", .percent, .money):
+        switch (op, a.kind, b.kind) {
+        case (.times, .money, _), (.times, _, .money), (.of, .percent, .money):
             let (money, factor) = a.kind == .money ? (a, b) : (b, a)
             guard let millionths = factor.kind == .percent ? factor.bits : numeric(factor) else { return .missing }
             return value(.money, FixedPoint.multiplyDivide(money.bits, millionths, FixedPoint.scale, rounding: rounding), unit: money.unit)
-        case ("*", .duration, _), ("*", _, .duration), ("of", .percent, .duration):
+        case (.times, .duration, _), (.times, _, .duration), (.of, .percent, .duration):
             let (duration, factor) = a.kind == .duration ? (a, b) : (b, a)
             guard let millionths = factor.kind == .percent ? factor.bits : numeric(factor) else { return .missing }
             return value(.duration, FixedPoint.multiplyDivide(duration.bits, millionths, FixedPoint.scale, rounding: rounding))
-        case ("of", .percent, .integer), ("of", .percent, .decimal):
+        case (.of, .percent, .integer), (.of, .percent, .decimal):
             guard let x = numeric(b) else { return .missing }
             return value(.decimal, FixedPoint.multiplyDivide(x, a.bits, FixedPoint.scale, rounding: rounding))
-        case ("*", .percent, _):
+        case (.times, .percent, _):
             guard let x = numeric(b) else { return .missing }
             return value(.percent, FixedPoint.multiplyDivide(a.bits, x, FixedPoint.scale, rounding: rounding))
-        case ("/", .money, .money) where a.unit == b.unit:
+        case (.divide, .money, .money) where a.unit == b.unit:
             return b.bits == 0 ? .missing : value(.decimal, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, b.bits, rounding: rounding))
-        case ("/", .money, _):
+        case (.divide, .money, _):
             guard let y = numeric(b), y != 0 else { return .missing }
             return value(.money, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, y, rounding: rounding), unit: a.unit)
-        case ("/", .duration, .duration):
+        case (.divide, .duration, .duration):
             return b.bits == 0 ? .missing : value(.decimal, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, b.bits, rounding: rounding))
-        case ("/", .duration, _):
+        case (.divide, .duration, _):
             guard let y = numeric(b), y != 0 else { return .missing }
             return value(.duration, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, y, rounding: rounding))
-        case ("/", .percent, _):
+        case (.divide, .percent, _):
             guard let y = numeric(b), y != 0 else { return .missing }
             return value(.percent, FixedPoint.multiplyDivide(a.bits, FixedPoint.scale, y, rounding: rounding))
         default:
@@ -140,24 +155,22 @@ public enum Arithmetic {
 
 extension Arithmetic {
     /// `min`, `max` and `clamp(value, low, high)`; missing if any argument is missing.
-    public static func function(_ name: String, _ arguments: [RuntimeValue], strings: Strings) -> RuntimeValue {
+    public static func function(_ function: BuiltinFunction, _ arguments: [RuntimeValue], strings: Strings) -> RuntimeValue {
         guard let first = arguments.first, !arguments.contains(where: \.isMissing) else { return .missing }
-        switch name {
-        case "min", "max":
+        switch function {
+        case .min, .max:
             var best = first
             for candidate in arguments.dropFirst() {
                 guard let o = order(candidate, best, strings: strings) else { return .missing }
-                if (name == "min" && o < 0) || (name == "max" && o > 0) { best = candidate }
+                if (function == .min && o < 0) || (function == .max && o > 0) { best = candidate }
             }
             return best
-        case "clamp":
+        case .clamp:
             guard arguments.count == 3, let low = order(first, arguments[1], strings: strings),
                   let high = order(first, arguments[2], strings: strings) else { return .missing }
             if low < 0 { return arguments[1] }
             if high > 0 { return arguments[2] }
             return first
-        default:
-            return .missing
         }
     }
 }

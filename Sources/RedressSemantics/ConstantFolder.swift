@@ -88,7 +88,8 @@ enum ConstantFolder {
             // a folded constant and a computed value cannot disagree, to the cent and the rounding.
             var currencies: [String] = []
             guard let a = runtime(l, currencies: &currencies), let b = runtime(r, currencies: &currencies) else { return nil }
-            return value(Arithmetic.apply(op.rawValue, a, b, rounding: rounding), currencies: currencies)
+            guard let arithmetic = ArithmeticOperator(rawValue: op.rawValue) else { return nil }
+            return value(Arithmetic.apply(arithmetic, a, b, rounding: rounding), currencies: currencies)
         default: return nil
         }
     }

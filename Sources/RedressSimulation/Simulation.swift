@@ -186,10 +186,10 @@ public struct Pricing: Sendable {
         actionNames = program.catalog.actions.map(\.name)
         actions = program.catalog.actions.map { action in
             let model: ActionCost.Model = switch action.cost {
-            case "amount": .amount
-            case "fixed": .fixed
-            case "per_unit": .perUnit
-            default: .free
+            case .amount: .amount
+            case .fixed: .fixed
+            case .perUnit: .perUnit
+            case .free: .free
             }
             return ActionCost(model: model, costMinor: action.costMinor, redemptionRate: action.redemptionRate)
         }

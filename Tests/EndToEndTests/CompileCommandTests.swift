@@ -9,7 +9,7 @@ struct CompileCommandTests {
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout == second.stdout)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
-        #expect(object["version"] as? Int == 1)
+        #expect(object["version"] as? Int == 2)
         #expect((object["rules"] as? [Any])?.count == 24)
 
         // The runtime side reads the IR back without the sources: loading and writing again changes nothing.

@@ -103,22 +103,22 @@ struct ArithmeticTests {
 
     @Test func overflowIsMissingNotACrash() {
         #expect(FixedPoint.multiplyDivide(.max, .max, 1) == nil)
-        #expect(Arithmetic.apply("+", RuntimeValue(.integer, .max), RuntimeValue(.integer, 1)).isMissing)
-        #expect(Arithmetic.apply("/", Self.eur(100), RuntimeValue(.integer, 0)).isMissing)
+        #expect(Arithmetic.apply(.plus, RuntimeValue(.integer, .max), RuntimeValue(.integer, 1)).isMissing)
+        #expect(Arithmetic.apply(.divide, Self.eur(100), RuntimeValue(.integer, 0)).isMissing)
         #expect(Arithmetic.negate(RuntimeValue(.integer, .min)).isMissing)
     }
 
     @Test func unitsCombineAsTheCheckerSays() {
-        #expect(Arithmetic.apply("of", RuntimeValue(.percent, 50_000), Self.eur(499)) == Self.eur(25))
-        #expect(Arithmetic.apply("*", Self.eur(250), RuntimeValue(.integer, 3)) == Self.eur(750))
-        #expect(Arithmetic.apply("*", Self.eur(333), RuntimeValue(.decimal, 1_500_000)) == Self.eur(500))
-        #expect(Arithmetic.apply("-", RuntimeValue(.timestamp, 5000), RuntimeValue(.timestamp, 2000)) == RuntimeValue(.duration, 3000))
-        #expect(Arithmetic.apply("+", RuntimeValue(.timestamp, 5000), RuntimeValue(.duration, 1000)) == RuntimeValue(.timestamp, 6000))
-        #expect(Arithmetic.apply("+", Self.eur(1), RuntimeValue(.money, 1, unit: 1)).isMissing)
-        #expect(Arithmetic.compare(">", RuntimeValue(.integer, 3), RuntimeValue(.decimal, 2_500_000), strings: Self.strings) == .true)
-        #expect(Arithmetic.compare(">", .missing, RuntimeValue(.integer, 1), strings: Self.strings).isMissing)
-        #expect(Arithmetic.function("clamp", [Self.eur(700), Self.eur(300), Self.eur(500)], strings: Self.strings) == Self.eur(500))
-        #expect(Arithmetic.function("clamp", [Self.eur(100), Self.eur(300), Self.eur(500)], strings: Self.strings) == Self.eur(300))
+        #expect(Arithmetic.apply(.of, RuntimeValue(.percent, 50_000), Self.eur(499)) == Self.eur(25))
+        #expect(Arithmetic.apply(.times, Self.eur(250), RuntimeValue(.integer, 3)) == Self.eur(750))
+        #expect(Arithmetic.apply(.times, Self.eur(333), RuntimeValue(.decimal, 1_500_000)) == Self.eur(500))
+        #expect(Arithmetic.apply(.minus, RuntimeValue(.timestamp, 5000), RuntimeValue(.timestamp, 2000)) == RuntimeValue(.duration, 3000))
+        #expect(Arithmetic.apply(.plus, RuntimeValue(.timestamp, 5000), RuntimeValue(.duration, 1000)) == RuntimeValue(.timestamp, 6000))
+        #expect(Arithmetic.apply(.plus, Self.eur(1), RuntimeValue(.money, 1, unit: 1)).isMissing)
+        #expect(Arithmetic.compare(.greater, RuntimeValue(.integer, 3), RuntimeValue(.decimal, 2_500_000), strings: Self.strings) == .true)
+        #expect(Arithmetic.compare(.greater, .missing, RuntimeValue(.integer, 1), strings: Self.strings).isMissing)
+        #expect(Arithmetic.function(.clamp, [Self.eur(700), Self.eur(300), Self.eur(500)], strings: Self.strings) == Self.eur(500))
+        #expect(Arithmetic.function(.clamp, [Self.eur(100), Self.eur(300), Self.eur(500)], strings: Self.strings) == Self.eur(300))
     }
 
     @Test func threeValuedLogic() {

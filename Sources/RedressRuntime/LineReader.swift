@@ -32,6 +32,9 @@ public final class LineReader {
     var start = 0
     var end = 0
     var finished = false
+    /// Ended by the wake descriptor: a line not yet complete is left unread (not handed out as a
+    /// line, and not counted), so a restart reads it whole.
+    var stopped = false
     public let maximumLineLength: Int
     /// The length of the line just handed out when it was over `maximumLineLength` (then only
     /// its first bytes were handed out); 0 for every other line.
@@ -44,10 +47,36 @@ public final class LineReader {
     /// Why reading stopped early (a directory, a device error), or nil at a normal end of input.
     public private(set) var failure: String? = nil
 
-    public init(descriptor: Int32, bufferSize: Int = 1 << 20, maximumLineLength: Int = LineLimit.defaultBytes) {
+    /// Follow the file like `tail -f`: at its end, wait for lines to be appended instead of
+    /// ending (checked every `followInterval` microseconds), until `stop` says so.
+    public let follow: Bool
+    /// A descriptor that becomes readable when the input should end (the read end of a pipe a
+    /// SIGINT/SIGTERM handler writes to): every wait for input also waits on it, so a stop ends
+    /// even a read blocked on a quiet pipe, whichever thread the signal reached.
+    public let wake: Int32?
+    /// Milliseconds between looks at a followed file's end.
+    let followInterval: Int32 = 10
+
+    public init(descriptor: Int32, bufferSize: Int = 1 << 20, maximumLineLength: Int = LineLimit.defaultBytes,
+                follow: Bool = false, wake: Int32? = nil) {
         self.descriptor = descriptor
         self.maximumLineLength = max(1, maximumLineLength)
+        self.follow = follow
+        self.wake = wake
         buffer = .allocate(byteCount: max(bufferSize, 64), alignment: 8)
+    }
+
+    /// Whether the wake descriptor says stop; with `waiting`, waits up to that many milliseconds
+    /// for it or for `descriptor` to have input (-1: as long as it takes).
+    func stopRequested(waiting milliseconds: Int32 = 0, forInput: Bool = false) -> Bool {
+        guard let wake else {
+            if milliseconds > 0 { usleep(UInt32(milliseconds) * 1000) }
+            return false
+        }
+        var descriptors = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+        if forInput { descriptors.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)) }
+        let ready = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
+        return ready > 0 && descriptors[0].revents != 0
     }
 
     deinit { buffer.deallocate() }
@@ -61,7 +90,7 @@ public final class LineReader {
             let newline = findNewline()
             if newline != nil || finished {
                 let lineStop = newline ?? end
-                if newline == nil, start >= end, skipped == 0 { return false }
+                if newline == nil, (start >= end && skipped == 0) || stopped { return false }
                 var lineEnd = lineStop
                 if lineEnd > start, buffer[lineEnd - 1] == 13 { lineEnd -= 1 }
                 lineNumber += 1
@@ -122,10 +151,31 @@ public final class LineReader {
             buffer.deallocate()
             buffer = bigger
         }
-        var count = read(descriptor, buffer.baseAddress! + end, buffer.count - end)
-        while count < 0, errno == EINTR { count = read(descriptor, buffer.baseAddress! + end, buffer.count - end) }
-        if count < 0 { failure = String(cString: strerror(errno)) }
-        if count <= 0 { finished = true } else { end += count }
+        // A regular file always has input (or its end) ready; a pipe or terminal may block, so
+        // the wait includes the wake descriptor.
+        while true {
+            if stopRequested(waiting: wake == nil ? 0 : -1, forInput: true) {
+                stopped = true
+                break
+            }
+            let count = read(descriptor, buffer.baseAddress! + end, buffer.count - end)
+            if count > 0 {
+                end += count
+                return
+            }
+            if count < 0, errno == EINTR || errno == EAGAIN { continue }
+            if count < 0 {
+                failure = String(cString: strerror(errno))
+                break
+            }
+            // The end of the input, for now: a followed file may still grow.
+            guard follow else { break }
+            if stopRequested(waiting: followInterval) {
+                stopped = true
+                break
+            }
+        }
+        finished = true
     }
 }
 

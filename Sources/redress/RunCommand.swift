@@ -63,11 +63,19 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Longest line of input read, in bytes; a longer line is a dead letter (docs/events.md, \"Limits\").", valueName: "BYTES"))
     var maxLineBytes: Int = LineLimit.defaultBytes
 
+    @Flag(help: "Follow --events like `tail -f`: wait for appended lines; SIGINT or SIGTERM ends the run after a final checkpoint.")
+    var follow = false
+
     func run() throws {
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
         let untilMs = try untilTime()
         try InputLimitOptions.check(maxLineBytes: maxLineBytes)
+        if follow, events == "-" || mapping != nil {
+            Output.error("error: --follow follows a file of JSON lines; give --events FILE (a pipe is read as it comes anyway)")
+            throw ExitCode(2)
+        }
         if let mapping { return try runMapped(program, mapping: mapping, until: untilMs) }
+        let wake = StopSignal.install()
         let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
         guard input >= 0 else {
             Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
@@ -79,7 +87,8 @@ struct Run: ParsableCommand {
         var failure: Error? = nil
         // Lines are parsed on a second thread while this one evaluates (see EventPipeline).
         let pipeline = EventPipeline(reader: EventReader(program: program),
-                                     lines: LineReader(descriptor: input, maximumLineLength: maxLineBytes),
+                                     lines: LineReader(descriptor: input, maximumLineLength: maxLineBytes,
+                                                       follow: follow, wake: wake),
                                      slotCount: program.slots.count, skipThrough: session.resumeAfter)
         // Decisions are flushed whenever the input is quiet: on a pipe that stays open each one
         // goes out as soon as its line has been evaluated, not when the input ends.
@@ -112,7 +121,8 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         if let untilMs { session.fireDeadlines(until: untilMs) }
-        try session.finish(summary: session.summary())
+        let stopped = StopSignal.requested ? ["stopped by \(StopSignal.name) after a final checkpoint"] : []
+        try session.finish(summary: session.summary(extra: stopped))
     }
 
     /// Conditions left undecided by missing fields, and decisions held back by policies, per

@@ -42,6 +42,35 @@ import Testing
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
     }
+
+    @Test func sigtermOnAnOpenPipeEndsTheRunAfterAFinalCheckpoint() throws {
+        let line = try Self.lateVIPDelivery()
+        let directory = scratchPath("stream-term")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let out = directory.appendingPathComponent("out.jsonl").path, state = directory.appendingPathComponent("s.db").path
+        let process = Process()
+        process.executableURL = redressBinary
+        process.arguments = ["run", "rules/shop/mission.rules", "--events", "-", "--state", state, "--out", out]
+        process.currentDirectoryURL = repositoryRoot
+        let input = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+        var decided = false
+        for _ in 0..<6000 where !decided {
+            decided = read(URL(fileURLWithPath: out)).contains("\"rule\":\"mission:1\"")
+            if !decided { usleep(10_000) }
+        }
+        #expect(decided)
+        kill(process.processIdentifier, SIGTERM)   // the pipe is still open
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(stderr)")
+        #expect(stderr.contains("read 1 event, 2 decisions, stopped by SIGTERM after a final checkpoint"), "\(stderr)")
+    }
 }
 
 final class Received: @unchecked Sendable {

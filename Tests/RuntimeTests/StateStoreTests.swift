@@ -10,9 +10,13 @@ import RedressSyntax
 /// `run --state` checkpoints (StateStore): each writes what changed since the last one, and a
 /// state written that way, across restarts, is the state an uninterrupted run ends with.
 @Suite struct StateStoreTests {
+    /// One directory per test process, removed when it exits.
     static let directory: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("redress-state-tests-\(UUID().uuidString)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("redress-state-tests-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit {
+            try? FileManager.default.removeItem(at: FileManager.default.temporaryDirectory.appendingPathComponent("redress-state-tests-\(getpid())"))
+        }
         return url
     }()
 

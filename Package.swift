@@ -65,6 +65,8 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: [
             "RedressRuntime", "RedressIR", "RedressSemantics",
             .product(name: "PropertyBased", package: "swift-property-based"),
+            // The state store's tests write a state in an earlier layout.
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "SimulationTests", dependencies: ["RedressSimulation", "RedressRuntime", "RedressIR", "RedressSemantics"]),
         .testTarget(name: "ReviewTests", dependencies: ["RedressReview", "RedressSimulation", "RedressRuntime", "RedressIR", "RedressSemantics", "RedressSyntax"], exclude: ["Fixtures"]),

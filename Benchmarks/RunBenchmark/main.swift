@@ -7,6 +7,9 @@
 // 2. `redress run` end to end on a generated 1,000,000-event JSON-lines file (events per second).
 // 3. Cost per event of 1,000 rules against 10 rules (in memory, full engine with policies).
 // 4. Peak memory of `run` for 250,000 and 1,000,000 events with rules that keep no history.
+// 5. `run --state` against `run` on 1,000,000 events, and `run --state` on 100,000 to 800,000 of
+//    them: checkpoints write what changed, so the time grows with the input (`RunBenchmark state`
+//    measures only this).
 import Foundation
 import RedressIR
 import RedressRuntime
@@ -102,6 +105,63 @@ func runBinary(_ arguments: [String]) -> (seconds: Double, maxKiB: Int, status: 
 
 let mission = "when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology, flag handwritten\n"
 print("Redress run benchmark (release build, one core unless stated)\n")
+
+/// A rule-set directory with the mission rule and the shop's schema and catalog.
+func missionRules() -> URL {
+    let rules = scratch.appendingPathComponent("mission")
+    try? FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
+    for name in ["schema.yaml", "catalog.yaml"] {
+        try? FileManager.default.removeItem(at: rules.appendingPathComponent(name))
+        try? FileManager.default.copyItem(at: repository.appendingPathComponent("rules/shop/\(name)"), to: rules.appendingPathComponent(name))
+    }
+    try? mission.write(to: rules.appendingPathComponent("mission.rules"), atomically: true, encoding: .utf8)
+    return rules
+}
+
+/// The first `count` lines of the 1,000,000-event file (written once).
+func firstEvents(_ count: Int) -> URL {
+    let file = scratch.appendingPathComponent("first-\(count).jsonl")
+    if FileManager.default.fileExists(atPath: file.path) { return file }
+    let all = (try? Data(contentsOf: events(1_000_000))) ?? Data()
+    var end = all.startIndex, lines = 0
+    while lines < count, let newline = all[end...].firstIndex(of: 10) {
+        end = newline + 1
+        lines += 1
+    }
+    try? all[..<end].write(to: file)
+    return file
+}
+
+/// `redress run` with the mission rule on `file`, output to a file, with a new `--state` or
+/// none: best of `passes` (seconds), and whether every pass exited 0.
+func timedRun(_ file: URL, state: Bool, passes: Int = 3) -> (seconds: Double, ok: Bool) {
+    let rules = missionRules()
+    let out = scratch.appendingPathComponent("state-out.jsonl"), database = scratch.appendingPathComponent("state.db")
+    var best = Double.infinity, ok = true
+    for _ in 0..<passes {
+        for path in [out.path, database.path, database.path + "-wal", database.path + "-shm"] { try? FileManager.default.removeItem(atPath: path) }
+        let run = runBinary(["run", rules.path, "--events", file.path, "--out", out.path] + (state ? ["--state", database.path] : []))
+        ok = ok && run.status == 0
+        best = min(best, run.seconds)
+    }
+    return (best, ok)
+}
+
+/// 5. `run --state` (checkpoints every 1,000 events, the default) against `run`.
+func measureState() {
+    let plain = timedRun(events(1_000_000), state: false), stateful = timedRun(events(1_000_000), state: true)
+    print(String(format: "5. redress run --state, 1,000,000 events: %.2f s; without --state %.2f s: %.2f of its speed   target ≥ 0.5%@",
+                 stateful.seconds, plain.seconds, plain.seconds / stateful.seconds, plain.ok && stateful.ok ? "" : " (a run failed)"))
+    var times: [Int: Double] = [:]
+    for count in [100_000, 200_000, 400_000, 800_000] { times[count] = timedRun(firstEvents(count), state: true).seconds }
+    print(String(format: "   --state on the first 100,000 / 200,000 / 400,000 / 800,000 events: %.2f / %.2f / %.2f / %.2f s; 800k / 100k: %.1f   target ≤ 9 (linear)",
+                 times[100_000] ?? 0, times[200_000] ?? 0, times[400_000] ?? 0, times[800_000] ?? 0, (times[800_000] ?? 0) / (times[100_000] ?? 1)))
+}
+
+if CommandLine.arguments.contains("state") {
+    measureState()
+    exit(0)
+}
 
 // `RunBenchmark decisions`: only the replay where every delivery decides (to profile the cost of a decision).
 if CommandLine.arguments.contains("decisions") {
@@ -202,13 +262,7 @@ do {
 
 // 2. `redress run` end to end on one million events.
 do {
-    let rules = scratch.appendingPathComponent("mission")
-    try? FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
-    for name in ["schema.yaml", "catalog.yaml"] {
-        try? FileManager.default.removeItem(at: rules.appendingPathComponent(name))
-        try? FileManager.default.copyItem(at: repository.appendingPathComponent("rules/shop/\(name)"), to: rules.appendingPathComponent(name))
-    }
-    try? mission.write(to: rules.appendingPathComponent("mission.rules"), atomically: true, encoding: .utf8)
+    let rules = missionRules()
     let file = events(1_000_000)
     var best = Double.infinity
     for _ in 0..<5 {
@@ -271,3 +325,5 @@ do {
     }
     print(line + "   target: flat")
 }
+
+measureState()

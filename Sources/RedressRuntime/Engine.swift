@@ -194,7 +194,8 @@ public final class Engine {
     // The memory per key (limits, caps, groups, occurrences) lives in hash tables keyed by a
     // namespace number and the key's text, not in `state`'s dictionaries of glued strings
     // (`r3.0|order-7`): several lookups per decision, see KeyTable. `snapshot()` writes them
-    // back into `state` in the persisted format, and `init` reads them from it.
+    // back into `state` in the persisted format, and `init` reads them from it; `takeChanges()`
+    // gives a checkpoint only the entries written since the last one.
     let limitUses = KeyTable<[Int64]>()
     let capUses = KeyTable<[[Int64]]>()
     let groupUses = KeyTable<[Int64]>()
@@ -209,6 +210,9 @@ public final class Engine {
     let occurrenceSpaces: [Int32]
     /// Entries of a loaded state that no namespace of this program claims: kept as they were.
     var foreign = EngineState()
+    /// Keys written since the last checkpoint (StateChanges.swift); nil, and nothing recorded,
+    /// unless a caller that checkpoints asked for them.
+    var changed: ChangedKeys? = nil
 
     static func namespaces(_ program: Program) -> (prefixes: [String], limits: [[Int32]], caps: [[Int32]], policies: [Int32], groups: [Int32], occurrences: [Int32]) {
         var prefixes: [String] = []
@@ -303,7 +307,11 @@ public final class Engine {
                 guard !subject.isMissing else { continue }
                 let key = "\(rule)|\(keyText(subject))"
                 state.answered[key] = lent.pointee.time
-                if let pending = state.pending[key], pending.deadline >= lent.pointee.time { state.pending[key] = nil }
+                changed?.answered.insert(key)
+                if let pending = state.pending[key], pending.deadline >= lent.pointee.time {
+                    state.pending[key] = nil
+                    changed?.pending.insert(key)
+                }
             }
         }
         for aggregate in aggregatesByEvent[lent.pointee.type] { record(aggregate, at: lent.pointee.time) }
@@ -328,7 +336,11 @@ public final class Engine {
                 if verdict.isMissing {
                     let missing = program.rules[index].reads.filter { frame.slots[$0].isMissing }.map(slotName)
                     let name = program.rules[index].name
-                    for field in missing { state.misses["\(name)|\(field)", default: 0] += 1 }
+                    for field in missing {
+                        let key = "\(name)|\(field)"
+                        state.misses[key, default: 0] += 1
+                        changed?.misses.insert(key)
+                    }
                     note(index, .conditionUnknown(missing: missing))
                 } else {
                     note(index, .conditionFalse)
@@ -354,6 +366,7 @@ public final class Engine {
                 if state.pending[key] == nil {
                     state.pending[key] = EngineState.Pending(deadline: deadline, awaitedEvent: absence.event,
                                                              keySlot: program.rules[index].subjectKey.slot, draft: draft)
+                    changed?.pending.insert(key)
                     queue.insert((deadline, key))
                 }
                 note(index, .waiting(deadline: deadline))
@@ -376,6 +389,7 @@ public final class Engine {
             if let pending = state.pending[next.key], pending.deadline == next.deadline {
                 due.append(pending)
                 state.pending[next.key] = nil
+                changed?.pending.insert(next.key)
             }
         }
         guard !due.isEmpty else { return [] }
@@ -741,25 +755,36 @@ public final class Engine {
     func accept(_ draft: Draft, at time: Int64) -> Decision {
         for (position, limit) in program.rules[draft.rule].limits.enumerated() {
             guard let key = draft.keys[limit.key.slot] else { continue }
-            append(limitUses, limitUses.entry(ruleLimitSpaces[draft.rule][position], key, default: []), time, window: limit.windowMilliseconds)
+            let entry = limitUses.entry(ruleLimitSpaces[draft.rule][position], key, default: [])
+            append(limitUses, entry, time, window: limit.windowMilliseconds)
+            changed?.limitUses.insert(entry)
         }
         for (position, cap) in program.rules[draft.rule].caps.enumerated() {
             let amount = draft.money[cap.currency ?? 0] ?? 0
             guard amount > 0, let key = draft.keys[cap.key.slot] else { continue }
-            capUses[entry: capUses.entry(ruleCapSpaces[draft.rule][position], key, default: [])].append([time, amount])
+            let entry = capUses.entry(ruleCapSpaces[draft.rule][position], key, default: [])
+            capUses[entry: entry].append([time, amount])
+            changed?.capUses.insert(entry)
         }
         for (position, policy) in program.policies.enumerated() {
             guard let policyKey = draft.keys[policy.key.slot] else { continue }
             switch policy.kind {
             case .cap:
                 let amount = draft.money[policy.currency ?? 0] ?? 0
-                if amount > 0 { capUses[entry: capUses.entry(policySpaces[position], policyKey, default: [])].append([time, amount]) }
+                guard amount > 0 else { continue }
+                let entry = capUses.entry(policySpaces[position], policyKey, default: [])
+                capUses[entry: entry].append([time, amount])
+                changed?.capUses.insert(entry)
             case .limit:
-                append(limitUses, limitUses.entry(policySpaces[position], policyKey, default: []), time, window: policy.windowMilliseconds)
+                let entry = limitUses.entry(policySpaces[position], policyKey, default: [])
+                append(limitUses, entry, time, window: policy.windowMilliseconds)
+                changed?.limitUses.insert(entry)
             }
         }
         if let groupIndex = program.rules[draft.rule].group, let key = draft.keys[program.groups[groupIndex].key.slot] {
-            append(groupUses, groupUses.entry(groupSpaces[groupIndex], key, default: []), time, window: program.groups[groupIndex].windowMilliseconds)
+            let entry = groupUses.entry(groupSpaces[groupIndex], key, default: [])
+            append(groupUses, entry, time, window: program.groups[groupIndex].windowMilliseconds)
+            changed?.groupUses.insert(entry)
         }
         let subject = program.entities[program.rules[draft.rule].subject].name
         let ruleName = program.rules[draft.rule].name
@@ -773,6 +798,7 @@ public final class Engine {
             let entry = occurrences.entry(occurrenceSpaces[draft.rule], draft.subjectKey, default: 0)
             occurrence = occurrences[entry: entry] + 1
             occurrences[entry: entry] = occurrence
+            changed?.occurrences.insert(entry)
         }
         var key = ""
         if formatsDecisions {
@@ -821,6 +847,7 @@ public final class Engine {
         entries.removeAll { $0[0] <= time - aggregate.windowMilliseconds }
         entries.append([time, matched, value])
         state.history[key] = entries
+        changed?.history.insert(key)
     }
 
     /// The aggregate's value for the current event's key, over the window ending now

@@ -4,15 +4,20 @@ import GRDB
 /// The engine's state in SQLite (through GRDB), so that `run` survives restarts.
 ///
 /// A checkpoint stores, in one transaction: the input position, how many bytes of decisions
-/// the output file held (after an fsync), the engine state (history, limits, caps, groups,
-/// occurrences, pending deadlines, misses), and the keys of the decisions emitted. A process
-/// killed at any moment restarts from the last checkpoint: the output file is cut back to the
-/// recorded length and the events after the recorded position are evaluated again. Evaluation
-/// is deterministic, so the same decisions are written again: none twice, none lost.
+/// the output file held (after an fsync), the entries of the engine state that changed since the
+/// last checkpoint (history, limits, caps, groups, occurrences, pending deadlines, misses; one row
+/// per key, a key left empty deleted), and the keys of the decisions emitted. A process killed
+/// at any moment restarts from the last checkpoint: the output file is cut back to the recorded
+/// length and the events after the recorded position are evaluated again. Evaluation is
+/// deterministic, so the same decisions are written again: none twice, none lost.
+///
+/// The database is in WAL mode: a commit appends the pages it changed to the log, which is
+/// synced before the commit returns (`synchronous = FULL`), so a checkpoint is durable when
+/// `save` returns and costs what it writes, not the size of the file.
 public final class StateStore {
     let database: DatabaseQueue
-    /// What was last written, per category and key, so a checkpoint writes only changes.
-    var written: [String: [String: String]] = [:]
+    /// Rows the last `save` inserted, replaced or deleted (its work, for tests and benchmarks).
+    public private(set) var lastSaveRows = 0
 
     public struct Checkpoint: Sendable, Equatable {
         public var position: Int
@@ -32,14 +37,18 @@ public final class StateStore {
         }
     }
 
-    static let categories = ["limits", "caps", "groups", "occurrences", "history", "misses", "answered"]
-
     public init(path: String) throws(StoreError) {
         do {
-            var configuration = Configuration()
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            database = try DatabaseQueue(path: path, configuration: configuration)
+            database = try DatabaseQueue(path: path)
+            try database.writeWithoutTransaction { db in
+                // Where WAL is refused (some network file systems), the rollback journal stays:
+                // slower, as durable.
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
             try database.write { db in
+                // `checkpoint.pending` held the pending deadlines as one JSON object before they
+                // got a row each (category `pending`); `load` moves an old file's over.
                 try db.execute(sql: """
                     CREATE TABLE IF NOT EXISTS checkpoint (
                         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -71,7 +80,7 @@ public final class StateStore {
     /// records the new one.
     public func load(program fingerprint: String, legacy: String? = nil, path: String) throws(StoreError) -> (Checkpoint, EngineState)? {
         do {
-            return try database.read { db -> (Checkpoint, EngineState)? in
+            return try database.write { db -> (Checkpoint, EngineState)? in
                 guard let row = try Row.fetchOne(db, sql: "SELECT * FROM checkpoint WHERE id = 1") else { return nil }
                 let checkpoint = Checkpoint(position: row["position"], outputBytes: row["output_bytes"],
                                             deadLetterBytes: row["dead_letter_bytes"], program: row["program"])
@@ -80,29 +89,28 @@ public final class StateStore {
                 state.position = checkpoint.position
                 state.clock = row["clock"]
                 let decoder = JSONDecoder()
-                state.pending = try decoder.decode([String: EngineState.Pending].self, from: Data((row["pending"] as String).utf8))
                 state.statistics = try decoder.decode(EngineState.Statistics.self, from: Data((row["statistics"] as String).utf8))
-                var loaded: [String: [String: String]] = [:]
+                var loaded: [StateCategory: [String: String]] = [:]
                 for entry in try Row.fetchAll(db, sql: "SELECT category, key, value FROM state") {
-                    loaded[entry["category"], default: [:]][entry["key"]] = entry["value"]
+                    guard let category = StateCategory(rawValue: entry["category"]) else { continue }
+                    loaded[category, default: [:]][entry["key"]] = entry["value"]
                 }
-                func times(_ category: String) -> [String: [Int64]] {
-                    (loaded[category] ?? [:]).mapValues { (try? decoder.decode([Int64].self, from: Data($0.utf8))) ?? [] }
+                // Lists that do not read are empty, as they always were; a pending deadline that
+                // does not read is an error, as it was in the one JSON object that held them all.
+                func lists<T: Decodable & RangeReplaceableCollection>(_ category: StateCategory, as type: T.Type) -> [String: T] {
+                    (loaded[category] ?? [:]).mapValues { (try? decoder.decode(T.self, from: Data($0.utf8))) ?? T() }
                 }
-                func pairs(_ category: String) -> [String: [[Int64]]] {
-                    (loaded[category] ?? [:]).mapValues { (try? decoder.decode([[Int64]].self, from: Data($0.utf8))) ?? [] }
+                state.limitUses = lists(.limits, as: [Int64].self)
+                state.groupUses = lists(.groups, as: [Int64].self)
+                state.capUses = lists(.caps, as: [[Int64]].self)
+                state.history = lists(.history, as: [[Int64]].self)
+                state.occurrences = (loaded[.occurrences] ?? [:]).compactMapValues { Int($0) }
+                state.misses = (loaded[.misses] ?? [:]).compactMapValues { Int($0) }
+                state.answered = (loaded[.answered] ?? [:]).compactMapValues { Int64($0) }
+                state.pending = try StateStore.movePending(row["pending"], db)
+                for (key, text) in loaded[.pending] ?? [:] {
+                    state.pending[key] = try decoder.decode(EngineState.Pending.self, from: Data(text.utf8))
                 }
-                func counts(_ category: String) -> [String: Int] {
-                    (loaded[category] ?? [:]).compactMapValues { Int($0) }
-                }
-                state.limitUses = times("limits")
-                state.groupUses = times("groups")
-                state.capUses = pairs("caps")
-                state.history = pairs("history")
-                state.occurrences = counts("occurrences")
-                state.misses = counts("misses")
-                state.answered = (loaded["answered"] ?? [:]).compactMapValues { Int64($0) }
-                self.written = loaded
                 return (checkpoint, state)
             }
         } catch let error as StoreError {
@@ -112,48 +120,110 @@ public final class StateStore {
         }
     }
 
-    /// Records a checkpoint: everything in one transaction, only changed entries rewritten.
-    public func save(_ state: EngineState, outputBytes: Int64, deadLetterBytes: Int64, program fingerprint: String,
-                     emitted: [String]) throws(StoreError) {
+    /// The pending deadlines a file written before they had rows keeps in `checkpoint.pending`:
+    /// given a row each, and the column emptied, in the transaction that reads them.
+    static func movePending(_ text: String, _ db: Database) throws -> [String: EngineState.Pending] {
+        guard text != "{}" else { return [:] }
+        let pending = try JSONDecoder().decode([String: EngineState.Pending].self, from: Data(text.utf8))
+        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO state (category, key, value) VALUES (?, ?, ?)")
+        let encoder = StateStore.pendingEncoder()
+        for (key, value) in pending {
+            try insert.execute(arguments: [StateCategory.pending.rawValue, key, String(decoding: try encoder.encode(value), as: UTF8.self)])
+        }
+        try db.execute(sql: "UPDATE checkpoint SET pending = '{}' WHERE id = 1")
+        return pending
+    }
+
+    static func pendingEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        func json<T: Encodable>(_ value: T) -> String { String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self) }
-        let current: [String: [String: String]] = [
-            "limits": state.limitUses.mapValues(json), "groups": state.groupUses.mapValues(json),
-            "caps": state.capUses.mapValues(json), "history": state.history.mapValues(json),
-            "occurrences": state.occurrences.mapValues(String.init), "misses": state.misses.mapValues(String.init),
-            "answered": state.answered.mapValues(String.init),
-        ]
+        return encoder
+    }
+
+    /// Records a checkpoint: the changed entries (`Engine.takeChanges()`), the emitted decisions'
+    /// keys and the position, in one transaction. Its work is proportional to the changes.
+    public func save(_ changes: StateChanges, outputBytes: Int64, deadLetterBytes: Int64, program fingerprint: String,
+                     emitted: [String]) throws(StoreError) {
+        let state = changes.state
+        let encoder = StateStore.pendingEncoder()
         do {
-            try database.write { db in
-                for category in StateStore.categories {
-                    let before = written[category] ?? [:]
-                    let now = current[category] ?? [:]
-                    for (key, value) in now where before[key] != value {
-                        try db.execute(sql: "INSERT OR REPLACE INTO state (category, key, value) VALUES (?, ?, ?)",
-                                       arguments: [category, key, value])
-                    }
-                    for key in before.keys where now[key] == nil {
-                        try db.execute(sql: "DELETE FROM state WHERE category = ? AND key = ?", arguments: [category, key])
-                    }
+            lastSaveRows = try database.write { db -> Int in
+                let before = db.totalChangesCount
+                if changes.replacesAll { try db.execute(sql: "DELETE FROM state") }
+                let upsert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO state (category, key, value) VALUES (?, ?, ?)")
+                func put<Value>(_ category: StateCategory, _ entries: [String: Value], _ text: (Value) throws -> String) throws {
+                    for (key, value) in entries { try upsert.execute(arguments: [category.rawValue, key, try text(value)]) }
                 }
-                for key in emitted {
-                    try db.execute(sql: "INSERT OR IGNORE INTO emitted (key, position) VALUES (?, ?)", arguments: [key, state.position])
+                try put(.limits, state.limitUses, StateText.times)
+                try put(.groups, state.groupUses, StateText.times)
+                try put(.caps, state.capUses, StateText.rows)
+                try put(.history, state.history, StateText.rows)
+                try put(.occurrences, state.occurrences) { String($0) }
+                try put(.misses, state.misses) { String($0) }
+                try put(.answered, state.answered) { String($0) }
+                try put(.pending, state.pending) { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                let delete = try db.cachedStatement(sql: "DELETE FROM state WHERE category = ? AND key = ?")
+                for (category, keys) in changes.removed {
+                    for key in keys { try delete.execute(arguments: [category.rawValue, key]) }
                 }
+                let emit = try db.cachedStatement(sql: "INSERT OR IGNORE INTO emitted (key, position) VALUES (?, ?)")
+                for key in emitted { try emit.execute(arguments: [key, state.position]) }
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO checkpoint (id, position, output_bytes, dead_letter_bytes, program, clock, pending, statistics)
-                    VALUES (1, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [state.position, outputBytes, deadLetterBytes, fingerprint, state.clock, json(state.pending),
-                                     json(state.statistics)])
+                    VALUES (1, ?, ?, ?, ?, ?, '{}', ?)
+                    """, arguments: [state.position, outputBytes, deadLetterBytes, fingerprint, state.clock,
+                                     String(decoding: try encoder.encode(state.statistics), as: UTF8.self)])
+                return db.totalChangesCount - before
             }
-            written = current
         } catch {
             throw .database("\(error)")
         }
     }
 
+    /// Records a whole state at once, replacing what the store held.
+    public func save(_ state: EngineState, outputBytes: Int64, deadLetterBytes: Int64, program fingerprint: String,
+                     emitted: [String]) throws(StoreError) {
+        try save(StateChanges(everything: state), outputBytes: outputBytes, deadLetterBytes: deadLetterBytes, program: fingerprint,
+                 emitted: emitted)
+    }
+
     /// Whether a decision key was emitted before the last checkpoint (for consumers and tests).
     public func wasEmitted(_ key: String) -> Bool {
         (try? database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM emitted WHERE key = ?", arguments: [key]) }) == true
+    }
+
+    /// How many rows the state table holds (for tests: what a checkpoint did not rewrite).
+    public func entryCount() -> Int {
+        (try? database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM state") }) ?? 0
+    }
+
+    /// Copies the state at `path` to `copy`, with the log of commits not yet folded into the
+    /// database file (WAL): the copy holds every checkpoint the original does.
+    public static func copy(_ path: String, to copy: String) throws {
+        let files = FileManager.default
+        try files.copyItem(atPath: path, toPath: copy)
+        if files.fileExists(atPath: path + "-wal") { try files.copyItem(atPath: path + "-wal", toPath: copy + "-wal") }
+    }
+}
+
+/// The text of the integer lists kept per key: the JSON `JSONEncoder` writes for them
+/// (`[1,2]`, `[[1,2],[3,4]]`), made directly (a checkpoint writes one per changed key).
+enum StateText {
+    static func times(_ values: [Int64]) -> String {
+        var text = "["
+        for (position, value) in values.enumerated() {
+            if position > 0 { text += "," }
+            text += String(value)
+        }
+        return text + "]"
+    }
+
+    static func rows(_ values: [[Int64]]) -> String {
+        var text = "["
+        for (position, row) in values.enumerated() {
+            if position > 0 { text += "," }
+            text += times(row)
+        }
+        return text + "]"
     }
 }

@@ -62,9 +62,9 @@ struct Explain: ParsableCommand {
         if let state {
             // A copy, so explaining never changes a live state.
             let copy = FileManager.default.temporaryDirectory.appendingPathComponent("redress-explain-\(UUID().uuidString).sqlite")
-            defer { try? FileManager.default.removeItem(at: copy) }
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy.path + suffix) } }
             do {
-                try FileManager.default.copyItem(atPath: state, toPath: copy.path)
+                try StateStore.copy(state, to: copy.path)
                 if let (_, saved) = try StateStore(path: copy.path).load(program: program.fingerprint, legacy: program.legacyFingerprint, path: state) { engineState = saved }
             } catch {
                 Output.error("error: \(error)")

@@ -78,6 +78,8 @@ final class RunSession {
         }
         checkpointedDeadLetters = deadLetterStart
         engine = Engine(program: program, state: engineState)
+        // The store holds what the engine starts from: checkpoints write what changes after.
+        if store != nil { engine.trackChanges() }
         startStatistics = engine.statistics
         sink = OutputSink(descriptor: output)
     }
@@ -147,7 +149,7 @@ final class RunSession {
         let outputBytes = outputStart + sink.written
         let deadLetterBytes = deadLetterStart + (deadLetterSink?.written ?? 0)
         do {
-            try store.save(engine.snapshot(), outputBytes: outputBytes, deadLetterBytes: deadLetterBytes, program: fingerprint, emitted: emitted)
+            try store.save(engine.takeChanges(), outputBytes: outputBytes, deadLetterBytes: deadLetterBytes, program: fingerprint, emitted: emitted)
         } catch {
             try fail("\(error)")
         }

@@ -115,11 +115,12 @@ import Testing
         #expect(second.stderr.contains("another redress run is using the state"))
         #expect(!FileManager.default.fileExists(atPath: out), "nothing written by the refused run")
         close(holder)
-        // Two real processes started together: exactly one writes, no decision key twice.
+        // Two real processes started together: exactly one writes, no decision key twice. A checkpoint
+        // per event keeps the first run going until the second has started (one every ten did
+        // while each checkpoint rewrote the whole state).
         for _ in 0..<3 {
-            try? FileManager.default.removeItem(atPath: state)
-            try? FileManager.default.removeItem(atPath: out)
-            let arguments = ["run", "rules/shop", "--events", Self.history.path, "--state", state, "--out", out, "--checkpoint-every", "10"]
+            for file in [state, state + "-wal", state + "-shm", out] { try? FileManager.default.removeItem(atPath: file) }
+            let arguments = ["run", "rules/shop", "--events", Self.history.path, "--state", state, "--out", out, "--checkpoint-every", "1"]
             let collected = Collected()
             let group = DispatchGroup()
             for _ in 0..<2 {

@@ -83,7 +83,9 @@ struct RunCommandTests {
     @Test func survivesSigkillWithoutDuplicatesOrLoss() throws {
         let directory = try temporaryRuleSet(["k.rules": Self.rules])
         let events = directory.appendingPathComponent("events.jsonl")
-        try Self.events(count: 12_000).write(to: events, atomically: true, encoding: .utf8)
+        // Enough events that a run outlasts the longest sleep below at least twice (12,000 did while
+        // each checkpoint rewrote the whole state).
+        try Self.events(count: 48_000).write(to: events, atomically: true, encoding: .utf8)
         let reference = directory.appendingPathComponent("reference.jsonl")
         let clean = try redress(["run", directory.path, "--events", events.path, "--out", reference.path])
         #expect(clean.status == 0, "\(clean.stderr)")

@@ -1,0 +1,86 @@
+/// The parts of the engine's state a checkpoint keeps one row per key of (`StateStore`).
+public enum StateCategory: String, CaseIterable, Sendable {
+    case limits, caps, groups, occurrences, history, misses, answered, pending
+}
+
+/// What one checkpoint writes: the entries that changed since the last one, in the persisted
+/// format of `EngineState` (`r3.0|order-7`), and the keys that no longer hold anything. A run
+/// that checkpoints every thousand events then writes what those events touched, not the
+/// whole state again (which made a long run's time grow with the square of its length).
+public struct StateChanges: Sendable {
+    /// Clock, position and statistics as they are now; in the dictionaries only the entries
+    /// that changed.
+    public var state = EngineState()
+    /// Keys whose entry is gone (a deadline that fired or was answered), per category.
+    public var removed: [StateCategory: [String]] = [:]
+    /// True when `state` is the whole state: the store then drops every entry it held before.
+    public var replacesAll = false
+
+    public init() {}
+
+    /// All of `state`, replacing whatever the store held.
+    public init(everything state: EngineState) {
+        self.state = state
+        replacesAll = true
+    }
+
+    /// How many entries are written or removed.
+    public var count: Int {
+        state.limitUses.count + state.capUses.count + state.groupUses.count + state.occurrences.count + state.history.count
+            + state.misses.count + state.answered.count + state.pending.count + removed.values.reduce(0) { $0 + $1.count }
+    }
+}
+
+/// Keys written since the last checkpoint: entry numbers in the engine's key tables, keys of
+/// the state's dictionaries.
+struct ChangedKeys {
+    var limitUses = Set<Int>(), capUses = Set<Int>(), groupUses = Set<Int>(), occurrences = Set<Int>()
+    var history = Set<String>(), pending = Set<String>(), answered = Set<String>(), misses = Set<String>()
+}
+
+extension Engine {
+    /// From now on, records which keys each event writes, for `takeChanges()`. Called by a
+    /// caller that checkpoints (`run --state`) once the engine holds the state its store holds;
+    /// without it the engine records nothing (one nil test per write).
+    public func trackChanges() {
+        changed = ChangedKeys()
+    }
+
+    /// The entries written since the last call (or since `trackChanges()`), as they are now,
+    /// and starts recording afresh. Without tracking, the whole state, marked as replacing
+    /// everything: nothing can have been missed.
+    public func takeChanges() -> StateChanges {
+        guard let keys = changed else {
+            changed = ChangedKeys()
+            return StateChanges(everything: snapshot())
+        }
+        flushTypeCounts()
+        changed = ChangedKeys()
+        var changes = StateChanges()
+        changes.state.clock = state.clock
+        changes.state.position = state.position
+        changes.state.statistics = state.statistics
+        func persisted<Value>(_ table: KeyTable<Value>, _ entries: Set<Int>) -> [String: Value] {
+            var result: [String: Value] = [:]
+            result.reserveCapacity(entries.count)
+            for entry in entries { result[prefixes[Int(table.namespace(at: entry))] + table.key(at: entry)] = table[entry: entry] }
+            return result
+        }
+        changes.state.limitUses = persisted(limitUses, keys.limitUses)
+        changes.state.capUses = persisted(capUses, keys.capUses)
+        changes.state.groupUses = persisted(groupUses, keys.groupUses)
+        changes.state.occurrences = persisted(occurrences, keys.occurrences)
+        func current<Value>(_ category: StateCategory, _ keys: Set<String>, in source: [String: Value]) -> [String: Value] {
+            var result: [String: Value] = [:]
+            for key in keys {
+                if let value = source[key] { result[key] = value } else { changes.removed[category, default: []].append(key) }
+            }
+            return result
+        }
+        changes.state.history = current(.history, keys.history, in: state.history)
+        changes.state.pending = current(.pending, keys.pending, in: state.pending)
+        changes.state.answered = current(.answered, keys.answered, in: state.answered)
+        changes.state.misses = current(.misses, keys.misses, in: state.misses)
+        return changes
+    }
+}

@@ -780,6 +780,11 @@ public final class CSVEventSource {
         guard csv.fieldCount == header.count else {
             return dead("the row has \(csv.fieldCount) column\(csv.fieldCount == 1 ? "" : "s"), the header \(header.count)")
         }
+        // As for JSON lines: bytes that are not UTF-8 are refused, never read as U+FFFD (two
+        // different keys would become one).
+        if let bad = csv.bytes.withUnsafeBufferPointer({ EventReader.invalidUTF8(in: $0) }) {
+            return dead("invalid UTF-8 at byte \(bad + 1) of the row")
+        }
         do {
             return .events(try events(line: number))
         } catch let failure as RowFailure {

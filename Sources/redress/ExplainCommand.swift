@@ -118,12 +118,8 @@ struct Explain: ParsableCommand {
 
     /// The non-blank lines of a JSON-lines file, as bytes with their line numbers.
     static func lines(of path: String) throws -> [(number: Int, bytes: [UInt8])] {
-        let input = open(path, O_RDONLY)
-        guard input >= 0 else {
-            Output.error("error: cannot read \(path): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
-        }
-        defer { close(input) }
+        let input = try InputFile.open(path)
+        defer { InputFile.close(input) }
         let reader = LineReader(descriptor: input)
         var lines: [(number: Int, bytes: [UInt8])] = []
         var overlong: (Int, Int)? = nil

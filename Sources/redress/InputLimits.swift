@@ -13,6 +13,24 @@ enum InputLimitOptions {
     }
 }
 
+/// Opening the input every command reads: `-` is standard input, anything else a file opened
+/// for reading; a file that cannot be opened is exit 2 with the system's reason.
+enum InputFile {
+    static func open(_ path: String) throws -> Int32 {
+        let descriptor = path == "-" ? STDIN_FILENO : Foundation.open(path, O_RDONLY)
+        guard descriptor >= 0 else {
+            Output.error("error: cannot read \(path): \(String(cString: strerror(errno)))")
+            throw ExitCode(2)
+        }
+        return descriptor
+    }
+
+    /// Closes what `open` opened (standard input stays open).
+    static func close(_ descriptor: Int32) {
+        if descriptor != STDIN_FILENO { _ = Foundation.close(descriptor) }
+    }
+}
+
 /// Several `--events` files are one history; the same events given twice would be counted
 /// twice, so a replay says so instead of reporting doubled costs silently.
 enum RepeatedInput {

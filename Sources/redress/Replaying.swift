@@ -17,7 +17,7 @@ enum EventInput {
         if let mapping {
             for (index, program) in programs.enumerated() {
                 let (source, input) = try Run.openMapped(program, mapping: mapping, events: events, join: join, maximumLineLength: maximumLineLength)
-                defer { if input != STDIN_FILENO { close(input) } }
+                defer { InputFile.close(input) }
                 while let row = source.next() {
                     switch row {
                     case .events(let events): results[index].0 += events
@@ -32,12 +32,8 @@ enum EventInput {
             }
             return results
         }
-        let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
-        guard input >= 0 else {
-            Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
-        }
-        defer { if input != STDIN_FILENO { close(input) } }
+        let input = try InputFile.open(events)
+        defer { InputFile.close(input) }
         let readers = programs.map { EventReader(program: $0) }
         var scratch = programs.map { Event(slotCount: $0.slots.count) }
         let lines = LineReader(descriptor: input, maximumLineLength: maximumLineLength)

@@ -82,12 +82,8 @@ struct Rollout: ParsableCommand {
 
     /// The distinct customers on the rule's triggering events, and how many of them are in.
     func count(_ path: String, _ membership: RolloutMembership) throws -> (Int, Int, Int) {
-        let input = path == "-" ? STDIN_FILENO : open(path, O_RDONLY)
-        guard input >= 0 else {
-            Output.error("error: cannot read \(path): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
-        }
-        defer { if input != STDIN_FILENO { close(input) } }
+        let input = try InputFile.open(path)
+        defer { InputFile.close(input) }
         let lines = LineReader(descriptor: input)
         let reader = EventReader(program: membership.program)
         var event = Event(slotCount: membership.program.slots.count)

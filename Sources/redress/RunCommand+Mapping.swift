@@ -12,7 +12,7 @@ import RedressSyntax
 extension Run {
     func runMapped(_ program: Program, mapping path: String, until untilMs: Int64? = nil) throws {
         let (source, input) = try Run.openMapped(program, mapping: path, events: events, join: join, maximumLineLength: maxLineBytes)
-        defer { if input != STDIN_FILENO { close(input) } }
+        defer { InputFile.close(input) }
         for warning in source.warnings { Output.error("warning: \(warning)") }
 
         let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input)
@@ -98,18 +98,14 @@ extension Run {
             }
             joinPaths[name] = String(option[option.index(after: equals)...])
         }
-        let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
-        guard input >= 0 else {
-            Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
-        }
+        let input = try InputFile.open(events)
         do {
             // A row is bounded like a line of JSON; a header longer than 64 KiB is no CSV header.
             let limits = CSVLimits(headerBytes: min(CSVLimits.defaultHeaderBytes, maximumLineLength), rowBytes: maximumLineLength)
             let source = try CSVEventSource(mapping: mapping, program: program, descriptor: input, path: events, joinPaths: joinPaths, limits: limits)
             return (source, input)
         } catch {
-            if input != STDIN_FILENO { close(input) }
+            InputFile.close(input)
             Output.error(renderer.human(error.diagnostics))
             Output.error("error: cannot read \(events) through the mapping \(path)")
             throw ExitCode(2)

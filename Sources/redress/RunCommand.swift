@@ -76,12 +76,8 @@ struct Run: ParsableCommand {
         }
         if let mapping { return try runMapped(program, mapping: mapping, until: untilMs) }
         let wake = StopSignal.install()
-        let input: Int32 = events == "-" ? STDIN_FILENO : open(events, O_RDONLY)
-        guard input >= 0 else {
-            Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
-        }
-        defer { if input != STDIN_FILENO { close(input) } }
+        let input = try InputFile.open(events)
+        defer { InputFile.close(input) }
         let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input)
         var stop: DeadLetter? = nil
         var failure: Error? = nil

@@ -167,12 +167,8 @@ struct Simulate: ParsableCommand {
     /// before it (the caller then replays from memory, sorted).
     func streamed(_ simulation: Simulation) throws -> Report? {
         let events = self.events[0]
-        let input = open(events, O_RDONLY)
-        guard input >= 0 else {
-            Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
-        }
-        defer { close(input) }
+        let input = try InputFile.open(events)
+        defer { InputFile.close(input) }
         let replay = Replay(simulation)
         var bad = 0
         var sorted = true

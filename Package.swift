@@ -10,6 +10,9 @@ let package = Package(
         .library(name: "RedressSyntax", targets: ["RedressSyntax"]),
         .library(name: "RedressSemantics", targets: ["RedressSemantics"]),
         .library(name: "RedressIR", targets: ["RedressIR"]),
+        .library(name: "RedressEvents", targets: ["RedressEvents"]),
+        .library(name: "RedressEngine", targets: ["RedressEngine"]),
+        .library(name: "RedressState", targets: ["RedressState"]),
         .library(name: "RedressRuntime", targets: ["RedressRuntime"]),
         .library(name: "RedressSimulation", targets: ["RedressSimulation"]),
         .library(name: "RedressReview", targets: ["RedressReview"]),
@@ -27,30 +30,48 @@ let package = Package(
             dependencies: ["RedressSyntax", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "RedressIR", dependencies: ["RedressSyntax", "RedressSemantics"]),
+        // Events as they arrive: JSON lines, CSV through a mapping, event time; the exact decimals
+        // and UTF-8 checks both readers share. Semantics for the one bounded YAML reader (mappings).
         .target(
-            name: "RedressRuntime",
-            // Semantics for the one YAML reader (bounded nesting and aliases) that CSV mappings share.
-            dependencies: ["RedressIR", "RedressSemantics", "RedressSyntax", .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift")],
+            name: "RedressEvents",
+            dependencies: ["RedressIR", "RedressSemantics", "RedressSyntax", .product(name: "Yams", package: "Yams")]
+        ),
+        // Evaluation: the compiled conditions, the engine (dispatch, policies, history, deadlines,
+        // screening), decisions and explanations.
+        .target(
+            name: "RedressEngine",
+            dependencies: ["RedressEvents", "RedressIR"],
             // The evaluator's inner loop touches class state per event; dynamic exclusivity
             // checks cost about 5% of `run` (measured with perf). Safety: that state is only
             // ever used from one thread (the pipeline hands whole batches across).
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
+        // The durable state: the engine's state and checkpoints in SQLite (GRDB).
+        .target(
+            name: "RedressState",
+            dependencies: ["RedressEngine", "RedressEvents", "RedressIR", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Running over event sources: the reading pipelines that feed the engine, and output.
+        .target(
+            name: "RedressRuntime",
+            dependencies: ["RedressState", "RedressEngine", "RedressEvents", "RedressIR"]
+        ),
         .target(
             name: "RedressSimulation",
-            dependencies: ["RedressRuntime", "RedressIR"],
+            dependencies: ["RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR"],
             // The replay's counters (Tally) are class state touched per decision; same reasoning as above.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         // Rule changes under review (the CI tools): rule unit tests with coverage, and rule-set diffs with cost impact.
         .target(
             name: "RedressReview",
-            dependencies: ["RedressSimulation", "RedressRuntime", "RedressIR", "RedressSemantics", "RedressSyntax", .product(name: "Yams", package: "Yams")]
+            dependencies: ["RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSyntax", .product(name: "Yams", package: "Yams")]
         ),
         .executableTarget(
             name: "redress",
             dependencies: [
-                "RedressSyntax", "RedressSemantics", "RedressIR", "RedressRuntime", "RedressSimulation", "RedressReview",
+                "RedressSyntax", "RedressSemantics", "RedressIR", "RedressEvents", "RedressEngine", "RedressState", "RedressRuntime",
+                "RedressSimulation", "RedressReview",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -58,18 +79,18 @@ let package = Package(
         // Speed measurements; run in release mode (see Benchmarks/README.md). Never part of the tests.
         .executableTarget(name: "CheckBenchmark", dependencies: ["RedressSemantics"], path: "Benchmarks/CheckBenchmark"),
         .executableTarget(name: "GenerateEvents", path: "Benchmarks/GenerateEvents"),
-        .executableTarget(name: "RunBenchmark", dependencies: ["RedressRuntime", "RedressIR", "RedressSemantics", "RedressSimulation"], path: "Benchmarks/RunBenchmark"),
+        .executableTarget(name: "RunBenchmark", dependencies: ["RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSimulation"], path: "Benchmarks/RunBenchmark"),
         .testTarget(name: "SyntaxTests", dependencies: ["RedressSyntax"], exclude: ["Fixtures"]),
         .testTarget(name: "SemanticsTests", dependencies: ["RedressSemantics"], exclude: ["Fixtures"]),
         .testTarget(name: "IRTests", dependencies: ["RedressIR"]),
         .testTarget(name: "RuntimeTests", dependencies: [
-            "RedressRuntime", "RedressIR", "RedressSemantics",
+            "RedressRuntime", "RedressState", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics",
             .product(name: "PropertyBased", package: "swift-property-based"),
             // The state store's tests write a state in an earlier layout.
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "SimulationTests", dependencies: ["RedressSimulation", "RedressRuntime", "RedressIR", "RedressSemantics"]),
-        .testTarget(name: "ReviewTests", dependencies: ["RedressReview", "RedressSimulation", "RedressRuntime", "RedressIR", "RedressSemantics", "RedressSyntax"], exclude: ["Fixtures"]),
+        .testTarget(name: "SimulationTests", dependencies: ["RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics"]),
+        .testTarget(name: "ReviewTests", dependencies: ["RedressReview", "RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSyntax"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
     ]
 )

@@ -12,7 +12,8 @@
 //    measures only this).
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import RedressSemantics
 import RedressSimulation
 import RedressSyntax

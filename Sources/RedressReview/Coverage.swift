@@ -1,6 +1,7 @@
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 
 /// What the rule tests of one rule set exercised, rule by rule: whether some test made the rule
 /// fire, whether some test kept it from firing (it was evaluated and did not decide), and, for

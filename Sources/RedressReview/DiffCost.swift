@@ -1,6 +1,7 @@
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import RedressSimulation
 
 /// The projected cost of the old and the new rule set over the same events, from the

@@ -1,5 +1,6 @@
 import Foundation
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import RedressSemantics
 import RedressSyntax
 

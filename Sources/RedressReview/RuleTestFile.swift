@@ -1,6 +1,7 @@
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import RedressSyntax
 
 /// A rule test file (`*.test.yaml`) after reading: its cases, each with the events it feeds

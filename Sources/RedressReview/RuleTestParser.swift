@@ -1,6 +1,7 @@
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import RedressSemantics
 import RedressSyntax
 import Yams
@@ -567,7 +568,7 @@ public final class RuleTestParser {
             if index == 0, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
             if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
             // Names are checked on text; a line that is not UTF-8 goes straight to the reader, which says where.
-            if bytes.withUnsafeBufferPointer({ EventReader.invalidUTF8(in: $0) }) == nil {
+            if bytes.withUnsafeBufferPointer({ UTF8Validation.firstInvalidByte(in: $0) }) == nil {
                 guard checkNames(String(decoding: bytes, as: UTF8.self), line: index + 1, in: file, testFileNode: node) else { continue }
             }
             var event = Event(slotCount: program.slots.count)

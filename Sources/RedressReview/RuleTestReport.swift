@@ -1,5 +1,6 @@
 import Foundation
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 
 /// The three renderings of a test run: for people, as JSON (stable, sorted keys, versioned) and
 /// as JUnit XML for CI systems. All three are pure functions of the run, so the same tests give

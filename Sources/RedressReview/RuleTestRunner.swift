@@ -1,6 +1,7 @@
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 
 /// The outcome of one test case: what it expected, what the engine decided.
 public struct RuleTestResult: Sendable {

@@ -4,6 +4,9 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import RedressIR
+import RedressEvents
+import RedressEngine
 
 /// Parses a regular file of JSON-lines events on several threads at once, while the caller
 /// evaluates the events in input order on its own thread.

@@ -1,5 +1,7 @@
 import Foundation
 import RedressIR
+import RedressEvents
+import RedressEngine
 
 /// Reads and parses JSON-lines events on one thread while the caller evaluates them on
 /// another: reading is about half the work of `run`, so the two cores together nearly double

@@ -1,6 +1,7 @@
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 
 /// Two replays of the same events — the rule set under review and a baseline — side by side:
 /// the cost of both and the difference, in total and per rule. Both must price in one currency.

@@ -1,5 +1,6 @@
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 
 /// One self-contained HTML page: the totals, the breakdowns, and charts drawn as inline SVG
 /// (cost over time per rule, cost by segment, the sweep curve). No scripts, no external files;

@@ -1,6 +1,7 @@
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import RedressSyntax
 
 /// What a replay projects: counts and costs, broken down by rule, action, week and month.

@@ -1,4 +1,6 @@
 import RedressIR
+import RedressEvents
+import RedressEngine
 import RedressRuntime
 
 /// Replays historical events through the engine (the same one `run` uses, with event time as

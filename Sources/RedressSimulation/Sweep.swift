@@ -1,6 +1,7 @@
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 
 /// One replay per value of a rule parameter: how the projected cost follows a threshold.
 public struct Sweep: Sendable {

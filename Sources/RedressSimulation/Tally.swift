@@ -1,5 +1,6 @@
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 
 /// The report's counters while a replay runs: every decision passes through `add`.
 ///

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import RedressIR
 import RedressReview
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import RedressSemantics
 import RedressSyntax
 

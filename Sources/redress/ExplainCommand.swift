@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
+import RedressState
 import RedressSyntax
 
 enum ExplainFormat: String, ExpressibleByArgument, CaseIterable { case human, json }

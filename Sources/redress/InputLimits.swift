@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import RedressSyntax
 
 /// The options that bound input (`--max-line-bytes`), checked once for every command.

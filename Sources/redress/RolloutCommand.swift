@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import RedressSyntax
 
 enum RolloutFormat: String, ExpressibleByArgument, CaseIterable { case human, json }

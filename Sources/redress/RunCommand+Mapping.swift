@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import RedressSyntax
 
 /// `redress run RULESET --events FILE.csv --mapping MAP.yaml`: the same evaluation as for JSON

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import RedressIR
+import RedressEvents
+import RedressEngine
 import RedressRuntime
 import RedressSyntax
 

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import RedressIR
+import RedressEvents
+import RedressEngine
+import RedressState
 import RedressRuntime
 
 /// What both ways of running (JSON lines and CSV through a mapping) share: the state store and

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import RedressIR
+import RedressEvents
+import RedressEngine
 import RedressRuntime
 import RedressSimulation
 
@@ -88,7 +90,7 @@ struct Simulate: ParsableCommand {
         if let budget {
             let currency = program.currencies[Int(program.catalog.currency)]
             // Read exactly as events write money: no thousands separators, no more decimals than the currency has.
-            guard let amount = EventReader.money(budget, currency: currency), amount > 0 else {
+            guard let amount = DecimalText.money(budget, currency: currency), amount > 0 else {
                 Output.error("error: --budget takes a positive amount in \(currency.code) with at most \(currency.minorUnits) decimals, e.g. \"5000 \(currency.code)\" (found \"\(budget)\")")
                 throw ExitCode(2)
             }

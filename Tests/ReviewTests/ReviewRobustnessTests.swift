@@ -1,7 +1,8 @@
 import Foundation
 import RedressIR
 @testable import RedressReview
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import RedressSemantics
 import RedressSyntax
 import Testing

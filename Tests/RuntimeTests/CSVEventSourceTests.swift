@@ -6,7 +6,8 @@ import Darwin
 import Foundation
 import Testing
 import RedressIR
-@testable import RedressRuntime
+@testable import RedressEvents
+@testable import RedressEngine
 import RedressSemantics
 import RedressSyntax
 

@@ -1,5 +1,7 @@
 import Foundation
 import RedressIR
+@testable import RedressEvents
+@testable import RedressEngine
 @testable import RedressRuntime
 import Testing
 

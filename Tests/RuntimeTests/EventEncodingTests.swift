@@ -1,5 +1,7 @@
 import Foundation
 import RedressIR
+@testable import RedressEvents
+@testable import RedressEngine
 @testable import RedressRuntime
 import Testing
 
@@ -48,7 +50,7 @@ import Testing
 
     @Test(arguments: Self.offsets)
     func findsTheFirstInvalidByte(bytes: [UInt8], expected: Int?) {
-        #expect(bytes.withUnsafeBufferPointer { EventReader.invalidUTF8(in: $0) } == expected)
+        #expect(bytes.withUnsafeBufferPointer { UTF8Validation.firstInvalidByte(in: $0) } == expected)
     }
 
     /// Random bytes, mostly ASCII with multi-byte characters and stray bytes mixed in: the check
@@ -68,7 +70,7 @@ import Testing
                 default: bytes += Array(repeating: UInt8(0x61 + random.next() % 26), count: Int(random.next() % 12))
                 }
             }
-            let offset = bytes.withUnsafeBufferPointer { EventReader.invalidUTF8(in: $0) }
+            let offset = bytes.withUnsafeBufferPointer { UTF8Validation.firstInvalidByte(in: $0) }
             #expect((offset == nil) == Self.valid(bytes), "\(bytes)")
             if let offset {
                 invalid += 1

@@ -1,6 +1,7 @@
 import Foundation
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 import Testing
 
 /// No event line crashes the reader or the engine: random bytes and mutations of valid lines
@@ -57,7 +58,7 @@ struct EventFuzzTests {
             }
             let failure = bytes.withUnsafeBufferPointer { reader.read($0, number: index + 1, into: &event) }
             // A line that is not UTF-8 is refused for that, at its first bad byte; no other is.
-            let invalid = bytes.withUnsafeBufferPointer { EventReader.invalidUTF8(in: $0) }
+            let invalid = bytes.withUnsafeBufferPointer { UTF8Validation.firstInvalidByte(in: $0) }
             #expect((invalid == nil) == Self.isUTF8(bytes))
             if let invalid {
                 #expect(failure == "invalid UTF-8 at byte \(invalid + 1)")

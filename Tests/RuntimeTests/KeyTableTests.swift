@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import RedressRuntime
+@testable import RedressEvents
+@testable import RedressEngine
 
 /// The engine's and the simulator's per-key memory: a hand-written hash table, checked against
 /// the standard dictionary.

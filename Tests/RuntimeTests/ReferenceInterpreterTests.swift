@@ -1,7 +1,8 @@
 import Foundation
 import PropertyBased
 import RedressIR
-import RedressRuntime
+import RedressEvents
+import RedressEngine
 @testable import RedressSemantics
 import RedressSyntax
 import Testing

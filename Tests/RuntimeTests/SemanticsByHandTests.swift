@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import RedressIR
-@testable import RedressRuntime
+@testable import RedressEvents
+@testable import RedressEngine
 
 /// The semantics of the brief, each with a small input whose result was worked out by hand.
 struct SemanticsByHandTests {

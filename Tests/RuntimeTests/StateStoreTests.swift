@@ -5,7 +5,9 @@ import Testing
 import RedressIR
 import RedressSemantics
 import RedressSyntax
-@testable import RedressRuntime
+@testable import RedressEvents
+@testable import RedressEngine
+@testable import RedressState
 
 /// `run --state` checkpoints (StateStore): each writes what changed since the last one, and a
 /// state written that way, across restarts, is the state an uninterrupted run ends with.

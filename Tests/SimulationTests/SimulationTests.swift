@@ -1,5 +1,7 @@
 import Foundation
 import RedressIR
+import RedressEvents
+import RedressEngine
 import RedressRuntime
 import RedressSemantics
 import RedressSimulation

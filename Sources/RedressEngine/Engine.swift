@@ -1,4 +1,5 @@
 import RedressIR
+import RedressEvents
 
 /// Everything the engine remembers between events. Codable, so `run --state` can keep it in
 /// SQLite and a restarted process continues exactly where the last checkpoint left off.

@@ -1,3 +1,5 @@
+import RedressIR
+import RedressEvents
 /// The parts of the engine's state a checkpoint keeps one row per key of (`StateStore`).
 public enum StateCategory: String, CaseIterable, Sendable {
     case limits, caps, groups, occurrences, history, misses, answered, pending

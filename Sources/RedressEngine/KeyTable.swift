@@ -1,3 +1,5 @@
+import RedressIR
+import RedressEvents
 /// A hash table from (namespace, key text) to a value: the engine's memory per key (limits,
 /// caps, groups, occurrences) and the simulator's tables per customer, subject and order.
 ///

@@ -89,7 +89,7 @@ public struct DeadLetter: Sendable, Equatable {
 /// A class, not a struct: the error messages' closures capture `self`, and capturing a struct
 /// of tables copies (retains) every table on each value read.
 public final class EventReader: Sendable {
-    let program: Program
+    public let program: Program
     let eventIndex: [String: Int]
     /// By enum index: case name → case index.
     let enumCases: [[String: Int64]]
@@ -146,40 +146,9 @@ public final class EventReader: Sendable {
         fieldNames = program.entities.indices.map { entity in names.add(fields[entity].map { ($0.key, $0.value) }) }
         caseNames = program.enums.map { enumeration in names.add(enumeration.cases.enumerated().map { ($1, $0) }) }
         self.names = names
-        // A required field must be there only when something evaluated for this event type reads
-        // it: a rule it triggers, an aggregate it feeds, or an absence rule waiting for it.
-        var needed = [Set<Int>](repeating: [], count: program.events.count)
-        for rule in program.rules {
-            var slots = Set(rule.reads + [rule.subjectKey.slot] + (rule.customerKey.map { [$0.slot] } ?? []))
-            slots.formUnion((rule.limits + rule.caps + program.policies).map(\.key.slot))
-            if let group = rule.group { slots.insert(program.groups[group].key.slot) }
-            for node in [rule.condition, rule.rollout, rule.absence?.deadline].compactMap({ $0 }) + rule.actions.flatMap({ [$0.amount, $0.channelValue].compactMap { $0 } }) {
-                slots.formUnion(EventReader.slots(in: node))
-            }
-            for trigger in rule.triggers { needed[trigger].formUnion(slots) }
-            if let absence = rule.absence { needed[absence.event].insert(rule.subjectKey.slot) }
-        }
-        for aggregate in program.aggregates {
-            var slots: Set<Int> = [aggregate.per.slot]
-            for node in [aggregate.filter, aggregate.value].compactMap({ $0 }) { slots.formUnion(EventReader.slots(in: node)) }
-            needed[aggregate.event].formUnion(slots)
-        }
-        requiredSlots = program.events.indices.map { type in
-            needed[type].filter { !program.slots[$0].optional && program.events[type].carries.contains(program.slots[$0].entity) }.sorted()
-        }
+        requiredSlots = program.requiredSlotsByEvent
         requiredSlotsFlat = requiredSlots.flatMap { $0 }
         requiredStart = requiredSlots.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1.count) }
-    }
-
-    static func slots(in node: Node) -> Set<Int> {
-        var result: Set<Int> = node.operation == .slot ? [node.index ?? 0] : []
-        for child in node.children { result.formUnion(slots(in: child)) }
-        for arm in node.arms ?? [] {
-            for pattern in arm.patterns { result.formUnion(slots(in: pattern)) }
-            result.formUnion(slots(in: arm.value))
-        }
-        if let otherwise = node.otherwise { result.formUnion(slots(in: otherwise)) }
-        return result
     }
 
     struct Failure: Error { var reason: String }
@@ -216,7 +185,7 @@ public final class EventReader: Sendable {
             slots.update(repeating: .missing)
             // Invalid UTF-8 anywhere on the line makes it a dead letter before anything else is said
             // about it: decoded, `S-\xff` and `S-\xfe` would both become `S-\u{FFFD}`, one key.
-            if let offset = Self.invalidUTF8(in: UnsafeBufferPointer(start: base, count: line.count)) {
+            if let offset = UTF8Validation.firstInvalidByte(in: UnsafeBufferPointer(start: base, count: line.count)) {
                 return "invalid UTF-8 at byte \(offset + 1)"
             }
             var cursor = Cursor(base: base, count: line.count)
@@ -372,10 +341,10 @@ public final class EventReader: Sendable {
             return RuntimeValue(.enumCase, Int64(index), unit: definition.unit)
         case .money:
             let currency = program.currencies[Int(definition.unit)]
-            return RuntimeValue(.money, try quoted(&cursor, { Self.money($0, currency: currency) },
+            return RuntimeValue(.money, try quoted(&cursor, { DecimalText.money($0, currency: currency) },
                                                    "\(name) must be an amount in \(currency.code) such as \"4.99 \(currency.code)\""), unit: definition.unit)
         case .percent:
-            return RuntimeValue(.percent, try quoted(&cursor, Self.percent, "\(name) must be a percentage such as \"2.5%\""))
+            return RuntimeValue(.percent, try quoted(&cursor, DecimalText.percent, "\(name) must be a percentage such as \"2.5%\""))
         case .duration:
             return RuntimeValue(.duration, try quoted(&cursor, TimeFormat.duration, "\(name) must be a duration such as \"3d\" or \"-90m\""))
         case .timestamp:
@@ -397,77 +366,6 @@ public final class EventReader: Sendable {
             throw Failure(reason: "\(expected()), found \(cursor.text(from: start))")
         }
         return value
-    }
-
-    /// Where the first byte that does not belong to valid UTF-8 is in `bytes` (from 0), or nil
-    /// when all of it is valid. ASCII, nearly all of an event, is passed over eight bytes at a
-    /// time; each other character is decoded by the standard library's UTF-8 parser (the rules
-    /// of `String(validating:as:)`: no overlong forms, no surrogates, nothing over U+10FFFF, no
-    /// truncated sequences), which also says where the first bad byte is. It makes no String.
-    public static func invalidUTF8(in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard let base = bytes.baseAddress else { return nil }
-        let count = bytes.count
-        var i = 0
-        while true {
-            while i &+ 8 <= count, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i &+= 8 }
-            while i < count, base[i] < 0x80 { i &+= 1 }
-            guard i < count else { return nil }
-            // One character of two to four bytes (the parser reads no further than its last byte).
-            var parser = Unicode.UTF8.ForwardParser()
-            var rest = UnsafeBufferPointer(start: base + i, count: min(4, count &- i)).makeIterator()
-            guard case .valid(let character) = parser.parseScalar(from: &rest) else { return i }
-            i &+= character.count
-        }
-    }
-
-    /// `4.99 EUR` from a command-line option, exactly as an event would write it, or nil.
-    public static func money(_ text: String, currency: Program.Currency) -> Int64? {
-        var copy = text
-        return copy.withUTF8 { money($0, currency: currency) }
-    }
-
-    /// `4.99 EUR` (or `4.99EUR`, or `-1.5 EUR`) in the given currency → minor units.
-    static func money(_ bytes: UnsafeBufferPointer<UInt8>, currency: Program.Currency) -> Int64? {
-        var end = bytes.count
-        guard end >= 4 else { return nil }
-        let code = currency.code.utf8
-        guard code.count == 3, bytes[end - 3] == code[code.startIndex], bytes[end - 2] == code[code.index(after: code.startIndex)],
-              bytes[end - 1] == code[code.index(code.startIndex, offsetBy: 2)] else { return nil }
-        end -= 3
-        while end > 0, bytes[end - 1] == 32 { end -= 1 }
-        return fixed(UnsafeBufferPointer(rebasing: bytes[0..<end]), places: currency.minorUnits)
-    }
-
-    /// `2.5%` → 25_000 millionths.
-    static func percent(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
-        guard let last = bytes.last, last == UInt8(ascii: "%") else { return nil }
-        return fixed(UnsafeBufferPointer(rebasing: bytes[0..<(bytes.count - 1)]), places: 4)
-    }
-
-    /// A decimal number with at most `places` decimals, scaled by 10^places.
-    static func fixed(_ bytes: UnsafeBufferPointer<UInt8>, places: Int) -> Int64? {
-        var i = 0
-        var negative = false
-        if i < bytes.count, bytes[i] == 45 { negative = true; i += 1 }
-        var value: Int64 = 0
-        var digits = 0
-        var decimals = -1
-        while i < bytes.count {
-            let b = bytes[i]
-            if b == 46, decimals < 0 { decimals = 0; i += 1; continue }
-            guard b >= 48, b <= 57, digits < 18 else { return nil }
-            value = value * 10 + Int64(b - 48)
-            digits += 1
-            if decimals >= 0 { decimals += 1 }
-            i += 1
-        }
-        guard digits > 0, decimals != 0, decimals <= places else { return nil }
-        for _ in 0..<(places - max(0, decimals)) {
-            let (r, o) = value.multipliedReportingOverflow(by: 10)
-            if o { return nil }
-            value = r
-        }
-        return negative ? -value : value
     }
 }
 
@@ -667,7 +565,7 @@ struct Cursor {
         while position < count, (base[position] >= 48 && base[position] <= 57) || base[position] == 46 || base[position] == 45 {
             position += 1
         }
-        let value = EventReader.fixed(UnsafeBufferPointer(start: base + start, count: position - start), places: places)
+        let value = DecimalText.fixed(UnsafeBufferPointer(start: base + start, count: position - start), places: places)
         if quoted, !take(UInt8(ascii: "\"")) { return nil }
         return value
     }
@@ -951,12 +849,12 @@ extension EventReader {
         case .duration: return TimeFormat.duration(text).map { RuntimeValue(.duration, $0) }
         case .timestamp: return TimeFormat.timestamp(text).map { RuntimeValue(.timestamp, $0) }
         case .date: return TimeFormat.date(text).map { RuntimeValue(.date, $0) }
-        case .percent: return Self.percent(text).map { RuntimeValue(.percent, $0) }
-        case .money: return Self.money(text, currency: program.currencies[Int(unit)]).map { RuntimeValue(.money, $0, unit: unit) }
+        case .percent: return DecimalText.percent(text).map { RuntimeValue(.percent, $0) }
+        case .money: return DecimalText.money(text, currency: program.currencies[Int(unit)]).map { RuntimeValue(.money, $0, unit: unit) }
         case .decimal:
             // `Cursor.decimal` reads a quoted number only when nothing else is between the quotes.
             guard text.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 }) else { return nil }
-            return Self.fixed(text, places: 6).map { RuntimeValue(.decimal, $0) }
+            return DecimalText.fixed(text, places: 6).map { RuntimeValue(.decimal, $0) }
         case .bool, .integer: return nil
         case .list, .missing: return .missing
         }
@@ -1015,7 +913,7 @@ struct PaddedLine {
             // A byte of 0x80 or more, seen while the quotes were indexed (so an ASCII line, the
             // usual one, costs one OR per sixteen bytes): the line must be valid UTF-8, or the
             // general reader makes it a dead letter.
-            if scan.nonASCII, EventReader.invalidUTF8(in: UnsafeBufferPointer(start: line, count: count)) != nil { return false }
+            if scan.nonASCII, UTF8Validation.firstInvalidByte(in: UnsafeBufferPointer(start: line, count: count)) != nil { return false }
             // A mark at the end of the line, where no string ends (the byte there is zero): the
             // search for the next quote always stops.
             quotes[count >> 6] |= 1 &<< UInt64(count & 63)

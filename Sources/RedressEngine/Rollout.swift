@@ -1,4 +1,5 @@
 import RedressIR
+import RedressEvents
 
 /// Who a rule's `rollout N%` includes: `redress rollout`. The same stable choice the engine
 /// makes (`Engine.inRollout`: a hash of the rule's name and the customer's key), so what this

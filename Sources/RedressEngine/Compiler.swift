@@ -1,4 +1,5 @@
 import RedressIR
+import RedressEvents
 
 /// What an expression can see while it is evaluated: the current event's slots, the
 /// parameters, and the aggregates of the history. One frame is reused for every event.

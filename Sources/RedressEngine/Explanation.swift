@@ -1,4 +1,5 @@
 import RedressIR
+import RedressEvents
 
 /// Why each rule did or did not decide for one event: `redress explain`. It runs the same
 /// engine as `run` and then looks inside the conditions with the same compiled code.
@@ -47,7 +48,7 @@ public enum Explainer {
             if outcome != .notTriggered, let condition = rule.condition {
                 explanation.parts = conjuncts(condition).map { part in
                     let value = Compiler.compile(part, program: program)(engine.frame)
-                    let slots = EventReader.slots(in: part).sorted()
+                    let slots = part.slotsRead.sorted()
                     return RuleExplanation.Part(
                         text: NodePrinter.print(part, program: program),
                         value: value.isMissing ? "unknown" : (value == .true ? "true" : (value == .false ? "false" : ValueText.describe(value, program: program, strings: engine.frame.strings))),

@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+import RedressIR
+import RedressEvents
+import RedressEngine
 
 /// The engine's state in SQLite (through GRDB), so that `run` survives restarts.
 ///

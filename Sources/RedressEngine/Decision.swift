@@ -1,4 +1,5 @@
 import RedressIR
+import RedressEvents
 
 /// What a rule decided for one subject, ready for a consumer to carry out exactly once.
 public struct Decision: Sendable, Codable, Equatable {

@@ -427,7 +427,10 @@ public final class CSVEventSource {
     public let mapping: EventMapping
     public let limits: CSVLimits
     let program: Program
-    let reader: EventReader
+    /// By event type, the fields a row must have (as for JSON lines: those something reads).
+    let requiredSlots: [[Int]]
+    /// By enum, its cases' numbers by name.
+    let enumCases: [[String: Int64]]
     let csv: CSVReader
     /// Why the main file stopped early (a read error), or nil; read after the last row.
     public var readFailure: String? { csv.failure }
@@ -538,7 +541,8 @@ public final class CSVEventSource {
         self.mapping = mapping
         self.program = program
         self.limits = limits
-        reader = EventReader(program: program)
+        requiredSlots = program.requiredSlotsByEvent
+        enumCases = program.enums.map { Dictionary(uniqueKeysWithValues: $0.cases.enumerated().map { ($1, Int64($0)) }) }
         csv = CSVReader(descriptor: descriptor, delimiter: mapping.delimiter, limits: limits)
         fileName = path == "-" ? "standard input" : (path as NSString).lastPathComponent
         var diagnostics: [Diagnostic] = []
@@ -631,7 +635,7 @@ public final class CSVEventSource {
             zones[zoneSpec] = zone
             var currency: Program.Currency? = nil
             if kind == .money, unit >= 0, Int(unit) < program.currencies.count { currency = program.currencies[Int(unit)] }
-            let cases = kind == .enumCase && unit >= 0 && Int(unit) < program.enums.count ? reader.enumCases[Int(unit)] : [:]
+            let cases = kind == .enumCase && unit >= 0 && Int(unit) < program.enums.count ? enumCases[Int(unit)] : [:]
             return Compiled(source: source, target: Target(kind: kind, unit: unit, patterns: pattern.map { [$0] } ?? TimePattern.automatic,
                                                            formatText: pattern?.text ?? "YYYY-MM-DD HH:MM:SS", zone: zone, values: value.values,
                                                            currency: currency, durationUnit: value.unit, name: name, enumCases: cases))
@@ -655,7 +659,7 @@ public final class CSVEventSource {
             case .fixed(let index):
                 type = .fixed(index)
                 // A field some rule reads on this event and the schema requires must come from somewhere.
-                for slot in reader.requiredSlots[index] where !mapped.contains(slot) {
+                for slot in requiredSlots[index] where !mapped.contains(slot) {
                     let definition = program.slots[slot]
                     diagnostics.append(Diagnostic(
                         .unknownField, "\(program.events[index].name) needs \(program.entities[definition.entity].name).\(definition.field), but the mapping does not fill it",
@@ -782,7 +786,7 @@ public final class CSVEventSource {
         }
         // As for JSON lines: bytes that are not UTF-8 are refused, never read as U+FFFD (two
         // different keys would become one).
-        if let bad = csv.bytes.withUnsafeBufferPointer({ EventReader.invalidUTF8(in: $0) }) {
+        if let bad = csv.bytes.withUnsafeBufferPointer({ UTF8Validation.firstInvalidByte(in: $0) }) {
             return dead("invalid UTF-8 at byte \(bad + 1) of the row")
         }
         do {
@@ -814,7 +818,7 @@ public final class CSVEventSource {
                 let value = try evaluate(compiled)
                 guard value.kind == .string else { continue }
                 let name = value.unit == 1 ? rowStrings[Int(value.bits)] : ""
-                guard let index = reader.eventIndex[name] else { throw RowFailure(reason: "unknown event type \"\(name)\"") }
+                guard let index = program.events.firstIndex(where: { $0.name == name }) else { throw RowFailure(reason: "unknown event type \"\(name)\"") }
                 type = index
             }
             var event = Event(slotCount: program.slots.count)
@@ -829,7 +833,7 @@ public final class CSVEventSource {
                 }
                 event.slots[fields[index].slot] = rowValues[index]
             }
-            for slot in reader.requiredSlots[type] where event.slots[slot].isMissing {
+            for slot in requiredSlots[type] where event.slots[slot].isMissing {
                 let definition = program.slots[slot]
                 throw RowFailure(reason: "\(program.entities[definition.entity].name).\(definition.field) is missing; the schema requires it on \(program.events[type].name)")
             }
@@ -975,16 +979,16 @@ public final class CSVEventSource {
             var digits = trimmed.count
             // `3.0` (as spreadsheets write whole numbers) is 3.
             if let dot = trimmed.firstIndex(of: 46), trimmed[(dot + 1)...].allSatisfy({ $0 == 48 }) { digits = dot }
-            guard let value = EventReader.fixed(UnsafeBufferPointer(rebasing: trimmed[0..<digits]), places: 0) else { throw failure("a whole number") }
+            guard let value = DecimalText.fixed(UnsafeBufferPointer(rebasing: trimmed[0..<digits]), places: 0) else { throw failure("a whole number") }
             return RuntimeValue(.integer, value)
         case .decimal:
-            guard let value = EventReader.fixed(trimmed, places: 6) else { throw failure("a number with at most 6 decimals") }
+            guard let value = DecimalText.fixed(trimmed, places: 6) else { throw failure("a number with at most 6 decimals") }
             return RuntimeValue(.decimal, value)
         case .percent:
             var body = trimmed
             if body.last == UInt8(ascii: "%") { body = UnsafeBufferPointer(rebasing: body[0..<(body.count - 1)]) }
             while let last = body.last, last == 32 { body = UnsafeBufferPointer(rebasing: body[0..<(body.count - 1)]) }
-            guard let value = EventReader.fixed(body, places: 4) else { throw failure("a percentage such as 2.5%") }
+            guard let value = DecimalText.fixed(body, places: 4) else { throw failure("a percentage such as 2.5%") }
             return RuntimeValue(.percent, value)
         case .money:
             guard let currency = target.currency else { throw failure("money") }
@@ -996,13 +1000,13 @@ public final class CSVEventSource {
                 body = UnsafeBufferPointer(rebasing: body[0..<(body.count - 3)])
                 while let last = body.last, last == 32 { body = UnsafeBufferPointer(rebasing: body[0..<(body.count - 1)]) }
             }
-            guard let minor = EventReader.fixed(body, places: currency.minorUnits) else {
+            guard let minor = DecimalText.fixed(body, places: currency.minorUnits) else {
                 throw failure("an amount in \(currency.code) with at most \(currency.minorUnits) decimals")
             }
             return RuntimeValue(.money, minor, unit: target.unit)
         case .duration:
             if let unit = target.durationUnit {
-                guard let thousandths = EventReader.fixed(trimmed, places: 3) else { throw failure("a number") }
+                guard let thousandths = DecimalText.fixed(trimmed, places: 3) else { throw failure("a number") }
                 let (product, overflow) = thousandths.multipliedReportingOverflow(by: unit)
                 guard !overflow else { throw failure("a duration that fits") }
                 return RuntimeValue(.duration, product / 1000)

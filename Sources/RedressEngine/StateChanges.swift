@@ -36,8 +36,8 @@ public struct StateChanges: Sendable {
 /// Keys written since the last checkpoint: entry numbers in the engine's key tables, keys of
 /// the state's dictionaries.
 struct ChangedKeys {
-    var limitUses = Set<Int>(), capUses = Set<Int>(), groupUses = Set<Int>(), occurrences = Set<Int>()
-    var history = Set<String>(), pending = Set<String>(), answered = Set<String>(), misses = Set<String>()
+    var limitUses = Set<Int>(), capUses = Set<Int>(), groupUses = Set<Int>(), occurrences = Set<Int>(), history = Set<Int>()
+    var pending = Set<String>(), answered = Set<String>(), misses = Set<String>()
 }
 
 extension Engine {
@@ -62,16 +62,18 @@ extension Engine {
         changes.state.clock = state.clock
         changes.state.position = state.position
         changes.state.statistics = state.statistics
-        func persisted<Value>(_ table: KeyTable<Value>, _ entries: Set<Int>) -> [String: Value] {
-            var result: [String: Value] = [:]
+        // Only the changed entries are converted to the persisted format.
+        func persisted<Stored, Value>(_ table: KeyTable<Value>, _ entries: Set<Int>, as convert: (Value) -> Stored) -> [String: Stored] {
+            var result: [String: Stored] = [:]
             result.reserveCapacity(entries.count)
-            for entry in entries { result[prefixes[Int(table.namespace(at: entry))] + table.key(at: entry)] = table[entry: entry] }
+            for entry in entries { result[persistedKey(table, entry)] = convert(table[entry: entry]) }
             return result
         }
-        changes.state.limitUses = persisted(limitUses, keys.limitUses)
-        changes.state.capUses = persisted(capUses, keys.capUses)
-        changes.state.groupUses = persisted(groupUses, keys.groupUses)
-        changes.state.occurrences = persisted(occurrences, keys.occurrences)
+        changes.state.limitUses = persisted(limitUses, keys.limitUses, as: StoredWindow.times)
+        changes.state.capUses = persisted(capUses, keys.capUses, as: StoredWindow.grants)
+        changes.state.groupUses = persisted(groupUses, keys.groupUses, as: StoredWindow.times)
+        changes.state.occurrences = persisted(occurrences, keys.occurrences) { $0 }
+        changes.state.history = persisted(history, keys.history, as: StoredWindow.events)
         func current<Value>(_ category: StateCategory, _ keys: Set<String>, in source: [String: Value]) -> [String: Value] {
             var result: [String: Value] = [:]
             for key in keys {
@@ -79,7 +81,6 @@ extension Engine {
             }
             return result
         }
-        changes.state.history = current(.history, keys.history, in: state.history)
         changes.state.pending = current(.pending, keys.pending, in: state.pending)
         changes.state.answered = current(.answered, keys.answered, in: state.answered)
         changes.state.misses = current(.misses, keys.misses, in: state.misses)

@@ -100,13 +100,14 @@ public final class StateStore {
                 }
                 // Lists that do not read are empty, as they always were; a pending deadline that
                 // does not read is an error, as it was in the one JSON object that held them all.
-                func lists<T: Decodable & RangeReplaceableCollection>(_ category: StateCategory, as type: T.Type) -> [String: T] {
-                    (loaded[category] ?? [:]).mapValues { (try? decoder.decode(T.self, from: Data($0.utf8))) ?? T() }
+                // Read by StateText (the lists it writes) and, for any other JSON, by the decoder.
+                func lists<T: Decodable & RangeReplaceableCollection>(_ category: StateCategory, as type: T.Type, _ fast: (String) -> T?) -> [String: T] {
+                    (loaded[category] ?? [:]).mapValues { fast($0) ?? (try? decoder.decode(T.self, from: Data($0.utf8))) ?? T() }
                 }
-                state.limitUses = lists(.limits, as: [Int64].self)
-                state.groupUses = lists(.groups, as: [Int64].self)
-                state.capUses = lists(.caps, as: [[Int64]].self)
-                state.history = lists(.history, as: [[Int64]].self)
+                state.limitUses = lists(.limits, as: [Int64].self, StateText.parseTimes)
+                state.groupUses = lists(.groups, as: [Int64].self, StateText.parseTimes)
+                state.capUses = lists(.caps, as: [[Int64]].self, StateText.parseRows)
+                state.history = lists(.history, as: [[Int64]].self, StateText.parseRows)
                 state.occurrences = (loaded[.occurrences] ?? [:]).compactMapValues { Int($0) }
                 state.misses = (loaded[.misses] ?? [:]).compactMapValues { Int($0) }
                 state.answered = (loaded[.answered] ?? [:]).compactMapValues { Int64($0) }
@@ -219,6 +220,63 @@ enum StateText {
             text += String(value)
         }
         return text + "]"
+    }
+
+    /// `[1,2]` as written by `times`, or nil for any other text (the JSON decoder then reads it).
+    /// A restart reads one per key: the decoder cost more than the rest of loading together.
+    static func parseTimes(_ text: String) -> [Int64]? {
+        var copy = text
+        return copy.withUTF8 { bytes -> [Int64]? in
+            var position = 0
+            guard let list = list(bytes, &position), position == bytes.count else { return nil }
+            return list
+        }
+    }
+
+    /// `[[1,2],[3,4]]` as written by `rows`, or nil for any other text.
+    static func parseRows(_ text: String) -> [[Int64]]? {
+        var copy = text
+        return copy.withUTF8 { bytes -> [[Int64]]? in
+            guard bytes.count >= 2, bytes[0] == UInt8(ascii: "["), bytes[bytes.count - 1] == UInt8(ascii: "]") else { return nil }
+            var rows: [[Int64]] = []
+            var position = 1
+            if bytes[position] == UInt8(ascii: "]") { return position + 1 == bytes.count ? rows : nil }
+            while true {
+                guard let row = list(bytes, &position), position < bytes.count else { return nil }
+                rows.append(row)
+                if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
+                return bytes[position] == UInt8(ascii: "]") && position + 1 == bytes.count ? rows : nil
+            }
+        }
+    }
+
+    /// A list of integers at `position` (`[`, integers separated by `,`, `]`), moving past it.
+    private static func list(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int) -> [Int64]? {
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "[") else { return nil }
+        position += 1
+        var values: [Int64] = []
+        if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return values }
+        while position < bytes.count {
+            let negative = bytes[position] == UInt8(ascii: "-")
+            if negative { position += 1 }
+            var value: Int64 = 0
+            let start = position
+            while position < bytes.count, bytes[position] >= UInt8(ascii: "0"), bytes[position] <= UInt8(ascii: "9") {
+                let digit = Int64(bytes[position] - UInt8(ascii: "0"))
+                let (scaled, overflow) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = negative ? scaled.subtractingReportingOverflow(digit) : scaled.addingReportingOverflow(digit)
+                guard !overflow, !overflow2 else { return nil }
+                value = sum
+                position += 1
+            }
+            guard position > start, position < bytes.count else { return nil }
+            values.append(value)
+            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
+            guard bytes[position] == UInt8(ascii: "]") else { return nil }
+            position += 1
+            return values
+        }
+        return nil
     }
 
     static func rows(_ values: [[Int64]]) -> String {

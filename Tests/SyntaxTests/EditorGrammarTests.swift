@@ -45,13 +45,15 @@ struct EditorGrammarTests {
           tier == VIP then reship
         """#
 
+    /// rules/, and the fixtures of the formatter, of the phrasing hints and of the diagnostics.
+    static let ruleFiles = ruleFilesInRepository().map(\.path)
+        + ["Tests/SyntaxTests/Fixtures/format", "Tests/SemanticsTests/Fixtures/phrasing", "Tests/SemanticsTests/Fixtures/diagnostics"]
+        .flatMap { files(in: repositoryRoot.appendingPathComponent($0), ending: ".rules").map(\.path) }
+
     @Test func everyRuleFileIsColouredAsTheLexerReadsIt() throws {
-        let rules = ruleFilesInRepository().map(\.path)
-        #expect(rules.count >= 9)
-        let fixtures = ["Tests/SyntaxTests/Fixtures/format", "Tests/SemanticsTests/Fixtures/phrasing", "Tests/SemanticsTests/Fixtures/diagnostics"]
-            .flatMap { files(in: repositoryRoot.appendingPathComponent($0), ending: ".rules").map(\.path) }
-        #expect(fixtures.count > 100)
-        let disagreements = try Self.compare(files: rules + fixtures)
+        #expect(ruleFilesInRepository().count >= 9)
+        #expect(Self.ruleFiles.count > 100)
+        let disagreements = try Self.compare(files: Self.ruleFiles)
         let count = disagreements.count
         #expect(count == 0, "\(Self.summary(disagreements))")
     }
@@ -127,6 +129,23 @@ struct EditorGrammarTests {
         #expect(compareScopes(path: "t.rules", text: text, tokens: Array(right.prefix(3))).map(\.text) == ["y"])
     }
 
+    /// tokenize.js runs the grammar's regular expressions with JavaScript's engine, VS Code with
+    /// Oniguruma: every search made on the rule files, the fixtures and the sample is repeated with
+    /// Oniguruma (editors/vscode/test/oniguruma.py) and must find the same.
+    @Test(.enabled(if: oniguruma, "onigurumacffi (PyPI) is not installed: the grammar's regular expressions are not run with Oniguruma"))
+    func everySearchFindsTheSameWithOniguruma() throws {
+        let searches = FileManager.default.temporaryDirectory.appendingPathComponent("redress-searches-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: searches) }
+        let texts = Self.ruleFiles.map { read(URL(fileURLWithPath: $0)) } + [Self.everyToken]
+        _ = try Self.compare(texts: texts, searches: searches)
+        let (status, output) = try GrammarAgreementTests.python(["editors/vscode/test/oniguruma.py", searches.path])
+        let report = String(decoding: output, as: UTF8.self)
+        #expect(status == 0, "\(report)")
+        #expect(report.contains("; 0 differ"), "\(report)")
+    }
+
+    static let oniguruma = ((try? GrammarAgreementTests.python(["-c", "import onigurumacffi"]))?.status ?? 1) == 0
+
     @Test func theExtensionStartsTheLanguageServer() throws {
         let result = try Node.run(["--test", "editors/vscode/test/extension.test.js"])
         #expect(result.status == 0, "\(String(decoding: result.output, as: UTF8.self))\(result.errors)")
@@ -142,7 +161,7 @@ struct EditorGrammarTests {
 
     /// Writes the texts to one JSON-lines file, tokenises them all in one run of node, and
     /// compares each with the lexer.
-    static func compare(texts: [String], names: [String]? = nil, grammar: String? = nil) throws -> [ScopeDisagreement] {
+    static func compare(texts: [String], names: [String]? = nil, grammar: String? = nil, searches: URL? = nil) throws -> [ScopeDisagreement] {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redress-editor-grammar-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -157,6 +176,7 @@ struct EditorGrammarTests {
             try grammar.write(to: file, atomically: true, encoding: .utf8)
             arguments += ["--grammar", file.path]
         }
+        if let searches { arguments += ["--searches", searches.path] }
         let result = try Node.run(arguments)
         guard result.status == 0 else { throw Node.Failure(message: result.errors) }
         let tokenized = try JSONDecoder().decode([TokenizedText].self, from: result.output)

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Tokenises rule files with the extension's TextMate grammar and prints the tokens as JSON:
 //
-//   node editors/vscode/test/tokenize.js [--grammar FILE] [--jsonl FILE] [FILE...]
+//   node editors/vscode/test/tokenize.js [--grammar FILE] [--jsonl FILE] [--searches FILE] [FILE...]
 //   [{"file": "rules/shop/mission.rules", "tokens": [{"start": 0, "end": 4, "scopes": ["source.redress", ...]}, ...]}, ...]
 //
 // --jsonl reads texts rather than files: one JSON object with "id" and "text" per line (as
@@ -23,13 +23,15 @@
 //   - lines are tokenised one at a time with "\n" appended, as vscode-textmate does.
 // Everything else (`while`, `applyEndPatternLast`, back-references in `end`, injections,
 // `$base`, captures with patterns) is refused rather than half-implemented, and so are regex
-// features where Oniguruma and JavaScript differ or that only Oniguruma has: \G \A \z \Z \h,
+// features where Oniguruma and JavaScript differ or that only Oniguruma has: \G \A \z \Z \h \e \K,
 // possessive quantifiers, atomic groups, \w \d \s \b (Unicode-aware in Oniguruma, ASCII in
 // JavaScript), POSIX brackets, inline options, named groups, lookbehind (variable length is fine
 // in JavaScript, not in Oniguruma). `.` differs too (JavaScript stops at \r): the grammar writes
 // [^\n]. The grammar therefore stays within what both engines read the same way.
 // A grammar that would loop in vscode-textmate (a zero-width match that does not advance) is an
-// error here, not a silently skipped line.
+// error here, not a silently skipped line. That the regular expressions find the same in both
+// engines is tested too, where Oniguruma is at hand: --searches writes down every search, and
+// oniguruma.py repeats them with Oniguruma (the engine of VS Code, through onigurumacffi).
 'use strict';
 
 const fs = require('fs');
@@ -38,7 +40,7 @@ const RULE_KEYS = new Set(['name', 'contentName', 'match', 'begin', 'end', 'capt
   'endCaptures', 'patterns', 'include', 'comment']);
 const GRAMMAR_KEYS = new Set(['$schema', 'name', 'scopeName', 'fileTypes', 'patterns', 'repository', 'comment']);
 const UNSUPPORTED_REGEX = [
-  [/\\[GAzZhH]/, 'an Oniguruma-only anchor or class (\\G \\A \\z \\Z \\h)'],
+  [/\\[GAzZhHeKRXNOyY]/, 'an escape only Oniguruma knows (\\G \\A \\z \\Z \\h \\e \\K \\R \\X …)'],
   [/\\[wWdDsSbB]/, '\\w \\d \\s \\b (Unicode-aware in Oniguruma, ASCII in JavaScript): write the class'],
   [/[*+?}][+]/, 'a possessive quantifier'],
   [/\(\?>/, 'an atomic group'],
@@ -149,9 +151,18 @@ function candidates(rule) {
   return list;
 }
 
+// With --searches, every search made (once per regex, line and position) with its result, for
+// oniguruma.py to repeat with Oniguruma itself.
+let searches = null;
+
 function search(regex, text, position) {
   regex.lastIndex = position;
-  return regex.exec(text);
+  const match = regex.exec(text);
+  if (searches !== null) {
+    const key = JSON.stringify([regex.source, text, position]);
+    if (!searches.has(key)) searches.set(key, match === null ? null : Array.from(match.indices, (range) => range ?? null));
+  }
+  return match;
 }
 
 // Tokens of one line, each {start, end, scopes} in UTF-16 offsets of the line; `stack` (the open
@@ -271,9 +282,13 @@ function tokenize(grammar, text) {
 function main(argv) {
   let grammarFile = require('path').join(__dirname, '..', 'syntaxes', 'redress.tmLanguage.json');
   const inputs = [];
+  let searchesFile = null;
   for (let index = 0; index < argv.length; index++) {
     if (argv[index] === '--grammar') {
       grammarFile = argv[++index];
+    } else if (argv[index] === '--searches') {
+      searchesFile = argv[++index];
+      searches = new Map();
     } else if (argv[index] === '--jsonl') {
       for (const line of fs.readFileSync(argv[++index], 'utf8').split('\n')) {
         if (line.trim() === '') continue;
@@ -287,6 +302,10 @@ function main(argv) {
   const grammar = loadGrammar(grammarFile);
   const output = inputs.map(({ file, text }) => ({ file, tokens: tokenize(grammar, text) }));
   process.stdout.write(JSON.stringify(output) + '\n');
+  if (searchesFile !== null) {
+    const lines = Array.from(searches, ([key, indices]) => JSON.stringify([...JSON.parse(key), indices]));
+    fs.writeFileSync(searchesFile, lines.join('\n') + '\n');
+  }
 }
 
 module.exports = { loadGrammar, tokenize };

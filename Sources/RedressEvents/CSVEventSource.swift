@@ -66,6 +66,12 @@ public final class CSVReader {
     var pendingStart = 0
     /// Whether the record read last ended at a line break (which `raw` leaves out).
     var endedAtLineBreak = false
+    /// Bytes read from the descriptor so far.
+    var bytesRead: Int64 = 0
+
+    /// Bytes of the input consumed: read, less what is buffered or handed back to be read again.
+    /// After a record, the end of the text it was read from (`run --state` records it).
+    public var consumedBytes: Int64 { bytesRead - Int64(end - position) - Int64(pending.count - pendingStart) }
 
     /// The line the current record starts on.
     public private(set) var recordLine = 0
@@ -103,6 +109,7 @@ public final class CSVReader {
             while count < 0, errno == EINTR { count = read(descriptor, buffer, capacity) }
             if count < 0 { failure = String(cString: strerror(errno)) }
             position = 0
+            if count > 0 { bytesRead += Int64(count) }
             if count <= 0 {
                 end = 0
                 finished = true
@@ -770,6 +777,13 @@ public final class CSVEventSource {
     /// The line the last row returned by `next()` started on.
     public var line: Int { csv.recordLine }
 
+    /// Bytes of the main file consumed through the last row returned by `next()`.
+    public var consumedBytes: Int64 { csv.consumedBytes }
+
+    /// Whether events get their `idHash` (`EventIdentity`): from the mapping's `id`, or for an
+    /// event without one from its row's text and its place among `events:` (`run --state`).
+    public var identifying = false
+
     /// Reads the next row; nil at the end of the file.
     public func next() -> Row? {
         guard csv.next() else { return nil }
@@ -808,7 +822,7 @@ public final class CSVEventSource {
         for index in fields.indices { rowValues[index] = try evaluate(fields[index].value) }
 
         var result: [Event] = []
-        for plan in plans {
+        for (planIndex, plan) in plans.enumerated() {
             let time = try evaluate(plan.time)
             guard time.kind == .timestamp else { continue }  // no time: the event did not happen (yet)
             var type: Int
@@ -826,6 +840,9 @@ public final class CSVEventSource {
             event.time = time.bits
             event.line = number
             event.id = plan.id.map { idText($0) } ?? "line \(number)"
+            if identifying {
+                event.idHash = plan.id != nil ? EventIdentity.of(id: event.id) : EventIdentity.derived(row: csv.raw, event: planIndex)
+            }
             for index in carriedFields[type] {
                 if let knownAt = fields[index].knownAt {
                     let known = try evaluate(knownAt)

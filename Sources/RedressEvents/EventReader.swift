@@ -17,6 +17,9 @@ public struct Event: Sendable {
     /// The event's `id`, or empty when it has none (decisions then name it `line N`).
     public var id: String
     public var line: Int
+    /// The hash `run --state` remembers the event by (`EventIdentity`); 0 until a reader that
+    /// keeps track of processed events sets it.
+    public var idHash: UInt64 = 0
     public var slots: [RuntimeValue]
     /// Strings of this event; string slots refer to them with `unit == 1`.
     public var strings: [String]

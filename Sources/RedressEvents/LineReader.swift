@@ -44,6 +44,9 @@ public final class LineReader {
     public private(set) var lineNumber = 0
     /// Bytes handed out so far (lines and their line ends), for progress displays.
     public private(set) var consumed: Int64 = 0
+    /// The hash of the bytes handed out so far, when asked for (`run --state` records it with
+    /// each checkpoint: `ConsumedInput`); nil otherwise.
+    public private(set) var prefix: StreamHash? = nil
     /// Why reading stopped early (a directory, a device error), or nil at a normal end of input.
     public private(set) var failure: String? = nil
 
@@ -57,13 +60,25 @@ public final class LineReader {
     /// Milliseconds between looks at a followed file's end.
     let followInterval: Int32 = 10
 
+    /// `prefix`: hash what is read, going on from this hash of what came before; the
+    /// descriptor is then at byte `prefix.length` (a restart that seeked past what it had read),
+    /// and lines are numbered on from `line`.
     public init(descriptor: Int32, bufferSize: Int = 1 << 20, maximumLineLength: Int = LineLimit.defaultBytes,
-                follow: Bool = false, wake: Int32? = nil) {
+                follow: Bool = false, wake: Int32? = nil, prefix: StreamHash? = nil, line: Int = 0) {
         self.descriptor = descriptor
         self.maximumLineLength = max(1, maximumLineLength)
         self.follow = follow
         self.wake = wake
+        self.prefix = prefix
+        consumed = prefix?.length ?? 0
+        lineNumber = line
         buffer = .allocate(byteCount: max(bufferSize, 64), alignment: 8)
+    }
+
+    /// Adds bytes `from..<to` of the buffer to the prefix hash, when there is one.
+    @inline(__always) func hashConsumed(_ from: Int, _ to: Int) {
+        guard prefix != nil, to > from else { return }
+        prefix?.add(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[from..<to]))
     }
 
     /// Whether the wake descriptor says stop; with `waiting`, waits up to that many milliseconds
@@ -96,6 +111,7 @@ public final class LineReader {
                 lineNumber += 1
                 let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
                 consumed += Int64((newline.map { $0 + 1 } ?? end) - start)
+                hashConsumed(start, newline.map { $0 + 1 } ?? end)
                 let length = skipped + (lineEnd - start)
                 var line = UnsafeBufferPointer(start: base + start, count: lineEnd - start)
                 start = newline.map { $0 + 1 } ?? end
@@ -117,6 +133,7 @@ public final class LineReader {
                 }
                 skipped += end - start
                 consumed += Int64(end - start)
+                hashConsumed(start, end)
                 start = end
             }
             fill()

@@ -11,22 +11,38 @@ public final class EventPipeline: @unchecked Sendable {
     public enum Item {
         case event(Event)
         case deadLetter(DeadLetter)
+        /// An event whose id (`Event.idHash`) was processed before, in this input or an earlier
+        /// one: only with a `processed` set, whose owner skips and counts it.
+        case alreadyProcessed(Event)
+        /// A line that cannot be read and was kept as a dead letter before (same text, same
+        /// reason): only with a `processed` set.
+        case alreadyKept(DeadLetter)
     }
 
     final class Batch: @unchecked Sendable {
         var events: [Event]
         /// Per position: nil for an event, or the dead letter read there.
         var letters: [DeadLetter?]
+        /// Per position: whether the event was processed before (with a `processed` set).
+        var repeated: [Bool]
+        /// Per position: the hash of the input through that line (when the lines are hashed).
+        var prefixes: [StreamHash]
         var count = 0
-        init(size: Int, slotCount: Int) {
+        init(size: Int, slotCount: Int, hashing: Bool) {
             events = (0..<size).map { _ in Event(slotCount: slotCount) }
             letters = [DeadLetter?](repeating: nil, count: size)
+            repeated = [Bool](repeating: false, count: size)
+            prefixes = hashing ? [StreamHash](repeating: StreamHash(), count: size) : []
         }
     }
 
     let reader: EventReader
     let lines: LineReader
     let skipThrough: Int
+    /// Events seen before: the producer sets each event's `idHash`, adds it, and hands out the
+    /// events already there as `.alreadyProcessed`. Touched by the producer thread only.
+    let processed: ProcessedEvents?
+    let hashing: Bool
     let free: DispatchSemaphore
     let full = DispatchSemaphore(value: 0)
     let lock = NSLock()
@@ -38,6 +54,10 @@ public final class EventPipeline: @unchecked Sendable {
     /// Why the input stopped early (a read error), or nil at its normal end; read after `run`.
     public var failure: String? { lines.failure }
 
+    /// The hash of the input through the line of the item `body` was last given (when the line
+    /// reader hashes what it reads): what a checkpoint taken in `body` records as consumed.
+    public private(set) var consumedThrough: StreamHash? = nil
+
     /// Bytes of input parsed so far (safe to read from the consuming thread).
     public var progress: Int64 {
         lock.lock()
@@ -46,11 +66,17 @@ public final class EventPipeline: @unchecked Sendable {
     }
 
     /// `skipThrough`: lines up to this number are not parsed (a restart resumes after them).
-    public init(reader: EventReader, lines: LineReader, slotCount: Int, skipThrough: Int = 0, batchSize: Int = 2048, batches: Int = 4) {
+    /// `processed`: the events processed before, to hand out again as `.alreadyProcessed`.
+    public init(reader: EventReader, lines: LineReader, slotCount: Int, skipThrough: Int = 0, processed: ProcessedEvents? = nil,
+                batchSize: Int = 2048, batches: Int = 4) {
         self.reader = reader
         self.lines = lines
         self.skipThrough = skipThrough
-        freeBatches = (0..<batches).map { _ in Batch(size: batchSize, slotCount: slotCount) }
+        self.processed = processed
+        let hashing = lines.prefix != nil
+        self.hashing = hashing
+        consumedThrough = lines.prefix
+        freeBatches = (0..<batches).map { _ in Batch(size: batchSize, slotCount: slotCount, hashing: hashing) }
         free = DispatchSemaphore(value: batches)
     }
 
@@ -71,7 +97,9 @@ public final class EventPipeline: @unchecked Sendable {
             lock.unlock()
             guard let batch = next else { break }
             for i in 0..<batch.count {
-                let item: Item = batch.letters[i].map { .deadLetter($0) } ?? .event(batch.events[i])
+                if hashing { consumedThrough = batch.prefixes[i] }
+                let item: Item = batch.letters[i].map { batch.repeated[i] ? .alreadyKept($0) : .deadLetter($0) }
+                    ?? (batch.repeated[i] ? .alreadyProcessed(batch.events[i]) : .event(batch.events[i]))
                 if !body(item, batch.letters[i]?.line ?? batch.events[i].line) {
                     stop(returning: batch)
                     break consuming
@@ -124,16 +152,29 @@ public final class EventPipeline: @unchecked Sendable {
                 let read = lines.next { line, number in
                     if number <= skipThrough { return }
                     if lines.overlongLength > 0 {
-                        batch.letters[index] = .overlong(line: number, length: lines.overlongLength, limit: lines.maximumLineLength, start: line)
+                        let letter = DeadLetter.overlong(line: number, length: lines.overlongLength, limit: lines.maximumLineLength, start: line)
+                        batch.letters[index] = letter
+                        batch.repeated[index] = processed.map { !$0.insert(EventIdentity.deadLetter(letter)) } ?? false
+                        if hashing, let prefix = lines.prefix { batch.prefixes[index] = prefix }
                         batch.count += 1
                         return
                     }
                     if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
+                    batch.repeated[index] = false
                     if let reason = reader.read(line, number: number, into: &batch.events[index]) {
-                        batch.letters[index] = DeadLetter(line: number, reason: reason, text: String(decoding: line, as: UTF8.self))
+                        let letter = DeadLetter(line: number, reason: reason, text: String(decoding: line, as: UTF8.self))
+                        batch.letters[index] = letter
+                        batch.repeated[index] = processed.map { !$0.insert(EventIdentity.deadLetter(letter)) } ?? false
                     } else {
                         batch.letters[index] = nil
+                        if let processed {
+                            let id = batch.events[index].id
+                            let identity = id.isEmpty ? EventIdentity.derived(line: line) : EventIdentity.of(id: id)
+                            batch.events[index].idHash = identity
+                            batch.repeated[index] = !processed.insert(identity)
+                        }
                     }
+                    if hashing, let prefix = lines.prefix { batch.prefixes[index] = prefix }
                     batch.count += 1
                 }
                 if !read { more = false; break }

@@ -14,6 +14,12 @@ import RedressEngine
 /// length and the events after the recorded position are evaluated again. Evaluation is
 /// deterministic, so the same decisions are written again: none twice, none lost.
 ///
+/// A checkpoint also records what was consumed of the input by identity (`ConsumedInput`:
+/// path, device and inode, bytes, the hash of those bytes), so that a restart goes on after the
+/// checkpoint only in the same file with the same bytes, and the hashes of the events processed
+/// since the last checkpoint (`ProcessedSegment`, one blob row), so that an input read from its
+/// start skips the events processed before (docs/events.md, "Restarts").
+///
 /// The database is in WAL mode: a commit appends the pages it changed to the log, which is
 /// synced before the commit returns (`synchronous = FULL`), so a checkpoint is durable when
 /// `save` returns and costs what it writes, not the size of the file.
@@ -27,6 +33,8 @@ public final class StateStore {
         public var outputBytes: Int64
         public var deadLetterBytes: Int64
         public var program: String
+        /// What the position is in; nil in a state written before inputs were recorded.
+        public var input: ConsumedInput? = nil
     }
 
     public enum StoreError: Error, CustomStringConvertible {
@@ -70,12 +78,25 @@ public final class StateStore {
                     CREATE TABLE IF NOT EXISTS emitted (
                         key TEXT PRIMARY KEY,
                         position INTEGER NOT NULL);
+                    CREATE TABLE IF NOT EXISTS processed (
+                        segment INTEGER PRIMARY KEY,
+                        newest INTEGER NOT NULL,
+                        identities BLOB NOT NULL);
                     """)
+                // A state written before inputs were recorded gets their columns, empty: its
+                // next run resumes after the line it recorded, as it would have (`InputResume`).
+                let columns = Set(try Row.fetchAll(db, sql: "PRAGMA table_info(checkpoint)").map { $0["name"] as String })
+                for (column, type) in StateStore.inputColumns where !columns.contains(column) {
+                    try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN \(column) \(type)")
+                }
             }
         } catch {
             throw .database("\(error)")
         }
     }
+
+    static let inputColumns = [("input_path", "TEXT"), ("input_device", "INTEGER"), ("input_inode", "INTEGER"),
+                               ("input_bytes", "INTEGER"), ("input_hash", "INTEGER")]
 
     /// The last checkpoint and the state it recorded, or nil for a new store.
     /// `legacy`: the fingerprint an earlier version gave the same rules (it hashed their file
@@ -85,8 +106,13 @@ public final class StateStore {
         do {
             return try database.write { db -> (Checkpoint, EngineState)? in
                 guard let row = try Row.fetchOne(db, sql: "SELECT * FROM checkpoint WHERE id = 1") else { return nil }
-                let checkpoint = Checkpoint(position: row["position"], outputBytes: row["output_bytes"],
+                var checkpoint = Checkpoint(position: row["position"], outputBytes: row["output_bytes"],
                                             deadLetterBytes: row["dead_letter_bytes"], program: row["program"])
+                if let path = row["input_path"] as String?, let device = row["input_device"] as Int64?, let inode = row["input_inode"] as Int64?,
+                   let bytes = row["input_bytes"] as Int64?, let hash = row["input_hash"] as Int64? {
+                    checkpoint.input = ConsumedInput(path: path, device: UInt64(bitPattern: device), inode: UInt64(bitPattern: inode),
+                                                     bytes: bytes, prefixHash: UInt64(bitPattern: hash))
+                }
                 guard checkpoint.program == fingerprint || (legacy != nil && checkpoint.program == legacy) else { throw StoreError.otherRules(path) }
                 var state = EngineState()
                 state.position = checkpoint.position
@@ -144,10 +170,47 @@ public final class StateStore {
         return encoder
     }
 
+    /// The events processed before the last checkpoint, by `EventIdentity` hash.
+    public func loadProcessed() throws(StoreError) -> ProcessedEvents {
+        let set = ProcessedEvents()
+        do {
+            try database.read { db in
+                let rows = try Row.fetchCursor(db, sql: "SELECT identities FROM processed")
+                while let row = try rows.next() {
+                    try row.withUnsafeData(atIndex: 0) { data in
+                        data?.withUnsafeBytes { ProcessedSegment.load($0, into: set) }
+                    }
+                }
+            }
+        } catch {
+            throw .database("\(error)")
+        }
+        return set
+    }
+
+    /// Forgets the events of the checkpoints whose latest event is older than `time`: after it,
+    /// such an event given again would be evaluated again. Returns how many were forgotten.
+    /// The hook for a retention of event time (`run` calls it with none yet: ids are kept for
+    /// as long as the state is; see docs/events.md, "Restarts").
+    @discardableResult
+    public func dropProcessedEvents(before time: Int64) throws(StoreError) -> Int {
+        do {
+            return try database.write { db in
+                let dropped = try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(identities)), 0) / 8 FROM processed WHERE newest < ?",
+                                               arguments: [time]) ?? 0
+                try db.execute(sql: "DELETE FROM processed WHERE newest < ?", arguments: [time])
+                return dropped
+            }
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
     /// Records a checkpoint: the changed entries (`Engine.takeChanges()`), the emitted decisions'
-    /// keys and the position, in one transaction. Its work is proportional to the changes.
+    /// keys, the position and the input it is in, and the events processed since the last
+    /// checkpoint, in one transaction. Its work is proportional to the changes.
     public func save(_ changes: StateChanges, outputBytes: Int64, deadLetterBytes: Int64, program fingerprint: String,
-                     emitted: [String]) throws(StoreError) {
+                     emitted: [String], input: ConsumedInput? = nil, processed: ProcessedSegment = ProcessedSegment()) throws(StoreError) {
         let state = changes.state
         let encoder = StateStore.pendingEncoder()
         do {
@@ -172,11 +235,18 @@ public final class StateStore {
                 }
                 let emit = try db.cachedStatement(sql: "INSERT OR IGNORE INTO emitted (key, position) VALUES (?, ?)")
                 for key in emitted { try emit.execute(arguments: [key, state.position]) }
+                if !processed.isEmpty {
+                    try db.execute(sql: "INSERT INTO processed (newest, identities) VALUES (?, ?)",
+                                   arguments: [processed.newest, Data(processed.bytes)])
+                }
                 try db.execute(sql: """
-                    INSERT OR REPLACE INTO checkpoint (id, position, output_bytes, dead_letter_bytes, program, clock, pending, statistics)
-                    VALUES (1, ?, ?, ?, ?, ?, '{}', ?)
+                    INSERT OR REPLACE INTO checkpoint (id, position, output_bytes, dead_letter_bytes, program, clock, pending, statistics,
+                                                       input_path, input_device, input_inode, input_bytes, input_hash)
+                    VALUES (1, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?, ?, ?)
                     """, arguments: [state.position, outputBytes, deadLetterBytes, fingerprint, state.clock,
-                                     String(decoding: try encoder.encode(state.statistics), as: UTF8.self)])
+                                     String(decoding: try encoder.encode(state.statistics), as: UTF8.self),
+                                     input?.path, input.map { Int64(bitPattern: $0.device) }, input.map { Int64(bitPattern: $0.inode) },
+                                     input?.bytes, input.map { Int64(bitPattern: $0.prefixHash) }])
                 return db.totalChangesCount - before
             }
         } catch {
@@ -186,9 +256,9 @@ public final class StateStore {
 
     /// Records a whole state at once, replacing what the store held.
     public func save(_ state: EngineState, outputBytes: Int64, deadLetterBytes: Int64, program fingerprint: String,
-                     emitted: [String]) throws(StoreError) {
+                     emitted: [String], input: ConsumedInput? = nil, processed: ProcessedSegment = ProcessedSegment()) throws(StoreError) {
         try save(StateChanges(everything: state), outputBytes: outputBytes, deadLetterBytes: deadLetterBytes, program: fingerprint,
-                 emitted: emitted)
+                 emitted: emitted, input: input, processed: processed)
     }
 
     /// Whether a decision key was emitted before the last checkpoint (for consumers and tests).

@@ -16,9 +16,12 @@ extension Run {
         defer { InputFile.close(input) }
         for warning in source.warnings { Output.error("warning: \(warning)") }
 
-        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input)
+        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events)
         let engine = session.engine
         let resumeAfter = session.resumeAfter
+        // With a state, each event gets the hash it is remembered by, and those processed before
+        // are skipped (CSV is read on this thread: the check is here, not in a reader thread).
+        source.identifying = session.store != nil
 
         // Rows of joined files that could not be read: kept once (not again on a resume).
         if session.checkpoint == nil {
@@ -45,11 +48,12 @@ extension Run {
                     stop = letter
                     break rows
                 }
-                try session.keep(letter)
+                try session.keepOnce(letter)
             case .events(let events):
-                for event in events { session.evaluate(event) }
+                for event in events { if session.store != nil { session.evaluateOnce(event) } else { session.evaluate(event) } }
             }
             engine.state.position = number
+            session.consumed(bytes: source.consumedBytes)
             // Checkpoints fall between rows only: a row's events go in together.
             if case .events(let events) = row { try session.advance(by: events.count, every: checkpointEvery) }
         }

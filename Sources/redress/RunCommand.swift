@@ -80,18 +80,35 @@ struct Run: ParsableCommand {
         let wake = StopSignal.install()
         let input = try InputFile.open(events)
         defer { InputFile.close(input) }
-        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input)
+        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events)
         var stop: DeadLetter? = nil
         var failure: Error? = nil
+        // With a state, a file's bytes are hashed as they are read (what a checkpoint records as
+        // consumed); a restart in the same file goes on where the last checkpoint was.
+        var prefix: StreamHash? = nil
+        var firstLine = 0
+        if session.store != nil, session.consumedInput.isFile {
+            prefix = StreamHash(seed: ConsumedInput.seed)
+            if case .after(let line, let bytes, let hash) = session.resume {
+                guard lseek(input, off_t(bytes), SEEK_SET) == off_t(bytes) else {
+                    Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
+                    throw ExitCode(2)
+                }
+                prefix = hash
+                firstLine = line
+            }
+        }
         // Lines are parsed on a second thread while this one evaluates (see EventPipeline).
         let pipeline = EventPipeline(reader: EventReader(program: program),
                                      lines: LineReader(descriptor: input, maximumLineLength: maxLineBytes,
-                                                       follow: follow, wake: wake),
-                                     slotCount: program.slots.count, skipThrough: session.resumeAfter)
+                                                       follow: follow, wake: wake, prefix: prefix, line: firstLine),
+                                     slotCount: program.slots.count, skipThrough: firstLine > 0 ? 0 : session.resumeAfter,
+                                     processed: session.processed)
         // Decisions are flushed whenever the input is quiet: on a pipe that stays open each one
         // goes out as soon as its line has been evaluated, not when the input ends.
         pipeline.run(idle: { session.sink.flush() }) { item, number in
             session.engine.state.position = number
+            if let consumed = pipeline.consumedThrough { session.consumed(through: consumed) }
             do {
                 switch item {
                 case .deadLetter(let letter):
@@ -99,6 +116,10 @@ struct Run: ParsableCommand {
                     try session.keep(letter)
                 case .event(let event):
                     session.evaluate(event)
+                case .alreadyProcessed:
+                    session.alreadyProcessed += 1
+                case .alreadyKept:
+                    session.alreadyKept += 1
                 }
                 try session.advance(by: 1, every: checkpointEvery)
             } catch {

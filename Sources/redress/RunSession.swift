@@ -36,16 +36,42 @@ final class RunSession {
     /// Held open for the whole run: the exclusive lock on the state file (see `lockState`).
     var stateLock: Int32? = nil
 
-    /// Input lines up to this one were handled before the last checkpoint.
-    var resumeAfter: Int { checkpoint?.position ?? 0 }
+    /// Where this run reads its input from, given the last checkpoint (docs/events.md, "Restarts").
+    let resume: InputResume
+    /// With a state: the events processed before the last checkpoint (by `EventIdentity`); the
+    /// reader skips those it reads again. The events this run evaluated since the last
+    /// checkpoint, for the next one; and how many it skipped as already processed.
+    let processed: ProcessedEvents?
+    var fresh = ProcessedSegment()
+    var alreadyProcessed = 0
+    /// Bad lines read again that were kept as dead letters before: skipped and counted too.
+    var alreadyKept = 0
+    /// What this run consumed of its input, as the next checkpoint records it. `consumedHash`
+    /// covers the bytes hashed so far, `consumedBytes` all the bytes consumed: a reader that
+    /// does not hash (CSV) leaves the rest to the checkpoint, which reads and hashes them again.
+    let inputDescriptor: Int32
+    var consumedInput: ConsumedInput
+    var consumedHash: StreamHash
+    var consumedBytes: Int64 = 0
 
-    /// `input`: the descriptor events are read from, so that writing into it can be refused.
-    init(program: Program, state: String?, out: String?, deadLetters: String, input: Int32) throws {
+    /// Input lines up to this one were handled before the last checkpoint (a restart in the same
+    /// file, or a state of an earlier version); 0 when the input is read from its start.
+    var resumeAfter: Int {
+        switch resume {
+        case .after(let line, _, _), .afterLine(let line): line
+        case .fromStart: 0
+        }
+    }
+
+    /// `input`: the descriptor events are read from (at its start), so that writing into it can
+    /// be refused, and `events` its path, by which a restart tells whether it is the same input.
+    init(program: Program, state: String?, out: String?, deadLetters: String, input: Int32, events: String) throws {
         fingerprint = program.fingerprint
         try RunSession.refuseOverlap(input: input, out: out, deadLetters: deadLetters, state: state)
         var store: StateStore? = nil
         var checkpoint: StateStore.Checkpoint? = nil
         var engineState = EngineState()
+        var loadedProcessed: ProcessedEvents? = nil
         if let state {
             // Locked before anything is read or written: a second run on the same state (a cron
             // job overlapping the last) stops here, before it could write a decision twice.
@@ -56,6 +82,7 @@ final class RunSession {
                     checkpoint = saved
                     engineState = savedState
                 }
+                loadedProcessed = try store?.loadProcessed()
             } catch {
                 Output.error("error: \(error)")
                 throw ExitCode(2)
@@ -64,8 +91,20 @@ final class RunSession {
                 Output.error("warning: resuming with decisions on standard output: those written after the last checkpoint are written again; use --out for exactly-once output")
             }
         }
+        processed = loadedProcessed
         self.store = store
         self.checkpoint = checkpoint
+        inputDescriptor = input
+        consumedInput = ConsumedInput(descriptor: input, path: events)
+        resume = InputResume.decide(descriptor: input, input: consumedInput, checkpointLine: checkpoint?.position, recorded: checkpoint?.input)
+        switch resume {
+        case .after(_, let bytes, let hash):
+            consumedHash = hash
+            consumedBytes = bytes
+        default:
+            consumedHash = StreamHash(seed: ConsumedInput.seed)
+        }
+        RunSession.explain(resume, events: events)
         outputPath = out
         deadLetterPath = deadLetters
         let (output, outputSize) = try RunSession.open(out, keeping: checkpoint?.outputBytes, lock: true)
@@ -93,11 +132,63 @@ final class RunSession {
         if let stateLock { close(stateLock) }
     }
 
+    /// Says on standard error why a resumed run reads its input from the start.
+    static func explain(_ resume: InputResume, events: String) {
+        let name = events == "-" ? "standard input" : events
+        switch resume {
+        case .fromStart(.notAFile):
+            Output.error("note: reading \(name) from its start; events the state processed before are skipped")
+        case .fromStart(.otherFile(let earlier)):
+            Output.error("note: \(name) is not the file the state last read (\(earlier)): reading it from its start; events the state processed before are skipped")
+        case .fromStart(.changed(let earlier)):
+            Output.error("note: \(earlier) changed since the state read it (rewritten, edited or cut): reading \(name) from its start; events the state processed before are skipped")
+        case .fromStart(.firstRun), .after, .afterLine:
+            break
+        }
+    }
+
     func evaluate(_ event: Event) {
+        if store != nil { fresh.append(event.idHash, time: event.time) }
         for decision in engine.process(event) {
             sink.write(decision.jsonLine() + "\n")
             if store != nil { emitted.append(decision.key) }
         }
+    }
+
+    /// Evaluates `event` unless its id was processed before (CSV rows, read on this thread;
+    /// JSON lines are checked by the reading thread: `EventPipeline.Item.alreadyProcessed`).
+    func evaluateOnce(_ event: Event) {
+        if let processed, !processed.insert(event.idHash) {
+            alreadyProcessed += 1
+            return
+        }
+        evaluate(event)
+    }
+
+    /// Records the input consumed through the item just handled: its hash as the line reader
+    /// computed it (JSON lines), or only its length (CSV), hashed at the next checkpoint.
+    func consumed(through hash: StreamHash) {
+        consumedHash = hash
+        consumedBytes = hash.length
+    }
+
+    func consumed(bytes: Int64) {
+        consumedBytes = bytes
+    }
+
+    /// The input as the checkpoint being written records it.
+    func checkpointedInput() -> ConsumedInput {
+        var input = consumedInput
+        input.bytes = consumedBytes
+        if input.isFile, consumedHash.length < consumedBytes,
+           !InputResume.extend(&consumedHash, descriptor: inputDescriptor, to: consumedBytes) {
+            // The file is shorter than what was read from it: cut while being read. Recorded as
+            // no file, the next run reads its input from the start (skipping what was processed).
+            input.device = 0
+            input.inode = 0
+        }
+        input.prefixHash = consumedHash.length == consumedBytes ? consumedHash.digest : 0
+        return input
     }
 
     /// `--until`: fires the deadlines due by `time` (inclusive) as if the clock had reached it,
@@ -114,6 +205,8 @@ final class RunSession {
     /// `counted: false` for bad rows of joined files, which the summary counts apart.
     func keep(_ letter: DeadLetter, counted: Bool = true) throws {
         if counted { deadLettersThisRun += 1 }
+        // Remembered like an event, so that reading the line again does not keep it twice.
+        if counted, store != nil { fresh.append(EventIdentity.deadLetter(letter), time: engine.state.clock) }
         if deadLetterSink == nil {
             let (descriptor, size) = try RunSession.open(deadLetterPath, keeping: nil, lock: false)
             deadLetterDescriptor = descriptor
@@ -124,6 +217,16 @@ final class RunSession {
         }
         deadLetterSink?.write(DeadLetterText.line(letter))
         try checkWrites()
+    }
+
+    /// `keep`, unless the same bad row was kept before (CSV; for JSON lines the reading thread
+    /// checks: `EventPipeline.Item.alreadyKept`).
+    func keepOnce(_ letter: DeadLetter) throws {
+        if let processed, !processed.insert(EventIdentity.deadLetter(letter)) {
+            alreadyKept += 1
+            return
+        }
+        try keep(letter)
     }
 
     /// Counts `handled` lines (or events) and checkpoints every `every` of them.
@@ -152,13 +255,15 @@ final class RunSession {
         let outputBytes = outputStart + sink.written
         let deadLetterBytes = deadLetterStart + (deadLetterSink?.written ?? 0)
         do {
-            try store.save(engine.takeChanges(), outputBytes: outputBytes, deadLetterBytes: deadLetterBytes, program: fingerprint, emitted: emitted)
+            try store.save(engine.takeChanges(), outputBytes: outputBytes, deadLetterBytes: deadLetterBytes, program: fingerprint, emitted: emitted,
+                           input: checkpointedInput(), processed: fresh)
         } catch {
             try fail("\(error)")
         }
         checkpointedOutput = outputBytes
         checkpointedDeadLetters = deadLetterBytes
         emitted.removeAll(keepingCapacity: true)
+        fresh.removeAll()
         sinceCheckpoint = 0
     }
 
@@ -198,6 +303,8 @@ final class RunSession {
         let events = plural(total.events - startStatistics.events, "event")
         var parts = [read.map { "\($0), \(events)" } ?? "read \(events)", plural(total.decisions - startStatistics.decisions, "decision")]
         if deadLettersThisRun > 0 { parts.append("\(plural(deadLettersThisRun, "bad \(badUnit)")) kept in \(deadLetterPath)") }
+        if alreadyProcessed > 0 { parts.append("\(plural(alreadyProcessed, "event")) already processed, skipped") }
+        if alreadyKept > 0 { parts.append("\(plural(alreadyKept, "bad \(badUnit)")) already kept, skipped") }
         parts += extra
         let text = parts.joined(separator: ", ")
         guard checkpoint != nil else { return text }

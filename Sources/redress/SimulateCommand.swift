@@ -240,8 +240,9 @@ struct Simulate: ParsableCommand {
         } else {
             piped?.run { item, number in
                 switch item {
-                case .event(var event): withUnsafePointer(to: &event) { feed($0, number) }
-                case .deadLetter(let letter): deadLetter(letter, number)
+                // (No processed set is given: a replay takes every event, repeated or not.)
+                case .event(var event), .alreadyProcessed(var event): withUnsafePointer(to: &event) { feed($0, number) }
+                case .deadLetter(let letter), .alreadyKept(let letter): deadLetter(letter, number)
                 }
             }
             if let failure = piped?.failure {

@@ -21,6 +21,10 @@ import Testing
                 out.append("\(number)/\(event.line): \(event.type) \(event.time) \(event.id) \(event.slots.map { $0.isMissing ? "-" : String($0.bits) })")
             case .deadLetter(let letter):
                 out.append("\(number)/\(letter.line): dead \(letter.reason) [\(letter.text)]")
+            case .alreadyProcessed(let event):
+                out.append("\(number)/\(event.line): already processed")
+            case .alreadyKept(let letter):
+                out.append("\(number)/\(letter.line): already kept")
             }
             return true
         }

@@ -201,6 +201,8 @@ import Testing
             switch item {
             case .event(let event): items.append("\(number): \(event.strings.first ?? "")")
             case .deadLetter(let letter): items.append("\(number): dead \(letter.reason)")
+            case .alreadyProcessed: items.append("\(number): already processed")
+            case .alreadyKept: items.append("\(number): already kept")
             }
             return true
         }

@@ -18,6 +18,8 @@ extension Run {
         let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input)
         let engine = session.engine
         let resumeAfter = session.resumeAfter
+        // Event time only (a mapping is read as a batch): it counts events behind it.
+        let watermark = Watermark(engine: engine)
 
         // Rows of joined files that could not be read: kept once (not again on a resume).
         if session.checkpoint == nil {
@@ -46,7 +48,10 @@ extension Run {
                 }
                 try session.keep(letter)
             case .events(let events):
-                for event in events { session.evaluate(event) }
+                for event in events {
+                    _ = watermark.admit(event.time)
+                    session.evaluate(event)
+                }
             }
             engine.state.position = number
             // Checkpoints fall between rows only: a row's events go in together.
@@ -65,7 +70,7 @@ extension Run {
         if let untilMs { session.fireDeadlines(until: untilMs) }
         // Bad rows of joined files are kept once, on the first run; their count is said apart.
         let joinBad = session.checkpoint == nil ? source.joinProblems.count : 0
-        let extra = joinBad > 0 ? ["\(joinBad) bad row\(joinBad == 1 ? "" : "s") of joined files kept in \(deadLetters)"] : []
+        let extra = (joinBad > 0 ? ["\(joinBad) bad row\(joinBad == 1 ? "" : "s") of joined files kept in \(deadLetters)"] : []) + Run.late(watermark)
         let summary = session.summary(read: "read \(rows) row\(rows == 1 ? "" : "s") (\(blank) blank)", badUnit: "row", extra: extra)
         try session.finish(summary: summary)
     }

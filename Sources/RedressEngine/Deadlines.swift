@@ -4,6 +4,10 @@ import RedressEvents
 // MARK: - Absence deadlines
 
 extension Engine {
+    /// The earliest deadline waiting in the queue (possibly one cancelled since, which `advance`
+    /// then skips): what a run on a wall-clock watermark waits for while its input is quiet.
+    public var nextDeadline: Int64? { queue.first?.deadline }
+
     /// Fires the absence rules whose deadline is before `time` (event time only moves forward).
     public func advance(to time: Int64) -> [Decision] {
         guard let first = queue.first, first.deadline < time else { return [] }

@@ -83,14 +83,23 @@ public final class EventPipeline: @unchecked Sendable {
     /// Calls `body` for every line in order; `body` returns false to stop early. `idle` is called
     /// whenever the consumer has handled every line read so far and would wait for more (a quiet
     /// pipe): the place to flush what was written, so a live stream's decisions go out at once.
-    public func run(idle: () -> Void = {}, _ body: (Item, Int) -> Bool) {
+    /// It returns how many milliseconds to wait for input before it is called again (a deadline
+    /// due on the wall clock), or nil to wait for input as long as it takes.
+    public func run(idle: () -> Int64? = { nil }, _ body: (Item, Int) -> Bool) {
         let producer = Thread { [self] in produce() }
         producer.stackSize = 1 << 20
         producer.start()
         consuming: while true {
             if full.wait(timeout: .now()) == .timedOut {
-                idle()
-                full.wait()
+                // The producer ends on end of input and on a stop signal alike, and signals
+                // `full` then: a timed wait here never delays a stop.
+                while true {
+                    guard let wait = idle() else {
+                        full.wait()
+                        break
+                    }
+                    if full.wait(timeout: .now() + .milliseconds(Int(clamping: max(0, wait)))) == .success { break }
+                }
             }
             lock.lock()
             let next = fullBatches.removeFirst()

@@ -49,7 +49,11 @@ struct Diff: ParsableCommand {
     @Option(help: "Catalog file to use for both versions instead of the nearest catalog.yaml.")
     var catalog: String?
 
+    @Option(help: .hidden)
+    var clock: String?
+
     func run() throws {
+        try ReplayClock.check(clock, command: "diff")
         let before = try Self.load(old, role: "OLD", schema: schema, catalog: catalog)
         let after = try Self.load(new, role: "NEW", schema: schema, catalog: catalog)
         var diff = RuleSetDiff.compare(old: before, new: after, oldLabel: Self.label(old), newLabel: Self.label(new))

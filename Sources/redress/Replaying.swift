@@ -7,6 +7,17 @@ import RedressSemantics
 import RedressSyntax
 import Yams
 
+/// `--clock` on a replay (`simulate`, `diff`): a replay keeps event time, so that it decides what
+/// the live run decided; only `run` reads the wall clock. The option is hidden and says so
+/// rather than leave a user with "unknown option".
+enum ReplayClock {
+    static func check(_ clock: String?, command: String) throws {
+        guard let clock, clock != "event" else { return }
+        Output.error("error: \(command) replays history in event time (deadlines fire as the events' own times pass them); --clock \(clock) is for `redress run` on a live stream (docs/simulation.md)")
+        throw ExitCode(2)
+    }
+}
+
 /// Reading events for replays, shared by `simulate` (its `--baseline`) and `diff`, which both
 /// replay one input through more than one rule set.
 enum EventInput {

@@ -3,6 +3,7 @@ import Foundation
 import RedressIR
 import RedressEvents
 import RedressEngine
+import RedressRuntime
 import RedressSyntax
 
 /// `redress run RULESET --events FILE.csv --mapping MAP.yaml`: the same evaluation as for JSON
@@ -22,6 +23,8 @@ extension Run {
         // With a state, each event gets the hash it is remembered by, and those processed before
         // are skipped (CSV is read on this thread: the check is here, not in a reader thread).
         source.identifying = session.store != nil
+        // Event time only (a mapping is read as a batch): it counts events behind it.
+        let watermark = Watermark(engine: engine)
 
         // Rows of joined files that could not be read: kept once (not again on a resume).
         if session.checkpoint == nil {
@@ -50,7 +53,10 @@ extension Run {
                 }
                 try session.keepOnce(letter)
             case .events(let events):
-                for event in events { if session.store != nil { session.evaluateOnce(event) } else { session.evaluate(event) } }
+                for event in events {
+                    _ = watermark.admit(event.time)
+                    if session.store != nil { session.evaluateOnce(event) } else { session.evaluate(event) }
+                }
             }
             engine.state.position = number
             session.consumed(bytes: source.consumedBytes)
@@ -70,7 +76,7 @@ extension Run {
         if let untilMs { session.fireDeadlines(until: untilMs) }
         // Bad rows of joined files are kept once, on the first run; their count is said apart.
         let joinBad = session.checkpoint == nil ? source.joinProblems.count : 0
-        let extra = joinBad > 0 ? ["\(joinBad) bad row\(joinBad == 1 ? "" : "s") of joined files kept in \(deadLetters)"] : []
+        let extra = (joinBad > 0 ? ["\(joinBad) bad row\(joinBad == 1 ? "" : "s") of joined files kept in \(deadLetters)"] : []) + Run.late(watermark)
         let summary = session.summary(read: "read \(rows) row\(rows == 1 ? "" : "s") (\(blank) blank)", badUnit: "row", extra: extra)
         try session.finish(summary: summary)
     }

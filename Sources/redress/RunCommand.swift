@@ -68,9 +68,42 @@ struct Run: ParsableCommand {
     @Flag(help: "Follow --events like `tail -f`: wait for appended lines; SIGINT or SIGTERM ends the run after a final checkpoint.")
     var follow = false
 
+    @Option(help: ArgumentHelp("What absence deadlines fire on: `event`, the latest event time (replays), or `wall`, also the wall clock minus --lateness, so a deadline fires on a quiet stream.", valueName: "event|wall"))
+    var clock: ClockChoice = .event
+
+    @Option(help: ArgumentHelp("With --clock wall: how late an event may arrive; a deadline fires this long after it passes on the wall clock (default 5m).", valueName: "DURATION"))
+    var lateness: String?
+
+    enum ClockChoice: String, ExpressibleByArgument, CaseIterable {
+        case event, wall
+    }
+
+    /// `--clock` and `--lateness`: the wall clock (nil for event time) and the lateness in
+    /// milliseconds, checked before any input is read.
+    func clockOptions() throws -> (TimeSource?, Int64) {
+        guard clock == .wall else {
+            if lateness != nil {
+                Output.error("error: --lateness applies to --clock wall (by event time a deadline fires when a later event arrives)")
+                throw ExitCode(2)
+            }
+            return (nil, Watermark.defaultLateness)
+        }
+        if mapping != nil {
+            Output.error("error: --clock wall needs JSON lines (a pipe or --follow); CSV through a mapping is read as a batch in event time")
+            throw ExitCode(2)
+        }
+        guard let lateness else { return (WallClock(), Watermark.defaultLateness) }
+        guard let ms = TimeFormat.duration(lateness), ms >= 0 else {
+            Output.error("error: --lateness takes a duration of zero or more such as 5m, 30s or 1h (found \"\(lateness)\")")
+            throw ExitCode(2)
+        }
+        return (WallClock(), ms)
+    }
+
     func run() throws {
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
         let untilMs = try untilTime()
+        let (wallClock, latenessMs) = try clockOptions()
         try InputLimitOptions.check(maxLineBytes: maxLineBytes)
         if follow, events == "-" || mapping != nil {
             Output.error("error: --follow follows a file of JSON lines; give --events FILE (a pipe is read as it comes anyway)")
@@ -81,6 +114,7 @@ struct Run: ParsableCommand {
         let input = try InputFile.open(events)
         defer { InputFile.close(input) }
         let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events)
+        let watermark = Watermark(engine: session.engine, clock: wallClock, lateness: latenessMs)
         var stop: DeadLetter? = nil
         var failure: Error? = nil
         // With a state, a file's bytes are hashed as they are read (what a checkpoint records as
@@ -105,8 +139,13 @@ struct Run: ParsableCommand {
                                      slotCount: program.slots.count, skipThrough: firstLine > 0 ? 0 : session.resumeAfter,
                                      processed: session.processed)
         // Decisions are flushed whenever the input is quiet: on a pipe that stays open each one
-        // goes out as soon as its line has been evaluated, not when the input ends.
-        pipeline.run(idle: { session.sink.flush() }) { item, number in
+        // goes out as soon as its line has been evaluated, not when the input ends. With a wall
+        // clock the quiet loop also wakes when the next deadline is due, and fires it.
+        pipeline.run(idle: {
+            session.emit(watermark.fireDue())
+            session.sink.flush()
+            return watermark.millisecondsUntilDue()
+        }) { item, number in
             session.engine.state.position = number
             if let consumed = pipeline.consumedThrough { session.consumed(through: consumed) }
             do {
@@ -115,6 +154,7 @@ struct Run: ParsableCommand {
                     if strict { stop = letter; return false }
                     try session.keep(letter)
                 case .event(let event):
+                    session.emit(watermark.admit(event.time))
                     session.evaluate(event)
                 case .alreadyProcessed:
                     session.alreadyProcessed += 1
@@ -139,9 +179,17 @@ struct Run: ParsableCommand {
             Output.error("error: line \(stop.line): \(TerminalText.visible(stop.reason))")
             throw ExitCode(1)
         }
+        session.emit(watermark.fireDue())
         if let untilMs { session.fireDeadlines(until: untilMs) }
         let stopped = StopSignal.requested ? ["stopped by \(StopSignal.name) after a final checkpoint"] : []
-        try session.finish(summary: session.summary(extra: stopped))
+        try session.finish(summary: session.summary(extra: Run.late(watermark) + stopped))
+    }
+
+    /// "N events arrived after the watermark", when any did: absence decisions they might have
+    /// prevented had already gone out (docs/events.md, "Order and time").
+    static func late(_ watermark: Watermark) -> [String] {
+        let count = watermark.lateEvents
+        return count == 0 ? [] : ["\(count) event\(count == 1 ? "" : "s") arrived after the watermark"]
     }
 
     /// Conditions left undecided by missing fields, and decisions held back by policies, per

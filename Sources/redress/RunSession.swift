@@ -149,7 +149,13 @@ final class RunSession {
 
     func evaluate(_ event: Event) {
         if store != nil { fresh.append(event.idHash, time: event.time) }
-        for decision in engine.process(event) {
+        emit(engine.process(event))
+    }
+
+    /// Writes decisions (an event's, or deadlines' that a watermark passed); with a state, their
+    /// keys go into the next checkpoint like any others.
+    func emit(_ decisions: [Decision]) {
+        for decision in decisions {
             sink.write(decision.jsonLine() + "\n")
             if store != nil { emitted.append(decision.key) }
         }
@@ -194,10 +200,7 @@ final class RunSession {
     /// `--until`: fires the deadlines due by `time` (inclusive) as if the clock had reached it,
     /// writing their decisions like any others; later deadlines stay pending in the state.
     func fireDeadlines(until time: Int64) {
-        for decision in engine.advance(to: time + 1) {
-            sink.write(decision.jsonLine() + "\n")
-            if store != nil { emitted.append(decision.key) }
-        }
+        emit(engine.advance(to: time + 1))
         engine.state.clock = max(engine.state.clock, time)
     }
 

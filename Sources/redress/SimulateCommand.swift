@@ -66,7 +66,11 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("Longest line of input read, in bytes; a longer line is a bad line (docs/events.md, \"Limits\").", valueName: "BYTES"))
     var maxLineBytes: Int = LineLimit.defaultBytes
 
+    @Option(help: .hidden)
+    var clock: String?
+
     func run() throws {
+        try ReplayClock.check(clock, command: "simulate")
         try InputLimitOptions.check(maxLineBytes: maxLineBytes)
         RepeatedInput.warnAboutRepeatedFiles(events)
         let fields = by.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []

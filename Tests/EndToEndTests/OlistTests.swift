@@ -33,6 +33,7 @@ struct OlistTests {
             for r in csv.DictReader(open(f'{directory}/order_reviews.csv', newline='', encoding='utf-8-sig')):
                 reviews.setdefault(r['order_id'], []).append(r)
         events, pending, decisions, arrived = 0, [], {}, set()   # arrived: (event, order) seen, for absence rules
+        late, clock = 0, None                                     # events behind the latest event time (the watermark)
         def fire(rule): decisions[rule] = decisions.get(rule, 0) + 1
         for o in orders:
             oid, status, promised = o['order_id'], o['order_status'], t(o['order_estimated_delivery_date'])
@@ -43,6 +44,8 @@ struct OlistTests {
             if oid in reviews: row.append((max(t(r['review_answer_timestamp']) for r in reviews[oid]), 3, 'review.answered'))
             for time, _, event in sorted(row):           # a row's events in time order; rows in file order
                 events += 1
+                if clock is not None and time < clock: late += 1
+                clock = time if clock is None else max(clock, time)
                 for deadline, rule, _, _ in pending:      # deadlines before this event's time fire first
                     if deadline < time: fire(rule)
                 pending = [p for p in pending if p[0] >= time and not (p[2] == event and p[3] == oid)]
@@ -59,7 +62,7 @@ struct OlistTests {
                     seen = delivered if delivered and delivered <= time else time
                     if min(int(r['review_score']) for r in reviews[oid]) <= 2 and status not in ('canceled', 'unavailable') and seen > promised:
                         fire('late_delivery_bad_review')
-        print(json.dumps({'rows': len(body), 'blank': len(blank), 'bad': len(bad), 'events': events, 'pending': len(pending),
+        print(json.dumps({'rows': len(body), 'blank': len(blank), 'bad': len(bad), 'events': events, 'late': late, 'pending': len(pending),
                           'decisions': sum(decisions.values()), 'by_rule': decisions}))
         """#
 
@@ -68,6 +71,7 @@ struct OlistTests {
         var blank: Int
         var bad: Int
         var events: Int
+        var late: Int
         var pending: Int
         var decisions: Int
         var by_rule: [String: Int]
@@ -94,6 +98,7 @@ struct OlistTests {
         #expect(result.status == 0, "\(result.stderr)")
         var summary = "read \(expected.rows) rows (\(expected.blank) blank), \(expected.events) events, \(expected.decisions) decisions"
         if expected.bad > 0 { summary += ", \(expected.bad) bad rows kept in \(deadLetters.path)" }
+        if expected.late > 0 { summary += ", \(expected.late) event\(expected.late == 1 ? "" : "s") arrived after the watermark" }
         if expected.pending > 0 { summary += ", \(expected.pending) deadline\(expected.pending == 1 ? "" : "s") pending" }
         #expect(result.stderr.hasPrefix(summary + "\n"), "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RedressRuntime
 import RedressEvents
 import RedressEngine
 import RedressSyntax

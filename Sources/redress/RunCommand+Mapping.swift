@@ -13,72 +13,38 @@ import RedressSyntax
 /// line a row starts on).
 extension Run {
     func runMapped(_ program: Program, mapping path: String, until untilMs: Int64? = nil) throws {
-        let (source, input) = try Run.openMapped(program, mapping: path, events: events, join: join, maximumLineLength: maxLineBytes)
+        let (rows, input) = try Run.openMapped(program, mapping: path, events: events, join: join, maximumLineLength: maxLineBytes)
         defer { InputFile.close(input) }
-        for warning in source.warnings { Output.error("warning: \(warning)") }
-
-        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events)
-        let engine = session.engine
-        let resumeAfter = session.resumeAfter
-        // With a state, each event gets the hash it is remembered by, and those processed before
-        // are skipped (CSV is read on this thread: the check is here, not in a reader thread).
-        source.identifying = session.store != nil
-        // Event time only (a mapping is read as a batch): it counts events behind it.
-        let watermark = Watermark(engine: engine)
-
-        // Rows of joined files that could not be read: kept once (not again on a resume).
-        if session.checkpoint == nil {
-            for letter in source.joinProblems {
-                if strict {
-                    Output.error("error: \(letter.reason) (line \(letter.line))")
-                    throw ExitCode(1)
+        for warning in rows.warnings { Output.error("warning: \(warning)") }
+        try reportingFailure {
+            let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events)
+            for notice in session.notices { Output.error(notice) }
+            // Rows of joined files that could not be read: kept once (not again on a resume).
+            // The first run is the one whose state has consumed nothing and kept nothing yet (a new
+            // state has a checkpoint from its start; a run killed before the next one is first again).
+            let firstRun = session.checkpoint.map { $0.position == 0 && $0.deadLetterBytes == 0 && session.engine.statistics.events == 0 } ?? true
+            if firstRun, !rows.joinProblems.isEmpty {
+                for letter in rows.joinProblems {
+                    if strict {
+                        Output.error("error: \(letter.reason) (line \(letter.line))")
+                        throw ExitCode(1)
+                    }
+                    try session.keep(letter, counted: false)
                 }
-                try session.keep(letter, counted: false)
+                try session.saveCheckpoint()
+            }
+            let source = CSVRowSource(rows, path: events, session: session)
+            // Event time only (a mapping is read as a batch): it counts events behind it.
+            let watermark = Watermark(engine: session.engine)
+            let ending = try session.run(source, watermark: watermark, strict: strict, checkpointEvery: checkpointEvery)
+            // Bad rows of joined files are kept once, on the first run; their count is said apart.
+            let joinBad = firstRun ? rows.joinProblems.count : 0
+            let extra = joinBad > 0 ? ["\(joinBad) bad row\(joinBad == 1 ? "" : "s") of joined files kept in \(deadLetters)"] : []
+            try finish(session, ending: ending, until: untilMs) { stopped in
+                session.summary(read: "read \(source.rowsRead) row\(source.rowsRead == 1 ? "" : "s") (\(source.blankRows) blank)", badUnit: "row",
+                                extra: extra + Run.late(watermark) + stopped)
             }
         }
-        var rows = 0, blank = 0, bad = 0
-        var stop: DeadLetter? = nil
-        rows: while let row = source.next() {
-            let number = source.line
-            if number <= resumeAfter { continue }
-            rows += 1
-            switch row {
-            case .blank:
-                blank += 1
-            case .deadLetter(let letter):
-                bad += 1
-                if strict {
-                    stop = letter
-                    break rows
-                }
-                try session.keepOnce(letter)
-            case .events(let events):
-                for event in events {
-                    _ = watermark.admit(event.time)
-                    if session.store != nil { session.evaluateOnce(event) } else { session.evaluate(event) }
-                }
-            }
-            engine.state.position = number
-            session.consumed(bytes: source.consumedBytes)
-            // Checkpoints fall between rows only: a row's events go in together.
-            if case .events(let events) = row { try session.advance(by: events.count, every: checkpointEvery) }
-        }
-        if let stop {
-            session.sink.flush()
-            Output.error("error: line \(stop.line): \(TerminalText.visible(stop.reason))")
-            throw ExitCode(1)
-        }
-        if let failure = source.readFailure {
-            session.sink.flush()
-            Output.error("error: cannot read \(events): \(failure)")
-            throw ExitCode(2)
-        }
-        if let untilMs { session.fireDeadlines(until: untilMs) }
-        // Bad rows of joined files are kept once, on the first run; their count is said apart.
-        let joinBad = session.checkpoint == nil ? source.joinProblems.count : 0
-        let extra = (joinBad > 0 ? ["\(joinBad) bad row\(joinBad == 1 ? "" : "s") of joined files kept in \(deadLetters)"] : []) + Run.late(watermark)
-        let summary = session.summary(read: "read \(rows) row\(rows == 1 ? "" : "s") (\(blank) blank)", badUnit: "row", extra: extra)
-        try session.finish(summary: summary)
     }
 
     /// Loads a mapping and opens `events` through it (shared by `run` and `simulate`).

@@ -113,76 +113,38 @@ struct Run: ParsableCommand {
         let wake = StopSignal.install()
         let input = try InputFile.open(events)
         defer { InputFile.close(input) }
-        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events)
-        let watermark = Watermark(engine: session.engine, clock: wallClock, lateness: latenessMs)
-        var stop: DeadLetter? = nil
-        var failure: Error? = nil
-        // With a state, a file's bytes are hashed as they are read (what a checkpoint records as
-        // consumed); a restart in the same file goes on where the last checkpoint was.
-        var prefix: StreamHash? = nil
-        var firstLine = 0
-        if session.store != nil, session.consumedInput.isFile {
-            prefix = StreamHash(seed: ConsumedInput.seed)
-            if case .after(let line, let bytes, let hash) = session.resume {
-                guard lseek(input, off_t(bytes), SEEK_SET) == off_t(bytes) else {
-                    Output.error("error: cannot read \(events): \(String(cString: strerror(errno)))")
-                    throw ExitCode(2)
-                }
-                prefix = hash
-                firstLine = line
-            }
+        try reportingFailure {
+            let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events)
+            for notice in session.notices { Output.error(notice) }
+            let source = try JSONLinesSource(program: program, descriptor: input, path: events, session: session,
+                                             maximumLineLength: maxLineBytes, follow: follow, wake: wake)
+            let watermark = Watermark(engine: session.engine, clock: wallClock, lateness: latenessMs)
+            try finish(session, ending: session.run(source, watermark: watermark, strict: strict, checkpointEvery: checkpointEvery),
+                       until: untilMs, summary: { session.summary(extra: Run.late(watermark) + $0) })
         }
-        // Lines are parsed on a second thread while this one evaluates (see EventPipeline).
-        let pipeline = EventPipeline(reader: EventReader(program: program),
-                                     lines: LineReader(descriptor: input, maximumLineLength: maxLineBytes,
-                                                       follow: follow, wake: wake, prefix: prefix, line: firstLine),
-                                     slotCount: program.slots.count, skipThrough: firstLine > 0 ? 0 : session.resumeAfter,
-                                     processed: session.processed)
-        // Decisions are flushed whenever the input is quiet: on a pipe that stays open each one
-        // goes out as soon as its line has been evaluated, not when the input ends. With a wall
-        // clock the quiet loop also wakes when the next deadline is due, and fires it.
-        pipeline.run(idle: {
-            session.emit(watermark.fireDue())
-            session.sink.flush()
-            return watermark.millisecondsUntilDue()
-        }) { item, number in
-            session.engine.state.position = number
-            if let consumed = pipeline.consumedThrough { session.consumed(through: consumed) }
-            do {
-                switch item {
-                case .deadLetter(let letter):
-                    if strict { stop = letter; return false }
-                    try session.keep(letter)
-                case .event(let event):
-                    session.emit(watermark.admit(event.time))
-                    session.evaluate(event)
-                case .alreadyProcessed:
-                    session.alreadyProcessed += 1
-                case .alreadyKept:
-                    session.alreadyKept += 1
-                }
-                try session.advance(by: 1, every: checkpointEvery)
-            } catch {
-                failure = error
-                return false
-            }
-            return true
-        }
-        if let failure { throw failure }
-        if let readFailure = pipeline.failure {
-            session.sink.flush()
-            Output.error("error: cannot read \(events): \(readFailure)")
-            throw ExitCode(2)
-        }
-        if let stop {
-            session.sink.flush()
+    }
+
+    /// After the loop: a bad line with --strict exits 1; otherwise `--until` fires its deadlines,
+    /// and the final checkpoint is taken and the summary printed.
+    func finish(_ session: RunSession, ending: RunSession.Ending, until untilMs: Int64?, summary: ([String]) -> String) throws {
+        if case .badInput(let stop) = ending {
             Output.error("error: line \(stop.line): \(TerminalText.visible(stop.reason))")
             throw ExitCode(1)
         }
-        session.emit(watermark.fireDue())
         if let untilMs { session.fireDeadlines(until: untilMs) }
         let stopped = StopSignal.requested ? ["stopped by \(StopSignal.name) after a final checkpoint"] : []
-        try session.finish(summary: session.summary(extra: Run.late(watermark) + stopped))
+        Output.error(try session.finish(summary: summary(stopped)))
+    }
+
+    /// Prints a run's failure (and what it left behind) and exits 2.
+    func reportingFailure(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let failure as RunFailure {
+            Output.error("error: \(failure.message)")
+            if let note = failure.note { Output.error("note: \(note)") }
+            throw ExitCode(2)
+        }
     }
 
     /// "N events arrived after the watermark", when any did: absence decisions they might have
@@ -190,30 +152,5 @@ struct Run: ParsableCommand {
     static func late(_ watermark: Watermark) -> [String] {
         let count = watermark.lateEvents
         return count == 0 ? [] : ["\(count) event\(count == 1 ? "" : "s") arrived after the watermark"]
-    }
-
-    /// Conditions left undecided by missing fields, and decisions held back by policies, per
-    /// rule: the counts of the whole run (a restarted run includes those before the restart).
-    static func details(_ engine: Engine) -> String {
-        var lines: [String] = []
-        func section(_ title: String, _ counts: [String: Int]) {
-            guard !counts.isEmpty else { return }
-            lines.append(title)
-            for (key, count) in counts.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
-                let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-                lines.append("  \(parts[0]): \(parts.count > 1 ? parts[1] : "") \(count)")
-            }
-        }
-        section("missing data (rule: field, events whose condition it left undecided):", engine.state.misses)
-        section("held back (rule: policy, decisions):", engine.state.statistics.heldBack)
-        return lines.joined(separator: "\n")
-    }
-
-}
-
-enum DeadLetterText {
-    /// One JSON line per dead letter, quoted like every other string the tool writes (`JSONText`).
-    static func line(_ letter: DeadLetter) -> String {
-        "{\"line\":\(letter.line),\"reason\":\(JSONText.quote(letter.reason)),\"text\":\(JSONText.quote(letter.text))}\n"
     }
 }

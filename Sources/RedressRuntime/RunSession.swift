@@ -1,20 +1,36 @@
-import ArgumentParser
 import Foundation
 import RedressIR
 import RedressEvents
 import RedressEngine
 import RedressState
-import RedressRuntime
 
-/// What both ways of running (JSON lines and CSV through a mapping) share: the state store and
-/// its last checkpoint, the engine, the decision and dead-letter files (cut back to the
-/// checkpoint on a restart), and checkpoints themselves.
-final class RunSession {
-    let engine: Engine
-    let store: StateStore?
-    let checkpoint: StateStore.Checkpoint?
+/// Why a run stopped with an error (the command exits 2): the message, and a note on what was
+/// left behind (with a state: the output as at the last checkpoint).
+public struct RunFailure: Error, CustomStringConvertible {
+    public let message: String
+    public let note: String?
+    public init(_ message: String, note: String? = nil) {
+        self.message = message
+        self.note = note
+    }
+    public var description: String { message }
+}
+
+/// The exactly-once protocol of a run over any event source: the state store and its last
+/// checkpoint, the engine, the decision and dead-letter files (cut back to the checkpoint on a
+/// restart), what was consumed and processed, and checkpoints themselves. The order is what
+/// makes a restart after `kill -9` write nothing twice and lose nothing: decisions and bad lines
+/// are written and synced first, then one transaction records the engine's changes, the
+/// output's length, the input consumed and the events processed.
+///
+/// It prints nothing: warnings and notes for the person running it are in `notices`, the
+/// summary is returned by `finish`, and errors are thrown as `RunFailure`.
+public final class RunSession {
+    public let engine: Engine
+    public let store: StateStore?
+    public let checkpoint: StateStore.Checkpoint?
     let fingerprint: String
-    let sink: OutputSink
+    public let sink: OutputSink
     let output: Int32
     let outputPath: String?
     let deadLetterPath: String
@@ -35,28 +51,31 @@ final class RunSession {
     var deadLettersThisRun = 0
     /// Held open for the whole run: the exclusive lock on the state file (see `lockState`).
     var stateLock: Int32? = nil
+    /// Warnings and notes about how this run starts (e.g. a resumed state read from the start
+    /// of a new input), for the command to print before it runs.
+    public private(set) var notices: [String] = []
 
     /// Where this run reads its input from, given the last checkpoint (docs/events.md, "Restarts").
-    let resume: InputResume
+    public let resume: InputResume
     /// With a state: the events processed before the last checkpoint (by `EventIdentity`); the
     /// reader skips those it reads again. The events this run evaluated since the last
     /// checkpoint, for the next one; and how many it skipped as already processed.
-    let processed: ProcessedEvents?
+    public let processed: ProcessedEvents?
     var fresh = ProcessedSegment()
-    var alreadyProcessed = 0
+    public var alreadyProcessed = 0
     /// Bad lines read again that were kept as dead letters before: skipped and counted too.
-    var alreadyKept = 0
+    public var alreadyKept = 0
     /// What this run consumed of its input, as the next checkpoint records it. `consumedHash`
     /// covers the bytes hashed so far, `consumedBytes` all the bytes consumed: a reader that
     /// does not hash (CSV) leaves the rest to the checkpoint, which reads and hashes them again.
     let inputDescriptor: Int32
-    var consumedInput: ConsumedInput
+    public var consumedInput: ConsumedInput
     var consumedHash: StreamHash
     var consumedBytes: Int64 = 0
 
     /// Input lines up to this one were handled before the last checkpoint (a restart in the same
     /// file, or a state of an earlier version); 0 when the input is read from its start.
-    var resumeAfter: Int {
+    public var resumeAfter: Int {
         switch resume {
         case .after(let line, _, _), .afterLine(let line): line
         case .fromStart: 0
@@ -65,7 +84,7 @@ final class RunSession {
 
     /// `input`: the descriptor events are read from (at its start), so that writing into it can
     /// be refused, and `events` its path, by which a restart tells whether it is the same input.
-    init(program: Program, state: String?, out: String?, deadLetters: String, input: Int32, events: String) throws {
+    public init(program: Program, state: String?, out: String?, deadLetters: String, input: Int32, events: String) throws(RunFailure) {
         fingerprint = program.fingerprint
         try RunSession.refuseOverlap(input: input, out: out, deadLetters: deadLetters, state: state)
         var store: StateStore? = nil
@@ -84,11 +103,10 @@ final class RunSession {
                 }
                 loadedProcessed = try store?.loadProcessed()
             } catch {
-                Output.error("error: \(error)")
-                throw ExitCode(2)
+                throw RunFailure("\(error)")
             }
             if checkpoint != nil, out == nil {
-                Output.error("warning: resuming with decisions on standard output: those written after the last checkpoint are written again; use --out for exactly-once output")
+                notices.append("warning: resuming with decisions on standard output: those written after the last checkpoint are written again; use --out for exactly-once output")
             }
         }
         processed = loadedProcessed
@@ -104,7 +122,7 @@ final class RunSession {
         default:
             consumedHash = StreamHash(seed: ConsumedInput.seed)
         }
-        RunSession.explain(resume, events: events)
+        if let note = RunSession.explain(resume, events: events) { notices.append(note) }
         outputPath = out
         deadLetterPath = deadLetters
         let (output, outputSize) = try RunSession.open(out, keeping: checkpoint?.outputBytes, lock: true)
@@ -124,6 +142,10 @@ final class RunSession {
         if store != nil { engine.trackChanges() }
         startStatistics = engine.statistics
         sink = OutputSink(descriptor: output)
+        // A new state gets its first checkpoint before anything is read: a run killed before its
+        // first regular checkpoint then restarts with the output cut back to where it began,
+        // rather than appending the same decisions after those it had written.
+        if store != nil, checkpoint == nil { try saveCheckpoint() }
     }
 
     deinit {
@@ -132,29 +154,29 @@ final class RunSession {
         if let stateLock { close(stateLock) }
     }
 
-    /// Says on standard error why a resumed run reads its input from the start.
-    static func explain(_ resume: InputResume, events: String) {
+    /// Why a resumed run reads its input from the start, or nil.
+    static func explain(_ resume: InputResume, events: String) -> String? {
         let name = events == "-" ? "standard input" : events
         switch resume {
         case .fromStart(.notAFile):
-            Output.error("note: reading \(name) from its start; events the state processed before are skipped")
+            return ("note: reading \(name) from its start; events the state processed before are skipped")
         case .fromStart(.otherFile(let earlier)):
-            Output.error("note: \(name) is not the file the state last read (\(earlier)): reading it from its start; events the state processed before are skipped")
+            return ("note: \(name) is not the file the state last read (\(earlier)): reading it from its start; events the state processed before are skipped")
         case .fromStart(.changed(let earlier)):
-            Output.error("note: \(earlier) changed since the state read it (rewritten, edited or cut): reading \(name) from its start; events the state processed before are skipped")
+            return ("note: \(earlier) changed since the state read it (rewritten, edited or cut): reading \(name) from its start; events the state processed before are skipped")
         case .fromStart(.firstRun), .after, .afterLine:
-            break
+            return nil
         }
     }
 
-    func evaluate(_ event: Event) {
+    public func evaluate(_ event: Event) {
         if store != nil { fresh.append(event.idHash, time: event.time) }
         emit(engine.process(event))
     }
 
     /// Writes decisions (an event's, or deadlines' that a watermark passed); with a state, their
     /// keys go into the next checkpoint like any others.
-    func emit(_ decisions: [Decision]) {
+    public func emit(_ decisions: [Decision]) {
         for decision in decisions {
             sink.write(decision.jsonLine() + "\n")
             if store != nil { emitted.append(decision.key) }
@@ -163,7 +185,7 @@ final class RunSession {
 
     /// Evaluates `event` unless its id was processed before (CSV rows, read on this thread;
     /// JSON lines are checked by the reading thread: `EventPipeline.Item.alreadyProcessed`).
-    func evaluateOnce(_ event: Event) {
+    public func evaluateOnce(_ event: Event) {
         if let processed, !processed.insert(event.idHash) {
             alreadyProcessed += 1
             return
@@ -173,12 +195,12 @@ final class RunSession {
 
     /// Records the input consumed through the item just handled: its hash as the line reader
     /// computed it (JSON lines), or only its length (CSV), hashed at the next checkpoint.
-    func consumed(through hash: StreamHash) {
+    public func consumed(through hash: StreamHash) {
         consumedHash = hash
         consumedBytes = hash.length
     }
 
-    func consumed(bytes: Int64) {
+    public func consumed(bytes: Int64) {
         consumedBytes = bytes
     }
 
@@ -199,14 +221,14 @@ final class RunSession {
 
     /// `--until`: fires the deadlines due by `time` (inclusive) as if the clock had reached it,
     /// writing their decisions like any others; later deadlines stay pending in the state.
-    func fireDeadlines(until time: Int64) {
+    public func fireDeadlines(until time: Int64) {
         emit(engine.advance(to: time + 1))
         engine.state.clock = max(engine.state.clock, time)
     }
 
     /// Appends a line that could not be read to the dead-letter file (created on first use).
     /// `counted: false` for bad rows of joined files, which the summary counts apart.
-    func keep(_ letter: DeadLetter, counted: Bool = true) throws {
+    public func keep(_ letter: DeadLetter, counted: Bool = true) throws(RunFailure) {
         if counted { deadLettersThisRun += 1 }
         // Remembered like an event, so that reading the line again does not keep it twice.
         if counted, store != nil { fresh.append(EventIdentity.deadLetter(letter), time: engine.state.clock) }
@@ -218,13 +240,13 @@ final class RunSession {
             deadLetterStart = size
             checkpointedDeadLetters = size
         }
-        deadLetterSink?.write(DeadLetterText.line(letter))
+        deadLetterSink?.write(letter.jsonLine())
         try checkWrites()
     }
 
     /// `keep`, unless the same bad row was kept before (CSV; for JSON lines the reading thread
     /// checks: `EventPipeline.Item.alreadyKept`).
-    func keepOnce(_ letter: DeadLetter) throws {
+    public func keepOnce(_ letter: DeadLetter) throws(RunFailure) {
         if let processed, !processed.insert(EventIdentity.deadLetter(letter)) {
             alreadyKept += 1
             return
@@ -233,7 +255,7 @@ final class RunSession {
     }
 
     /// Counts `handled` lines (or events) and checkpoints every `every` of them.
-    func advance(by handled: Int, every: Int) throws {
+    public func advance(by handled: Int, every: Int) throws(RunFailure) {
         sinceCheckpoint += handled
         try checkWrites()
         if store != nil, sinceCheckpoint >= every { try saveCheckpoint() }
@@ -241,7 +263,7 @@ final class RunSession {
 
     /// A decision or dead letter that could not be written ends the run (exit 2) at once: going
     /// on would report work whose output is lost.
-    func checkWrites() throws {
+    public func checkWrites() throws(RunFailure) {
         if let failure = sink.failure {
             try fail("cannot write decisions to \(outputPath ?? "standard output"): \(failure)")
         }
@@ -250,7 +272,7 @@ final class RunSession {
         }
     }
 
-    func saveCheckpoint() throws {
+    public func saveCheckpoint() throws(RunFailure) {
         guard let store else { return }
         sink.synchronize()
         deadLetterSink?.synchronize()
@@ -273,18 +295,15 @@ final class RunSession {
     /// Ends the run with exit 2 and the reason. With a state, the output and dead-letter files
     /// are first cut back to the last checkpoint, so they hold what the state says they hold
     /// and a restart writes nothing twice.
-    func fail(_ message: String) throws -> Never {
-        Output.error("error: \(message)")
-        if store != nil {
-            if output != STDOUT_FILENO { _ = ftruncate(output, off_t(checkpointedOutput)) }
-            if let deadLetterDescriptor { _ = ftruncate(deadLetterDescriptor, off_t(checkpointedDeadLetters)) }
-            Output.error("note: the output was left as at the last checkpoint; run again with the same --state to go on")
-        }
-        throw ExitCode(2)
+    public func fail(_ message: String) throws(RunFailure) -> Never {
+        guard store != nil else { throw RunFailure(message) }
+        if output != STDOUT_FILENO { _ = ftruncate(output, off_t(checkpointedOutput)) }
+        if let deadLetterDescriptor { _ = ftruncate(deadLetterDescriptor, off_t(checkpointedDeadLetters)) }
+        throw RunFailure(message, note: "the output was left as at the last checkpoint; run again with the same --state to go on")
     }
 
-    /// Flushes, checkpoints and prints the summary line and the per-rule details.
-    func finish(summary: String) throws {
+    /// Flushes, checkpoints and returns the summary line and the per-rule details.
+    public func finish(summary: String) throws(RunFailure) -> String {
         sink.flush()
         deadLetterSink?.flush()
         try checkWrites()
@@ -293,14 +312,31 @@ final class RunSession {
         if !engine.state.pending.isEmpty {
             text += ", \(engine.state.pending.count) deadline\(engine.state.pending.count == 1 ? "" : "s") pending"
         }
-        Output.error(text)
-        if case let details = Run.details(engine), !details.isEmpty { Output.error(details) }
+        if case let details = details(), !details.isEmpty { text += "\n" + details }
+        return text
+    }
+
+    /// Conditions left undecided by missing fields, and decisions held back by policies, per
+    /// rule: the counts of the whole run (a restarted run includes those before the restart).
+    public func details() -> String {
+        var lines: [String] = []
+        func section(_ title: String, _ counts: [String: Int]) {
+            guard !counts.isEmpty else { return }
+            lines.append(title)
+            for (key, count) in counts.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
+                let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
+                lines.append("  \(parts[0]): \(parts.count > 1 ? parts[1] : "") \(count)")
+            }
+        }
+        section("missing data (rule: field, events whose condition it left undecided):", engine.state.misses)
+        section("held back (rule: policy, decisions):", engine.state.statistics.heldBack)
+        return lines.joined(separator: "\n")
     }
 
     /// The summary line: `read` (what was read, e.g. "read 5 rows (1 blank)"), this run's events
     /// and decisions, then `extra`, then this run's bad lines. A run that resumed a state says
     /// so: its figures are this process's, followed by the state's totals since it began.
-    func summary(read: String? = nil, badUnit: String = "line", extra: [String] = []) -> String {
+    public func summary(read: String? = nil, badUnit: String = "line", extra: [String] = []) -> String {
         func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
         let total = engine.statistics
         let events = plural(total.events - startStatistics.events, "event")
@@ -316,7 +352,7 @@ final class RunSession {
 
     /// Refuses to write decisions or bad lines into the events being read, or into each other
     /// or the state: appending to the input would feed the run its own output.
-    static func refuseOverlap(input: Int32, out: String?, deadLetters: String, state: String?) throws {
+    static func refuseOverlap(input: Int32, out: String?, deadLetters: String, state: String?) throws(RunFailure) {
         var inputStatus = stat()
         let inputIdentity = fstat(input, &inputStatus) == 0 && inputStatus.st_mode & S_IFMT == S_IFREG
             ? FileIdentity(inputStatus) : nil
@@ -324,12 +360,10 @@ final class RunSession {
         for (option, path) in [("--out", out), ("--dead-letters", Optional(deadLetters)), ("--state", state)] {
             guard let path, let identity = FileIdentity(path: path) else { continue }
             if identity == inputIdentity {
-                Output.error("error: \(option) \(path) is the events file being read; write \(option == "--state" ? "the state" : "them") to another file")
-                throw ExitCode(2)
+                throw RunFailure("\(option) \(path) is the events file being read; write \(option == "--state" ? "the state" : "them") to another file")
             }
             if let earlier = named.first(where: { $0.2 == identity }) {
-                Output.error("error: \(earlier.0) and \(option) name the same file (\(path)); give each its own")
-                throw ExitCode(2)
+                throw RunFailure("\(earlier.0) and \(option) name the same file (\(path)); give each its own")
             }
             named.append((option, path, identity))
         }
@@ -338,18 +372,16 @@ final class RunSession {
     /// An exclusive, non-blocking lock on the state file, held until the process ends. It is
     /// `flock`, which SQLite's own (`fcntl`) locks do not see, on a descriptor never closed while
     /// the database is open (closing one would drop SQLite's locks: POSIX lock semantics).
-    static func lockState(_ path: String) throws -> Int32 {
+    static func lockState(_ path: String) throws(RunFailure) -> Int32 {
         let descriptor = Foundation.open(path, O_RDWR | O_CREAT, 0o644)
         guard descriptor >= 0 else {
-            Output.error("error: cannot open the state \(path): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
+            throw RunFailure("cannot open the state \(path): \(String(cString: strerror(errno)))")
         }
         if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let busy = errno == EWOULDBLOCK
             close(descriptor)
-            Output.error(busy ? "error: another redress run is using the state \(path); wait for it to end (two runs on one state would write decisions twice)"
-                              : "error: cannot lock the state \(path): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
+            throw RunFailure(busy ? "another redress run is using the state \(path); wait for it to end (two runs on one state would write decisions twice)"
+                              : "cannot lock the state \(path): \(String(cString: strerror(errno)))")
         }
         return descriptor
     }
@@ -358,31 +390,27 @@ final class RunSession {
     /// bytes (what the last checkpoint had written), so nothing after it is there twice. With
     /// `lock`, a regular file is locked exclusively first (two runs appending to one file would
     /// interleave and duplicate decisions). Returns the descriptor and the size it starts at.
-    static func open(_ path: String?, keeping bytes: Int64?, lock: Bool) throws -> (Int32, Int64) {
+    static func open(_ path: String?, keeping bytes: Int64?, lock: Bool) throws(RunFailure) -> (Int32, Int64) {
         guard let path else { return (STDOUT_FILENO, 0) }
         let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard descriptor >= 0 else {
-            Output.error("error: cannot write \(path): \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
+            throw RunFailure("cannot write \(path): \(String(cString: strerror(errno)))")
         }
         var status = stat()
         let regular = fstat(descriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
         if lock, regular, flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             close(descriptor)
-            Output.error("error: another redress run is writing to \(path); wait for it to end or write to another file")
-            throw ExitCode(2)
+            throw RunFailure("another redress run is writing to \(path); wait for it to end or write to another file")
         }
         var size = regular ? Int64(lseek(descriptor, 0, SEEK_END)) : 0
         if let bytes, regular {
             guard size >= bytes else {
                 close(descriptor)
-                Output.error("error: \(path) is shorter than the state says it was (\(size) < \(bytes) bytes); it was changed outside redress")
-                throw ExitCode(2)
+                throw RunFailure("\(path) is shorter than the state says it was (\(size) < \(bytes) bytes); it was changed outside redress")
             }
             if size > bytes, ftruncate(descriptor, off_t(bytes)) != 0 {
                 close(descriptor)
-                Output.error("error: cannot cut \(path) back to the last checkpoint: \(String(cString: strerror(errno)))")
-                throw ExitCode(2)
+                throw RunFailure("cannot cut \(path) back to the last checkpoint: \(String(cString: strerror(errno)))")
             }
             size = bytes
         }
@@ -391,17 +419,24 @@ final class RunSession {
 }
 
 /// A file's device and inode: two names of one file compare equal.
-struct FileIdentity: Equatable {
+public struct FileIdentity: Equatable {
     var device: UInt64
     var inode: UInt64
-    init(_ status: stat) {
+    public init(_ status: stat) {
         device = UInt64(status.st_dev)
         inode = UInt64(status.st_ino)
     }
     /// Nil when the file does not exist (yet) or is not a regular file.
-    init?(path: String) {
+    public init?(path: String) {
         var status = stat()
         guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
         self.init(status)
+    }
+}
+
+extension DeadLetter {
+    /// One JSON line per dead letter, quoted like every other string the tool writes (`JSONText`).
+    public func jsonLine() -> String {
+        "{\"line\":\(line),\"reason\":\(JSONText.quote(reason)),\"text\":\(JSONText.quote(text))}\n"
     }
 }

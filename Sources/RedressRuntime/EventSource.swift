@@ -1,0 +1,193 @@
+import Foundation
+import RedressIR
+import RedressEvents
+import RedressEngine
+
+/// One thing an event source hands the run loop, in input order.
+public enum SourceItem {
+    /// The events of one unit of input: one JSON line, or all the events a CSV row maps to
+    /// (they go to the engine together, and checkpoints fall only between units).
+    case events([Event])
+    /// A unit that could not be read (kept in the dead-letter file).
+    case deadLetter(DeadLetter)
+    /// A blank line or row.
+    case blank
+    /// Events of this unit whose id the state processed before: skipped and counted.
+    case alreadyProcessed(Int)
+    /// A bad unit read again that was kept before: skipped and counted.
+    case alreadyKept
+}
+
+/// Where a run's events come from: JSON lines from a file, a pipe or a followed file, CSV rows
+/// through a mapping, and later an HTTP endpoint. A source reads in input order, says where it
+/// is (a position a restart goes on after, and what it consumed of its input), and never drops
+/// anything silently: what it cannot read is a dead letter, what it skips is counted.
+///
+/// A new kind of input is one type conforming to this, in a file of its own; `run` and its
+/// exactly-once protocol (`RunSession`) work with any.
+public protocol EventSource: AnyObject {
+    /// "line" or "row": what the summary counts bad input in.
+    var unit: String { get }
+    /// The input as the person running named it (a path, or `-`), for messages.
+    var name: String { get }
+    /// Why reading stopped before the end (an I/O error), or nil.
+    var failure: String? { get }
+    /// Reads to the end, or until `body` returns false, handing each item with its position (the
+    /// line it ends on). `idle` is called when the input is quiet (a pipe or a followed file
+    /// with nothing new); it returns in how many milliseconds it wants to be called again, or
+    /// nil to wait for input only. Before each item the source tells `session` what it consumed.
+    func read(into session: RunSession, idle: () -> Int64?, _ body: (SourceItem, Int) -> Bool)
+}
+
+/// JSON lines (docs/events.md), parsed on a second thread while the caller evaluates
+/// (`EventPipeline`). With a state, a regular file's bytes are hashed as they are read, and a
+/// restart in the same file seeks past what the last checkpoint consumed.
+public final class JSONLinesSource: EventSource {
+    public let unit = "line"
+    public let name: String
+    let pipeline: EventPipeline
+    public var failure: String? { pipeline.failure }
+
+    /// `wake`: a descriptor that a stop signal makes readable (ends a wait for input at once).
+    public init(program: Program, descriptor: Int32, path: String, session: RunSession, maximumLineLength: Int,
+                follow: Bool = false, wake: Int32? = nil) throws(RunFailure) {
+        name = path
+        var prefix: StreamHash? = nil
+        var firstLine = 0
+        if session.store != nil, session.consumedInput.isFile {
+            prefix = StreamHash(seed: ConsumedInput.seed)
+            if case .after(let line, let bytes, let hash) = session.resume {
+                guard lseek(descriptor, off_t(bytes), SEEK_SET) == off_t(bytes) else {
+                    throw RunFailure("cannot read \(path): \(String(cString: strerror(errno)))")
+                }
+                prefix = hash
+                firstLine = line
+            }
+        }
+        pipeline = EventPipeline(reader: EventReader(program: program),
+                                 lines: LineReader(descriptor: descriptor, maximumLineLength: maximumLineLength,
+                                                   follow: follow, wake: wake, prefix: prefix, line: firstLine),
+                                 slotCount: program.slots.count, skipThrough: firstLine > 0 ? 0 : session.resumeAfter,
+                                 processed: session.processed)
+    }
+
+    public func read(into session: RunSession, idle: () -> Int64?, _ body: (SourceItem, Int) -> Bool) {
+        pipeline.run(idle: idle) { item, number in
+            if let consumed = pipeline.consumedThrough { session.consumed(through: consumed) }
+            switch item {
+            case .event(let event): return body(.events([event]), number)
+            case .deadLetter(let letter): return body(.deadLetter(letter), number)
+            case .alreadyProcessed: return body(.alreadyProcessed(1), number)
+            case .alreadyKept: return body(.alreadyKept, number)
+            }
+        }
+    }
+}
+
+/// CSV rows through a mapping (docs/events.md, "CSV input"), read on the caller's thread. A
+/// restart in the same file reads the rows up to the checkpoint without evaluating them; with
+/// a state, events processed before are skipped here (there is no reading thread to do it).
+public final class CSVRowSource: EventSource {
+    public let unit = "row"
+    public let name: String
+    let rows: CSVEventSource
+    public var failure: String? { rows.readFailure }
+    /// Rows read by this run (after those a restart passed over), and how many were blank.
+    public private(set) var rowsRead = 0
+    public private(set) var blankRows = 0
+
+    public init(_ rows: CSVEventSource, path: String, session: RunSession) {
+        name = path
+        self.rows = rows
+        rows.identifying = session.store != nil
+    }
+
+    public func read(into session: RunSession, idle: () -> Int64?, _ body: (SourceItem, Int) -> Bool) {
+        let resumeAfter = session.resumeAfter
+        while let row = rows.next() {
+            let number = rows.line
+            if number <= resumeAfter { continue }
+            session.consumed(bytes: rows.consumedBytes)
+            rowsRead += 1
+            let item: SourceItem
+            switch row {
+            case .blank:
+                blankRows += 1
+                item = .blank
+            case .deadLetter(let letter):
+                if let processed = session.processed, !processed.insert(EventIdentity.deadLetter(letter)) {
+                    item = .alreadyKept
+                } else {
+                    item = .deadLetter(letter)
+                }
+            case .events(let events):
+                var fresh = events
+                if let processed = session.processed { fresh.removeAll { !processed.insert($0.idHash) } }
+                if fresh.count < events.count, !body(.alreadyProcessed(events.count - fresh.count), number) { return }
+                item = .events(fresh)
+            }
+            if !body(item, number) { return }
+        }
+    }
+}
+
+extension RunSession {
+    /// How a run ended: at the end of its input (or a stop signal), or at a bad unit with
+    /// `strict` (the command exits 1).
+    public enum Ending {
+        case endOfInput
+        case badInput(DeadLetter)
+    }
+
+    /// The one run loop: reads `source` to its end, evaluating each event, keeping bad input,
+    /// firing the deadlines the watermark passes (also while the input is quiet), flushing
+    /// decisions whenever the input is quiet, and checkpointing every `checkpointEvery` events.
+    public func run(_ source: EventSource, watermark: Watermark, strict: Bool, checkpointEvery: Int) throws(RunFailure) -> Ending {
+        var stop: DeadLetter? = nil
+        var failure: RunFailure? = nil
+        source.read(into: self, idle: {
+            emit(watermark.fireDue())
+            sink.flush()
+            return watermark.millisecondsUntilDue()
+        }) { item, number in
+            engine.state.position = number
+            do throws(RunFailure) {
+                switch item {
+                case .deadLetter(let letter):
+                    if strict { stop = letter; return false }
+                    try keep(letter)
+                case .events(let events):
+                    for event in events {
+                        emit(watermark.admit(event.time))
+                        evaluate(event)
+                    }
+                    // Checkpoints fall between units only: a row's events go in together.
+                    try advance(by: max(1, events.count), every: checkpointEvery)
+                    return true
+                case .alreadyProcessed(let count):
+                    alreadyProcessed += count
+                case .alreadyKept:
+                    alreadyKept += 1
+                case .blank:
+                    return true
+                }
+                try advance(by: 1, every: checkpointEvery)
+            } catch {
+                failure = error
+                return false
+            }
+            return true
+        }
+        if let failure { throw failure }
+        if let readFailure = source.failure {
+            sink.flush()
+            throw RunFailure("cannot read \(source.name): \(readFailure)")
+        }
+        if let stop {
+            sink.flush()
+            return .badInput(stop)
+        }
+        emit(watermark.fireDue())
+        return .endOfInput
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import RedressIR
+import RedressEvents
+import RedressEngine
+import RedressRuntime
+
+/// The exactly-once protocol of a run (`RunSession`) and the one run loop over event sources,
+/// in process: what the `run` command does, without the command.
+@Suite struct RunSessionTests {
+    static let rules = "rule late on shipment.delivered when shipment.delay > 2d then refund 5 EUR\n"
+
+    static func scratch(_ name: String) -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redress-run-session-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent(name).path
+    }
+
+    /// `count` late deliveries of distinct shipments, one a minute, with ids.
+    static func deliveries(_ range: Range<Int>) -> String {
+        range.map { index in
+            let line = Shop.delivered(String(format: "2026-03-01T%02d:%02d:00Z", index / 60, index % 60), shipment: "S\(index)")
+            return line.replacingOccurrences(of: "{\"event\"", with: "{\"id\":\"e\(index)\",\"event\"") + "\n"
+        }.joined()
+    }
+
+    /// One `run` of the loop over `events` (a JSON-lines file), as the command does it.
+    @discardableResult
+    static func run(_ program: Program, events: String, state: String, out: String, every: Int = 2) throws -> String {
+        let input = open(events, O_RDONLY)
+        defer { close(input) }
+        let session = try RunSession(program: program, state: state, out: out, deadLetters: scratch("dead.jsonl"), input: input, events: events)
+        let source = try JSONLinesSource(program: program, descriptor: input, path: events, session: session, maximumLineLength: 1 << 20)
+        let ending = try session.run(source, watermark: Watermark(engine: session.engine), strict: false, checkpointEvery: every)
+        guard case .endOfInput = ending else { return "stopped" }
+        return try session.finish(summary: session.summary())
+    }
+
+    static func lines(_ path: String) -> [String] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    @Test func aSecondRunOverTheSameFileWritesNothingAgain() throws {
+        let program = try #require(compile(Self.rules))
+        let (events, state, out) = (Self.scratch("e.jsonl"), Self.scratch("s.db"), Self.scratch("out.jsonl"))
+        try Data(Self.deliveries(0..<5).utf8).write(to: URL(fileURLWithPath: events))
+        let first = try Self.run(program, events: events, state: state, out: out)
+        #expect(first.hasPrefix("read 5 events, 5 decisions"))
+        let second = try Self.run(program, events: events, state: state, out: out)
+        #expect(second.hasPrefix("this run: read 0 events, 0 decisions"))
+        #expect(Self.lines(out).count == 5)
+    }
+
+    @Test func aNewDayFileOnTheSameStateGivesWhatOneRunOverBothGives() throws {
+        let program = try #require(compile(Self.rules))
+        let (day1, day2, both) = (Self.scratch("day1.jsonl"), Self.scratch("day2.jsonl"), Self.scratch("both.jsonl"))
+        try Data(Self.deliveries(0..<4).utf8).write(to: URL(fileURLWithPath: day1))
+        // Day 2 repeats the last event of day 1 (a producer that re-sends): processed once.
+        try Data(Self.deliveries(3..<7).utf8).write(to: URL(fileURLWithPath: day2))
+        try Data(Self.deliveries(0..<7).utf8).write(to: URL(fileURLWithPath: both))
+        let (state, out, reference) = (Self.scratch("s.db"), Self.scratch("out.jsonl"), Self.scratch("ref.jsonl"))
+        try Self.run(program, events: day1, state: state, out: out)
+        let summary = try Self.run(program, events: day2, state: state, out: out)
+        #expect(summary.contains("1 event already processed, skipped"))
+        try Self.run(program, events: both, state: Self.scratch("s2.db"), out: reference)
+        // The same decisions with the same keys; only the line an event had in its own file differs.
+        func withoutLines(_ lines: [String]) -> [String] {
+            lines.map { $0.replacingOccurrences(of: #""line":[0-9]+,"#, with: "", options: .regularExpression) }
+        }
+        #expect(withoutLines(Self.lines(out)) == withoutLines(Self.lines(reference)))
+        #expect(Self.lines(out).count == 7)
+    }
+
+    /// A run that ends before its first regular checkpoint (a kill) leaves decisions in the
+    /// output that no checkpoint covers: the next run cuts them away and writes them once.
+    @Test func aRunKilledBeforeItsFirstCheckpointWritesNothingTwice() throws {
+        let program = try #require(compile(Self.rules))
+        let (events, state, out) = (Self.scratch("e.jsonl"), Self.scratch("s.db"), Self.scratch("out.jsonl"))
+        try Data(Self.deliveries(0..<3).utf8).write(to: URL(fileURLWithPath: events))
+        do {
+            let input = open(events, O_RDONLY)
+            defer { close(input) }
+            let session = try RunSession(program: program, state: state, out: out, deadLetters: Self.scratch("dead.jsonl"), input: input, events: events)
+            let source = try JSONLinesSource(program: program, descriptor: input, path: events, session: session, maximumLineLength: 1 << 20)
+            // Evaluates everything, never checkpoints, never finishes: as if killed at the end.
+            _ = try session.run(source, watermark: Watermark(engine: session.engine), strict: false, checkpointEvery: 1_000)
+            session.sink.flush()
+        }
+        #expect(Self.lines(out).count == 3)
+        try Self.run(program, events: events, state: state, out: out)
+        #expect(Self.lines(out).count == 3)
+        #expect(Set(Self.lines(out)).count == 3)
+    }
+
+    @Test func aBadLineWithStrictEndsTheLoopThere() throws {
+        let program = try #require(compile(Self.rules))
+        let (events, out) = (Self.scratch("e.jsonl"), Self.scratch("out.jsonl"))
+        try Data((Self.deliveries(0..<2) + "not json\n" + Self.deliveries(2..<4)).utf8).write(to: URL(fileURLWithPath: events))
+        let input = open(events, O_RDONLY)
+        defer { close(input) }
+        let session = try RunSession(program: program, state: nil, out: out, deadLetters: Self.scratch("dead.jsonl"), input: input, events: events)
+        let source = try JSONLinesSource(program: program, descriptor: input, path: events, session: session, maximumLineLength: 1 << 20)
+        let ending = try session.run(source, watermark: Watermark(engine: session.engine), strict: true, checkpointEvery: 1_000)
+        guard case .badInput(let letter) = ending else {
+            Issue.record("expected the loop to stop at line 3")
+            return
+        }
+        #expect(letter.line == 3)
+        #expect(session.engine.statistics.events == 2)
+    }
+
+    @Test func writingIntoTheEventsFileIsRefused() throws {
+        let program = try #require(compile(Self.rules))
+        let events = Self.scratch("e.jsonl")
+        try Data(Self.deliveries(0..<1).utf8).write(to: URL(fileURLWithPath: events))
+        let input = open(events, O_RDONLY)
+        defer { close(input) }
+        #expect(throws: RunFailure.self) {
+            _ = try RunSession(program: program, state: nil, out: events, deadLetters: Self.scratch("dead.jsonl"), input: input, events: events)
+        }
+    }
+}

@@ -15,7 +15,8 @@ extension Run {
         defer { InputFile.close(input) }
         for warning in source.warnings { Output.error("warning: \(warning)") }
 
-        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input)
+        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input,
+                                     retention: try retentionTime())
         let engine = session.engine
         let resumeAfter = session.resumeAfter
 

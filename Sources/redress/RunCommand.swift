@@ -53,6 +53,19 @@ struct Run: ParsableCommand {
         return ms
     }
 
+    @Option(help: ArgumentHelp("Keep keys without a window (once per subject, limits, caps and groups without `within`, occurrence counts, answered absence rules) this long after their last use, in event time; `none` keeps them for ever (docs/language.md, \"Retention\").", valueName: "DURATION"))
+    var retention: String = "400d"
+
+    /// `--retention` in milliseconds (nil: `none`), checked before any input is read.
+    func retentionTime() throws -> Int64? {
+        if retention == "none" { return nil }
+        guard let ms = TimeFormat.duration(retention), ms > 0 else {
+            Output.error("error: --retention takes a duration longer than zero such as 400d, or none (found \"\(retention)\")")
+            throw ExitCode(2)
+        }
+        return ms
+    }
+
     // CSV input through a YAML mapping (docs/events.md, "CSV input"): see RunCommand+Mapping.swift.
     @Option(help: "Read --events as CSV through this YAML mapping (docs/events.md, \"CSV input\").")
     var mapping: String?
@@ -69,6 +82,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
         let untilMs = try untilTime()
+        let retentionMs = try retentionTime()
         try InputLimitOptions.check(maxLineBytes: maxLineBytes)
         if follow, events == "-" || mapping != nil {
             Output.error("error: --follow follows a file of JSON lines; give --events FILE (a pipe is read as it comes anyway)")
@@ -78,7 +92,7 @@ struct Run: ParsableCommand {
         let wake = StopSignal.install()
         let input = try InputFile.open(events)
         defer { InputFile.close(input) }
-        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input)
+        let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, retention: retentionMs)
         var stop: DeadLetter? = nil
         var failure: Error? = nil
         // Lines are parsed on a second thread while this one evaluates (see EventPipeline).

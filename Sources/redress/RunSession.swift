@@ -37,7 +37,8 @@ final class RunSession {
     var resumeAfter: Int { checkpoint?.position ?? 0 }
 
     /// `input`: the descriptor events are read from, so that writing into it can be refused.
-    init(program: Program, state: String?, out: String?, deadLetters: String, input: Int32) throws {
+    /// `retention`: how long keys without a window are kept after their last use (nil: for ever).
+    init(program: Program, state: String?, out: String?, deadLetters: String, input: Int32, retention: Int64? = Engine.defaultRetention) throws {
         fingerprint = program.fingerprint
         try RunSession.refuseOverlap(input: input, out: out, deadLetters: deadLetters, state: state)
         var store: StateStore? = nil
@@ -78,6 +79,7 @@ final class RunSession {
         }
         checkpointedDeadLetters = deadLetterStart
         engine = Engine(program: program, state: engineState)
+        engine.retention = retention
         // The store holds what the engine starts from: checkpoints write what changes after.
         if store != nil { engine.trackChanges() }
         startStatistics = engine.statistics
@@ -181,6 +183,10 @@ final class RunSession {
         var text = summary
         if !engine.state.pending.isEmpty {
             text += ", \(engine.state.pending.count) deadline\(engine.state.pending.count == 1 ? "" : "s") pending"
+        }
+        if engine.retentionDropped > 0, let before = engine.retentionDroppedBefore {
+            let count = engine.retentionDropped
+            text += ", retention dropped \(count) key\(count == 1 ? "" : "s") not used since \(TimeFormat.format(timestamp: before))"
         }
         Output.error(text)
         if case let details = Run.details(engine), !details.isEmpty { Output.error(details) }

@@ -29,6 +29,8 @@ extension Engine {
         while start < ordered.count {
             var end = start
             while end < ordered.count, ordered[end].deadline == ordered[start].deadline { end += 1 }
+            // Retention looks back from the deadline, when the decision is made.
+            horizon = retentionHorizon(at: ordered[start].deadline)
             decisions += decide(ordered[start..<end].map(\.draft), at: ordered[start].deadline)
             start = end
         }

@@ -16,6 +16,9 @@ public struct EngineState: Codable, Sendable, Equatable {
     public var groupUses: [String: [Int64]] = [:]
     /// Accepted decisions per rule and subject (the occurrence of the next idempotency key).
     public var occurrences: [String: Int] = [:]
+    /// When each of `occurrences` was last counted (retention); a state written before there
+    /// were such times has none, and its counts are then taken as last used at its clock.
+    public var occurrenceTimes: [String: Int64] = [:]
     /// History for aggregates, per aggregate and key: [time, matched (0/1), value].
     public var history: [String: [[Int64]]] = [:]
     /// Absence rules waiting for their deadline, by `rule|subject` (a later trigger for the same
@@ -177,19 +180,32 @@ public final class Engine {
         groupSpaces = spaces.groups
         occurrenceSpaces = spaces.occurrences
         aggregateSpaces = spaces.aggregates
+        // In the order `namespaces` numbers them.
+        spaceWindows = program.rules.flatMap { $0.limits.map(\.windowMilliseconds) } + program.rules.flatMap { $0.caps.map(\.windowMilliseconds) }
+            + program.policies.map(\.windowMilliseconds) + program.groups.map(\.windowMilliseconds)
+            + program.rules.map { _ -> Int64? in nil } + program.aggregates.map { Optional($0.windowMilliseconds) }
         readsHistory = program.rules.map { $0.condition?.contains { $0.operation == .aggregate } ?? false }
         recordedStamp = [Int](repeating: -1, count: program.aggregates.count)
         recordedEntry = [Int](repeating: -1, count: program.aggregates.count)
         foreign.limitUses = load(state.limitUses, into: limitUses, spaces: spaces.limits.flatMap { $0 } + spaces.policies, as: StoredWindow.times)
         foreign.capUses = load(state.capUses, into: capUses, spaces: spaces.caps.flatMap { $0 } + spaces.policies, as: StoredWindow.grants)
         foreign.groupUses = load(state.groupUses, into: groupUses, spaces: spaces.groups, as: StoredWindow.times)
-        foreign.occurrences = load(state.occurrences, into: occurrences, spaces: spaces.occurrences) { $0 }
+        let clock = state.clock
+        let times = state.occurrenceTimes
+        var foreignTimes: [String: Int64] = [:]
+        foreign.occurrences = load(state.occurrences, into: occurrences, spaces: spaces.occurrences) { Occurrence(count: $0) }
+        // Times of the occurrence counts, where the state has them (else its clock).
+        for entry in 0..<occurrences.count { occurrences[entry: entry].last = times[persistedKey(occurrences, entry)] ?? clock }
+        for key in foreign.occurrences.keys { if let time = times[key] { foreignTimes[key] = time } }
+        foreign.occurrenceTimes = foreignTimes
         foreign.history = load(state.history, into: history, spaces: spaces.aggregates, as: StoredWindow.events)
         // The tables are the memory now; `state` gets them back at each snapshot.
         self.state.limitUses = [:]
         self.state.capUses = [:]
         self.state.groupUses = [:]
         self.state.occurrences = [:]
+        self.state.occurrenceTimes = [:]
+        horizon = retentionHorizon(at: state.clock)
         self.state.history = [:]
         frame.aggregate = { [unowned self] index in self.aggregateValue(index) }
     }
@@ -207,7 +223,7 @@ public final class Engine {
     let limitUses = KeyTable<SlidingWindow>()
     let capUses = KeyTable<SlidingWindow>()
     let groupUses = KeyTable<SlidingWindow>()
-    let occurrences = KeyTable<Int>()
+    let occurrences = KeyTable<Occurrence>()
     /// History aggregates' events, per aggregate (namespace) and `per` key.
     let history = KeyTable<SlidingWindow>()
     /// By namespace: the prefix its keys carry in `state` (`r3.0|`, `p1|`, `g0|`, `late|`, `a2|`).
@@ -219,6 +235,22 @@ public final class Engine {
     let groupSpaces: [Int32]
     let occurrenceSpaces: [Int32]
     let aggregateSpaces: [Int32]
+    /// By namespace: the window of its limit, cap, policy, group or aggregate (nil: none).
+    let spaceWindows: [Int64?]
+
+    // Retention (Retention.swift).
+    /// How long a key without a window is kept after its last use, in event time (nil: for
+    /// ever). Set it before the first event.
+    public var retention: Int64? = Engine.defaultRetention {
+        didSet { horizon = retentionHorizon(at: state.clock) }
+    }
+    /// Keys without a window last used at or before this time are forgotten.
+    var horizon: Int64 = .min
+    /// Keys the retention period dropped in this process, and the horizon of the last sweep that
+    /// dropped any (they had not been used since).
+    public internal(set) var retentionDropped = 0
+    public internal(set) var retentionDroppedBefore: Int64? = nil
+
     /// Entries of a loaded state that no namespace of this program claims: kept as they were.
     var foreign = EngineState()
     /// Keys written since the last checkpoint (StateChanges.swift); nil, and nothing recorded,
@@ -309,7 +341,8 @@ public final class Engine {
         copy.limitUses = persisted(limitUses, foreign.limitUses, as: StoredWindow.times)
         copy.capUses = persisted(capUses, foreign.capUses, as: StoredWindow.grants)
         copy.groupUses = persisted(groupUses, foreign.groupUses, as: StoredWindow.times)
-        copy.occurrences = persisted(occurrences, foreign.occurrences) { $0 }
+        copy.occurrences = persisted(occurrences, foreign.occurrences) { $0.count }
+        copy.occurrenceTimes = persisted(occurrences, foreign.occurrenceTimes) { $0.last }
         copy.history = persisted(history, foreign.history, as: StoredWindow.events)
         return copy
     }
@@ -336,6 +369,10 @@ public final class Engine {
         currentTime = lent.pointee.time
         if !aggregateCache.isEmpty { aggregateCache.removeAll(keepingCapacity: true) }
         if recordOutcomes { outcomes.removeAll() }
+        observe(lent.pointee.time)
+        // Retention looks back from this event's time (earlier than the clock when the input is
+        // out of time order: its keys are then judged by its own time).
+        horizon = retentionHorizon(at: lent.pointee.time)
         state.statistics.events += 1
         eventNumber += 1
         typeCounts[lent.pointee.type] += 1
@@ -406,7 +443,7 @@ public final class Engine {
                 let key = "\(index)|\(draft.subjectKey)"
                 // "Not shipped within 72h of approval" when the parcel left before the approval was
                 // recorded: it was shipped, so there is nothing to notice (docs/language.md, "Absence").
-                if let answered = state.answered[key], answered <= lent.pointee.time {
+                if let answered = state.answered[key], answered <= lent.pointee.time, answered > horizon {
                     note(index, .answered(at: answered))
                     continue
                 }

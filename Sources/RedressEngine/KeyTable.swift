@@ -171,6 +171,25 @@ public final class KeyTable<Value> {
 
     @usableFromInline func grow() { grow(to: index.count * 2) }
 
+    /// Drops the entries `drop` picks (by entry number) and returns, per old entry number, the
+    /// new one (-1: dropped). The rest keep their order; the index is rebuilt at the size the
+    /// remaining keys need, so a table that shrank gives its memory back. O(count), no string
+    /// hashed again: for the engine's periodic sweep (retention), not for the hot path.
+    public func removeAll(where drop: (Int) -> Bool) -> [Int] {
+        var renumbered = [Int](repeating: -1, count: entries.count)
+        var kept: [Entry] = []
+        for entry in entries.indices where !drop(entry) {
+            renumbered[entry] = kept.count
+            kept.append(entries[entry])
+        }
+        guard kept.count < entries.count else { return renumbered }
+        entries = kept
+        var size = 16
+        while size < entries.count * 2 { size <<= 1 }
+        grow(to: size)
+        return renumbered
+    }
+
     func grow(to size: Int) {
         index = [UInt64](repeating: 0, count: size)
         mask = size - 1

@@ -10,7 +10,7 @@ extension Engine {
     /// Uses of a limit or group key inside the window ending at `time` (all of them without a window).
     @inline(__always) func recent(_ table: KeyTable<SlidingWindow>, _ space: Int32, _ key: String, window: Int64?, at time: Int64) -> Int {
         guard let entry = table.find(space, key) else { return 0 }
-        guard let window else { return table[entry: entry].count }
+        guard let window else { return forgotten(table[entry: entry].latest) ? 0 : table[entry: entry].count }
         return table[entry: entry].count(after: SlidingWindow.boundary(time, window))
     }
 
@@ -118,7 +118,12 @@ extension Engine {
         let amount = draft.money[unit] ?? 0
         guard amount > 0 else { return false }
         guard let entry = capUses.find(space, key) else { return amount > cap.amount }
-        let used = capUses[entry: entry].sum(after: cap.windowMilliseconds.map { SlidingWindow.boundary(time, $0) } ?? .min)
+        let used: Int64
+        if let window = cap.windowMilliseconds {
+            used = capUses[entry: entry].sum(after: SlidingWindow.boundary(time, window))
+        } else {
+            used = forgotten(capUses[entry: entry].latest) ? 0 : capUses[entry: entry].sum(after: .min)
+        }
         // Saturating: amounts near the 64-bit bound exceed any cap rather than wrap.
         let (total, overflow) = used.addingReportingOverflow(amount)
         return overflow || total > cap.amount
@@ -168,9 +173,10 @@ extension Engine {
         // by the triggering event instead; either way the same input gives the same key.
         var occurrence = 0
         if !program.rules[draft.rule].limits.isEmpty {
-            let entry = occurrences.entry(occurrenceSpaces[draft.rule], draft.subjectKey, default: 0)
-            occurrence = occurrences[entry: entry] + 1
-            occurrences[entry: entry] = occurrence
+            let entry = occurrences.entry(occurrenceSpaces[draft.rule], draft.subjectKey, default: Occurrence())
+            // A count the retention period forgot starts again (the key repeats after it).
+            occurrence = (forgotten(occurrences[entry: entry].last) ? 0 : occurrences[entry: entry].count) + 1
+            occurrences[entry: entry] = Occurrence(count: occurrence, last: max(occurrences[entry: entry].last, time))
             changed?.occurrences.insert(entry)
         }
         var key = ""
@@ -198,6 +204,8 @@ extension Engine {
 
     /// Adds a use (a cap's with its amount); the uses a window has left are dropped first.
     @inline(__always) func use(_ table: KeyTable<SlidingWindow>, _ entry: Int, _ time: Int64, amount: Int64 = 0, window: Int64?) {
+        // Without a window, uses the retention period forgot do not count again.
+        if window == nil, let latest = table[entry: entry].latest, latest <= horizon { table[entry: entry] = SlidingWindow() }
         table[entry: entry].add(SlidingWindow.Entry(time: time, value: amount, matched: true), window: window)
     }
 }

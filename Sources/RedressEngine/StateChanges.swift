@@ -38,6 +38,8 @@ public struct StateChanges: Sendable {
 struct ChangedKeys {
     var limitUses = Set<Int>(), capUses = Set<Int>(), groupUses = Set<Int>(), occurrences = Set<Int>(), history = Set<Int>()
     var pending = Set<String>(), answered = Set<String>(), misses = Set<String>()
+    /// Keys of the tables that a sweep dropped (Retention.swift), by category.
+    var removed: [StateCategory: [String]] = [:]
 }
 
 extension Engine {
@@ -72,7 +74,8 @@ extension Engine {
         changes.state.limitUses = persisted(limitUses, keys.limitUses, as: StoredWindow.times)
         changes.state.capUses = persisted(capUses, keys.capUses, as: StoredWindow.grants)
         changes.state.groupUses = persisted(groupUses, keys.groupUses, as: StoredWindow.times)
-        changes.state.occurrences = persisted(occurrences, keys.occurrences) { $0 }
+        changes.state.occurrences = persisted(occurrences, keys.occurrences) { $0.count }
+        changes.state.occurrenceTimes = persisted(occurrences, keys.occurrences) { $0.last }
         changes.state.history = persisted(history, keys.history, as: StoredWindow.events)
         func current<Value>(_ category: StateCategory, _ keys: Set<String>, in source: [String: Value]) -> [String: Value] {
             var result: [String: Value] = [:]
@@ -84,6 +87,20 @@ extension Engine {
         changes.state.pending = current(.pending, keys.pending, in: state.pending)
         changes.state.answered = current(.answered, keys.answered, in: state.answered)
         changes.state.misses = current(.misses, keys.misses, in: state.misses)
+        // Keys a sweep dropped, unless written again since (a write then replaces the row).
+        for (category, keys) in keys.removed {
+            let written: Set<String>
+            switch category {
+            case .limits: written = Set(changes.state.limitUses.keys)
+            case .caps: written = Set(changes.state.capUses.keys)
+            case .groups: written = Set(changes.state.groupUses.keys)
+            case .occurrences: written = Set(changes.state.occurrences.keys)
+            case .history: written = Set(changes.state.history.keys)
+            default: written = []
+            }
+            let gone = Set(keys).subtracting(written)
+            if !gone.isEmpty { changes.removed[category, default: []] += gone.sorted() }
+        }
         return changes
     }
 }

@@ -84,7 +84,9 @@ public final class RunSession {
 
     /// `input`: the descriptor events are read from (at its start), so that writing into it can
     /// be refused, and `events` its path, by which a restart tells whether it is the same input.
-    public init(program: Program, state: String?, out: String?, deadLetters: String, input: Int32, events: String) throws(RunFailure) {
+    /// `retention`: how long keys without a window are kept after their last use (nil: for ever).
+    public init(program: Program, state: String?, out: String?, deadLetters: String, input: Int32, events: String,
+                retention: Int64? = Engine.defaultRetention) throws(RunFailure) {
         fingerprint = program.fingerprint
         try RunSession.refuseOverlap(input: input, out: out, deadLetters: deadLetters, state: state)
         var store: StateStore? = nil
@@ -100,6 +102,11 @@ public final class RunSession {
                 if let (saved, savedState) = try store?.load(program: fingerprint, legacy: program.legacyFingerprint, path: state) {
                     checkpoint = saved
                     engineState = savedState
+                }
+                // Ids of events older than the retention are forgotten with the keys they touched
+                // (an event older than that, given again, is evaluated again; docs/events.md).
+                if let retention, engineState.clock > .min, case let (horizon, overflow) = engineState.clock.subtractingReportingOverflow(retention), !overflow {
+                    try store?.dropProcessedEvents(before: horizon)
                 }
                 loadedProcessed = try store?.loadProcessed()
             } catch {
@@ -138,6 +145,7 @@ public final class RunSession {
         }
         checkpointedDeadLetters = deadLetterStart
         engine = Engine(program: program, state: engineState)
+        engine.retention = retention
         // The store holds what the engine starts from: checkpoints write what changes after.
         if store != nil { engine.trackChanges() }
         startStatistics = engine.statistics
@@ -311,6 +319,10 @@ public final class RunSession {
         var text = summary
         if !engine.state.pending.isEmpty {
             text += ", \(engine.state.pending.count) deadline\(engine.state.pending.count == 1 ? "" : "s") pending"
+        }
+        if engine.retentionDropped > 0, let before = engine.retentionDroppedBefore {
+            let count = engine.retentionDropped
+            text += ", retention dropped \(count) key\(count == 1 ? "" : "s") not used since \(TimeFormat.format(timestamp: before))"
         }
         if case let details = details(), !details.isEmpty { text += "\n" + details }
         return text

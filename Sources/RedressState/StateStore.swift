@@ -134,7 +134,15 @@ public final class StateStore {
                 state.groupUses = lists(.groups, as: [Int64].self, StateText.parseTimes)
                 state.capUses = lists(.caps, as: [[Int64]].self, StateText.parseRows)
                 state.history = lists(.history, as: [[Int64]].self, StateText.parseRows)
-                state.occurrences = (loaded[.occurrences] ?? [:]).compactMapValues { Int($0) }
+                // An occurrence row is `[count,time]`; one written before retention is the count alone.
+                for (key, text) in loaded[.occurrences] ?? [:] {
+                    if let count = Int(text) {
+                        state.occurrences[key] = count
+                    } else if let pair = StateText.parseTimes(text) ?? (try? decoder.decode([Int64].self, from: Data(text.utf8))), pair.count == 2 {
+                        state.occurrences[key] = Int(clamping: pair[0])
+                        state.occurrenceTimes[key] = pair[1]
+                    }
+                }
                 state.misses = (loaded[.misses] ?? [:]).compactMapValues { Int($0) }
                 state.answered = (loaded[.answered] ?? [:]).compactMapValues { Int64($0) }
                 state.pending = try StateStore.movePending(row["pending"], db)
@@ -225,7 +233,10 @@ public final class StateStore {
                 try put(.groups, state.groupUses, StateText.times)
                 try put(.caps, state.capUses, StateText.rows)
                 try put(.history, state.history, StateText.rows)
-                try put(.occurrences, state.occurrences) { String($0) }
+                for (key, count) in state.occurrences {
+                    let text = state.occurrenceTimes[key].map { StateText.times([Int64(count), $0]) } ?? String(count)
+                    try upsert.execute(arguments: [StateCategory.occurrences.rawValue, key, text])
+                }
                 try put(.misses, state.misses) { String($0) }
                 try put(.answered, state.answered) { String($0) }
                 try put(.pending, state.pending) { String(decoding: try encoder.encode($0), as: UTF8.self) }

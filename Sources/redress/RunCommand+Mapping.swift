@@ -12,12 +12,13 @@ import RedressSyntax
 /// row is one dead letter, and `--state` checkpoints only between rows (its position is the
 /// line a row starts on).
 extension Run {
-    func runMapped(_ program: Program, mapping path: String, until untilMs: Int64? = nil) throws {
+    func runMapped(_ program: Program, mapping path: String, until untilMs: Int64? = nil, retention: Int64? = Engine.defaultRetention) throws {
         let (rows, input) = try Run.openMapped(program, mapping: path, events: events, join: join, maximumLineLength: maxLineBytes)
         defer { InputFile.close(input) }
         for warning in rows.warnings { Output.error("warning: \(warning)") }
         try reportingFailure {
-            let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events)
+            let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events,
+                                         retention: retention)
             for notice in session.notices { Output.error(notice) }
             // Rows of joined files that could not be read: kept once (not again on a resume).
             // The first run is the one whose state has consumed nothing and kept nothing yet (a new

@@ -55,6 +55,19 @@ struct Run: ParsableCommand {
         return ms
     }
 
+    @Option(help: ArgumentHelp("Keep keys without a window (once per subject, limits, caps and groups without `within`, occurrence counts, answered absence rules) this long after their last use, in event time; `none` keeps them for ever (docs/language.md, \"Retention\").", valueName: "DURATION"))
+    var retention: String = "400d"
+
+    /// `--retention` in milliseconds (nil: `none`), checked before any input is read.
+    func retentionTime() throws -> Int64? {
+        if retention == "none" { return nil }
+        guard let ms = TimeFormat.duration(retention), ms > 0 else {
+            Output.error("error: --retention takes a duration longer than zero such as 400d, or none (found \"\(retention)\")")
+            throw ExitCode(2)
+        }
+        return ms
+    }
+
     // CSV input through a YAML mapping (docs/events.md, "CSV input"): see RunCommand+Mapping.swift.
     @Option(help: "Read --events as CSV through this YAML mapping (docs/events.md, \"CSV input\").")
     var mapping: String?
@@ -103,18 +116,20 @@ struct Run: ParsableCommand {
     func run() throws {
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
         let untilMs = try untilTime()
+        let retentionMs = try retentionTime()
         let (wallClock, latenessMs) = try clockOptions()
         try InputLimitOptions.check(maxLineBytes: maxLineBytes)
         if follow, events == "-" || mapping != nil {
             Output.error("error: --follow follows a file of JSON lines; give --events FILE (a pipe is read as it comes anyway)")
             throw ExitCode(2)
         }
-        if let mapping { return try runMapped(program, mapping: mapping, until: untilMs) }
+        if let mapping { return try runMapped(program, mapping: mapping, until: untilMs, retention: retentionMs) }
         let wake = StopSignal.install()
         let input = try InputFile.open(events)
         defer { InputFile.close(input) }
         try reportingFailure {
-            let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events)
+            let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events,
+                                         retention: retentionMs)
             for notice in session.notices { Output.error(notice) }
             let source = try JSONLinesSource(program: program, descriptor: input, path: events, session: session,
                                              maximumLineLength: maxLineBytes, follow: follow, wake: wake)

@@ -26,10 +26,12 @@ import RedressRuntime
 
     /// One `run` of the loop over `events` (a JSON-lines file), as the command does it.
     @discardableResult
-    static func run(_ program: Program, events: String, state: String, out: String, every: Int = 2) throws -> String {
+    static func run(_ program: Program, events: String, state: String, out: String, every: Int = 2,
+                    retention: Int64? = Engine.defaultRetention) throws -> String {
         let input = open(events, O_RDONLY)
         defer { close(input) }
-        let session = try RunSession(program: program, state: state, out: out, deadLetters: scratch("dead.jsonl"), input: input, events: events)
+        let session = try RunSession(program: program, state: state, out: out, deadLetters: scratch("dead.jsonl"), input: input, events: events,
+                                     retention: retention)
         let source = try JSONLinesSource(program: program, descriptor: input, path: events, session: session, maximumLineLength: 1 << 20)
         let ending = try session.run(source, watermark: Watermark(engine: session.engine), strict: false, checkpointEvery: every)
         guard case .endOfInput = ending else { return "stopped" }
@@ -90,6 +92,24 @@ import RedressRuntime
         try Self.run(program, events: events, state: state, out: out)
         #expect(Self.lines(out).count == 3)
         #expect(Set(Self.lines(out)).count == 3)
+    }
+
+    /// Processed ids are kept as long as the retention keeps keys: a run that starts with the
+    /// state's clock past them forgets them, and the same events are evaluated again.
+    @Test func processedIdsOlderThanTheRetentionAreForgottenWhenARunStarts() throws {
+        let program = try #require(compile(Self.rules))
+        let (old, later) = (Self.scratch("old.jsonl"), Self.scratch("later.jsonl"))
+        try Data(Self.deliveries(0..<3).utf8).write(to: URL(fileURLWithPath: old))
+        // One event 500 days after them moves the state's clock.
+        let far = Shop.delivered("2027-07-14T00:00:00Z", shipment: "S-far").replacingOccurrences(of: "{\"event\"", with: "{\"id\":\"far\",\"event\"")
+        try Data((far + "\n").utf8).write(to: URL(fileURLWithPath: later))
+        for (retention, expected) in [(Engine.defaultRetention, "read 3 events, 3 decisions"), (nil, "3 events already processed, skipped")] {
+            let (state, out) = (Self.scratch("s.db"), Self.scratch("out.jsonl"))
+            try Self.run(program, events: old, state: state, out: out, retention: retention)
+            try Self.run(program, events: later, state: state, out: out, retention: retention)
+            let again = try Self.run(program, events: old, state: state, out: out, retention: retention)
+            #expect(again.contains(expected), "\(again)")
+        }
     }
 
     @Test func aBadLineWithStrictEndsTheLoopThere() throws {

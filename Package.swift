@@ -69,13 +69,13 @@ let package = Package(
             dependencies: ["RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSyntax", .product(name: "Yams", package: "Yams")]
         ),
         // What editors ask while rules are written (completion, hover, definitions, diagnostics
-        // as you type), and the Language Server Protocol on top of it.
+        // as you type), and the Language Server Protocol on top of it (`redress lsp`).
         .target(name: "RedressLanguageServices", dependencies: ["RedressSemantics", "RedressSyntax"]),
         .executableTarget(
             name: "redress",
             dependencies: [
                 "RedressSyntax", "RedressSemantics", "RedressIR", "RedressEvents", "RedressEngine", "RedressState", "RedressRuntime",
-                "RedressSimulation", "RedressReview",
+                "RedressSimulation", "RedressReview", "RedressLanguageServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "RedressRuntime", targets: ["RedressRuntime"]),
         .library(name: "RedressSimulation", targets: ["RedressSimulation"]),
         .library(name: "RedressReview", targets: ["RedressReview"]),
+        .library(name: "RedressLanguageServices", targets: ["RedressLanguageServices"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -74,17 +75,23 @@ let package = Package(
             name: "RedressReview",
             dependencies: ["RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSyntax", .product(name: "Yams", package: "Yams")]
         ),
+        // What editors ask while rules are written (completion, hover, definitions, diagnostics
+        // as you type), and the Language Server Protocol on top of it (`redress lsp`).
+        .target(name: "RedressLanguageServices", dependencies: ["RedressSemantics", "RedressSyntax"]),
         .executableTarget(
             name: "redress",
             dependencies: [
                 "RedressSyntax", "RedressSemantics", "RedressIR", "RedressEvents", "RedressEngine", "RedressState", "RedressRuntime",
-                "RedressSimulation", "RedressReview",
+                "RedressSimulation", "RedressReview", "RedressLanguageServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
         // Speed measurements; run in release mode (see Benchmarks/README.md). Never part of the tests.
-        .executableTarget(name: "CheckBenchmark", dependencies: ["RedressSemantics"], path: "Benchmarks/CheckBenchmark"),
+        .target(name: "GeneratedRuleSet", path: "Benchmarks/GeneratedRuleSet"),
+        .executableTarget(name: "CheckBenchmark", dependencies: ["GeneratedRuleSet", "RedressSemantics"], path: "Benchmarks/CheckBenchmark"),
+        .executableTarget(name: "LanguageBenchmark", dependencies: ["GeneratedRuleSet", "RedressLanguageServices", "RedressSemantics", "RedressSyntax"],
+                          path: "Benchmarks/LanguageBenchmark"),
         .executableTarget(name: "GenerateEvents", path: "Benchmarks/GenerateEvents"),
         .executableTarget(name: "RunBenchmark", dependencies: ["RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSimulation"], path: "Benchmarks/RunBenchmark"),
         .testTarget(name: "SyntaxTests", dependencies: ["RedressSyntax"], exclude: ["Fixtures"]),
@@ -98,6 +105,8 @@ let package = Package(
         ]),
         .testTarget(name: "SimulationTests", dependencies: ["RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics"]),
         .testTarget(name: "ReviewTests", dependencies: ["RedressReview", "RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSyntax"], exclude: ["Fixtures"]),
+        .testTarget(name: "LanguageServicesTests", dependencies: ["RedressLanguageServices", "RedressSemantics", "RedressSyntax"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
     ]
 )

@@ -24,11 +24,15 @@ public struct Catalog: Sendable {
         /// Share of vouchers actually redeemed (0...1); nil means 1.
         public var redemptionRate: Decimal?
         public var span: Span
+        /// The `description:` written for people (shown by editors; costs and checks ignore it).
+        public var description: String? = nil
     }
     public struct Channel: Sendable {
         public var name: String
         public var cost: Decimal
         public var span: Span
+        /// The `description:` written for people (shown by editors; costs and checks ignore it).
+        public var description: String? = nil
     }
     public struct Template: Sendable {
         public var name: String
@@ -36,11 +40,15 @@ public struct Catalog: Sendable {
         public var channels: [String]
         public var defaultChannel: String?
         public var span: Span
+        /// The `description:` written for people (shown by editors; costs and checks ignore it).
+        public var description: String? = nil
     }
     public struct Tag: Sendable {
         public var name: String
         public var cost: Decimal
         public var span: Span
+        /// The `description:` written for people (shown by editors; costs and checks ignore it).
+        public var description: String? = nil
     }
 
     public var file: String
@@ -58,6 +66,22 @@ public struct Catalog: Sendable {
     public func tag(_ name: String) -> Tag? { tags.first { $0.name == name } }
 
     public static let empty = Catalog(file: "", currency: "EUR", actions: [], channels: [], templates: [], tags: [])
+}
+
+extension Catalog.ArgumentKind {
+    /// The argument in words, for messages and editors: "an amount of money", "one of `a`, `b`".
+    public var phrase: String {
+        switch self {
+        case .none: "no argument"
+        case .money: "an amount of money"
+        case .integer: "a whole number"
+        case .percent: "a percentage"
+        case .template: "a template"
+        case .tag: "a tag"
+        case .oneOf(let names):
+            "one of " + names.prefix(5).map { "`\($0)`" }.joined(separator: ", ") + (names.count > 5 ? " and \(names.count - 5) more" : "")
+        }
+    }
 }
 
 public enum CatalogLoader {
@@ -140,21 +164,22 @@ public enum CatalogLoader {
         }
 
         /// Channels and tags are both a name with a cost.
-        func costs(_ sectionName: String, _ add: (String, Decimal, Span) -> Void) {
+        func costs(_ sectionName: String, _ add: (String, Decimal, Span, String?) -> Void) {
             each(sectionName) { name, keyNode, options in
                 var cost = Decimal(0)
+                var description: String? = nil
                 for (option, optionKey, value) in options {
                     switch option {
                     case "cost": cost = money(value, "the cost of `\(name)`") ?? 0
-                    case "description": break
+                    case "description": description = document.scalar(value)
                     default: unknownOption(optionKey, option, in: name, allowed: ["cost", "description"])
                     }
                 }
-                add(name, cost, document.span(of: keyNode))
+                add(name, cost, document.span(of: keyNode), description)
             }
         }
-        costs("channels") { catalog.channels.append(Catalog.Channel(name: $0, cost: $1, span: $2)) }
-        costs("tags") { catalog.tags.append(Catalog.Tag(name: $0, cost: $1, span: $2)) }
+        costs("channels") { catalog.channels.append(Catalog.Channel(name: $0, cost: $1, span: $2, description: $3)) }
+        costs("tags") { catalog.tags.append(Catalog.Tag(name: $0, cost: $1, span: $2, description: $3)) }
         each("templates") { name, keyNode, options in
             var template = Catalog.Template(name: name, channels: [], defaultChannel: nil, span: document.span(of: keyNode))
             for (option, optionKey, value) in options {
@@ -181,7 +206,8 @@ public enum CatalogLoader {
                     } else {
                         template.defaultChannel = channel
                     }
-                case "description", "subject": break
+                case "description": template.description = document.scalar(value)
+                case "subject": break
                 default: unknownOption(optionKey, option, in: name, allowed: ["channels", "default_channel", "description", "subject"])
                 }
             }
@@ -237,7 +263,7 @@ public enum CatalogLoader {
                     } else {
                         problem(value, "`redemption_rate` of `\(name)` must be a percentage between 0% and 100%", help: "for example `redemption_rate: 35%`")
                     }
-                case "description": break
+                case "description": action.description = document.scalar(value)
                 default:
                     unknownOption(optionKey, option, in: name, allowed: ["argument", "via", "cost", "cost_per_unit", "redemption_rate", "description"])
                 }

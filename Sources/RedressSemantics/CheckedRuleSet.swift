@@ -11,6 +11,19 @@ public struct CheckedRuleSet: Sendable {
     public var tables: [CheckedTable]
     public var groups: [CheckedGroup]
     public var policies: [CheckedPolicy]
+    /// Each rule file's rules as checked, by path, for checking again after a change elsewhere.
+    public var checkedFiles: [String: CheckedFile] = [:]
+}
+
+/// The rules of one file as checked, with what checking them reported and which declarations
+/// they use; see `Checker.check(files:schema:catalog:reusing:)`.
+public struct CheckedFile: Sendable {
+    public var rules: [CheckedRule]
+    var diagnostics: [Diagnostic]
+    var used: Set<String>
+    var usedGroups: Set<String>
+    /// The declarations they were checked against (`Checker.declarationsText`).
+    var environment: String
 }
 
 public struct CheckedParameter: Sendable {

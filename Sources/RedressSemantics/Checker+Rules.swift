@@ -324,19 +324,19 @@ extension Checker {
             }
         case .template, .tag, .oneOf:
             guard let written = action.argument else {
-                error(.wrongActionArgument, "`\(verb)` needs \(argumentDescription(definition.argument))", file: file, span: action.verb.span,
+                error(.wrongActionArgument, "`\(verb)` needs \(definition.argument.phrase)", file: file, span: action.verb.span,
                       label: "argument missing", help: "for example `\(verb) \(exampleArgument(definition.argument))`")
                 return nil
             }
             if let name = quotedName(written, known: { catalog.template($0) != nil || catalog.tag($0) != nil }) {
-                error(.wrongActionArgument, "`\(verb)` takes \(argumentDescription(definition.argument)) written without quotes: `\(verb) \(name)`",
+                error(.wrongActionArgument, "`\(verb)` takes \(definition.argument.phrase) written without quotes: `\(verb) \(name)`",
                       file: file, span: written.span, label: "write `\(name)`",
                       help: "names from the catalog are written bare (`\(verb) \(name)`); quotes make a string",
                       fix: Edit(file: file, span: written.span, replacement: name))
                 return nil
             }
             guard let identifier = bareName(written) else {
-                error(.wrongActionArgument, "`\(verb)` needs \(argumentDescription(definition.argument)), written as a bare name",
+                error(.wrongActionArgument, "`\(verb)` needs \(definition.argument.phrase), written as a bare name",
                       file: file, span: written.span, label: "not a name", help: "for example `\(verb) \(exampleArgument(definition.argument))`")
                 return nil
             }
@@ -372,7 +372,7 @@ extension Checker {
             default: .percent
             }
             guard let written = action.argument else {
-                error(.wrongActionArgument, "`\(verb)` needs \(argumentDescription(definition.argument))", file: file, span: action.verb.span,
+                error(.wrongActionArgument, "`\(verb)` needs \(definition.argument.phrase)", file: file, span: action.verb.span,
                       label: "argument missing", help: "for example `\(verb) \(exampleArgument(definition.argument))`")
                 return nil
             }
@@ -386,7 +386,7 @@ extension Checker {
             }
             guard matches else {
                 let share = typed.type.required == .percent && definition.argument == .money
-                error(.wrongActionArgument, "`\(verb)` needs \(argumentDescription(definition.argument)), but this is \(typed.type.required)",
+                error(.wrongActionArgument, "`\(verb)` needs \(definition.argument.phrase), but this is \(typed.type.required)",
                       file: file, span: written.span, label: "this is \(typed.type.required)",
                       help: share ? "a percentage is a share of an amount: say of which, for example `\(verb) \(Formatter.print(written)) of order.total`"
                                   : "for example `\(verb) \(exampleArgument(definition.argument))`")
@@ -469,18 +469,6 @@ extension Checker {
             }
         }
         return CheckedAction(verb: verb, argument: argument, channel: channel, span: action.span)
-    }
-
-    func argumentDescription(_ kind: Catalog.ArgumentKind) -> String {
-        switch kind {
-        case .none: "no argument"
-        case .money: "an amount of money"
-        case .integer: "a whole number"
-        case .percent: "a percentage"
-        case .template: "a template"
-        case .tag: "a tag"
-        case .oneOf(let names): "one of \(listed(names))"
-        }
     }
 
     func exampleArgument(_ kind: Catalog.ArgumentKind) -> String {

@@ -25,6 +25,8 @@ public struct Checker {
     var declaredGroups: [String: (group: Group, file: String)] = [:]
     var used: Set<String> = []
     var usedGroups: Set<String> = []
+    /// Files whose rules may be taken as checked before (see `check(files:schema:catalog:reusing:)`).
+    var reusable: [String: CheckedFile] = [:]
 
     // Lazily checked definitions, parameters and tables.
     enum State { case inProgress, done(TypedExpression, reads: Set<FieldReference>) }
@@ -47,7 +49,19 @@ public struct Checker {
     }
 
     public static func check(files: [RuleFile], schema: Schema, catalog: Catalog) -> (CheckedRuleSet, [Diagnostic]) {
+        check(files: files, schema: schema, catalog: catalog, reusing: [:])
+    }
+
+    /// Checks as above, taking the rules of the files in `reusing` as they were checked before
+    /// instead of checking them again, where that gives the same result: the caller vouches that
+    /// those files and the schema and catalog are unchanged, and an entry counts only if every
+    /// declaration of the rule set (parameter, definition, table, group) is as it was, in the same
+    /// place. An editor checks in this way after a keystroke; the cross-rule parts (duplicate names,
+    /// unused declarations, the lints over groups) are always done over all rules.
+    public static func check(files: [RuleFile], schema: Schema, catalog: Catalog,
+                             reusing: [String: CheckedFile]) -> (CheckedRuleSet, [Diagnostic]) {
         var checker = Checker(schema: schema, catalog: catalog, files: files)
+        checker.reusable = reusing
         let result = checker.run()
         return (result, checker.diagnostics)
     }
@@ -87,9 +101,21 @@ public struct Checker {
         }
         var rules: [CheckedRule] = []
         var ruleNames: [String: (file: String, span: Span)] = [:]
+        var checkedFiles: [String: CheckedFile] = [:]
+        let environment = declarationsText()
         for file in files {
             var anonymousCount = 0
             let stem = URL(fileURLWithPath: file.source.path).deletingPathExtension().lastPathComponent
+            let kept = reusable[file.source.path].flatMap { $0.environment == environment ? $0 : nil }
+            // What this file's rules use and report, apart from the rest: kept for the next check.
+            var thisFile = CheckedFile(rules: [], diagnostics: [], used: [], usedGroups: [], environment: environment)
+            let (usedElsewhere, groupsUsedElsewhere) = (used, usedGroups)
+            (used, usedGroups) = ([], [])
+            if let kept {
+                rules += kept.rules
+                diagnostics += kept.diagnostics
+                thisFile = kept
+            }
             for case .rule(let rule) in file.items {
                 let name: String
                 if let identifier = rule.name {
@@ -107,8 +133,18 @@ public struct Checker {
                     anonymousCount += 1
                     name = "\(stem):\(anonymousCount)"
                 }
-                if let checked = checkRule(rule, name: name, file: file.source.path) { rules.append(checked) }
+                guard kept == nil else { continue }
+                let diagnosticsBefore = diagnostics.count
+                if let checked = checkRule(rule, name: name, file: file.source.path) {
+                    rules.append(checked)
+                    thisFile.rules.append(checked)
+                }
+                thisFile.diagnostics += diagnostics[diagnosticsBefore...]
             }
+            if kept == nil { (thisFile.used, thisFile.usedGroups) = (used, usedGroups) }
+            used = usedElsewhere.union(thisFile.used)
+            usedGroups = groupsUsedElsewhere.union(thisFile.usedGroups)
+            checkedFiles[file.source.path] = thisFile
         }
         lintUnused()
         lintExclusiveGroups(rules, groups: groups)
@@ -120,7 +156,27 @@ public struct Checker {
         let orderedParameters = parameters.values.sorted { $0.name < $1.name }
         let orderedTables = tables.values.sorted { $0.name < $1.name }
         return CheckedRuleSet(schema: schema, catalog: catalog, rules: rules, parameters: orderedParameters,
-                              definitions: definitions, tables: orderedTables, groups: groups, policies: policies)
+                              definitions: definitions, tables: orderedTables, groups: groups, policies: policies,
+                              checkedFiles: checkedFiles)
+    }
+
+    /// Every declaration of the rule set as written, with its file and place: a file's rules
+    /// checked against other declarations (or against the same ones elsewhere, which moves the
+    /// places their messages point at) are checked again.
+    func declarationsText() -> String {
+        var text = ""
+        for file in files {
+            for item in file.items {
+                switch item {
+                case .parameter, .definition, .table, .group:
+                    let span = item.span
+                    text += "\(file.source.path)\u{0}\(span.start)\u{0}"
+                    text += String(decoding: file.source.bytes[max(0, span.start)..<min(span.end, file.source.bytes.count)], as: UTF8.self) + "\u{0}"
+                case .rule, .policy: break
+                }
+            }
+        }
+        return text
     }
 
     mutating func collectDeclarations() {

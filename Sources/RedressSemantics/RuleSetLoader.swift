@@ -16,6 +16,14 @@ public struct RuleSetLocation: Sendable, Hashable {
 
     /// The files to report on and format.
     public var requestedFiles: [String] { focus ?? ruleFiles }
+
+    public init(directory: String, ruleFiles: [String], schema: String?, catalog: String?, focus: [String]? = nil) {
+        self.directory = directory
+        self.ruleFiles = ruleFiles
+        self.schema = schema
+        self.catalog = catalog
+        self.focus = focus
+    }
 }
 
 public struct RuleSetReport: Sendable {
@@ -136,30 +144,67 @@ public enum RuleSetLoader {
     /// Checks rule sources already in memory (the same work as `redress check`, without the disk).
     public static func check(rules: [SourceFile], schema schemaSource: SourceFile, catalog catalogSource: SourceFile,
                              location: RuleSetLocation? = nil) -> RuleSetReport {
-        var sources: [String: SourceFile] = [schemaSource.path: schemaSource, catalogSource.path: catalogSource]
-        var diagnostics: [Diagnostic] = []
-        let (schema, schemaDiagnostics) = SchemaLoader.load(schemaSource)
-        let (catalog, catalogDiagnostics) = CatalogLoader.load(catalogSource)
-        diagnostics += schemaDiagnostics + catalogDiagnostics
-        var files: [RuleFile] = []
+        check(parsed: rules.map { ParsedRuleFile(Parser.parse($0)) }, schema: LoadedSchema(schemaSource),
+              catalog: LoadedCatalog(catalogSource), location: location)
+    }
+
+    /// Checks rule files already parsed against a schema and catalog already loaded: an editor
+    /// keeps these between keystrokes and re-parses only the file that changed. `reusing` holds
+    /// files' rules as checked before, for files unchanged since (see `Checker.check(…reusing:)`).
+    public static func check(parsed: [ParsedRuleFile], schema: LoadedSchema, catalog: LoadedCatalog,
+                             location: RuleSetLocation? = nil, reusing: [String: CheckedFile] = [:]) -> RuleSetReport {
+        var sources: [String: SourceFile] = [schema.source.path: schema.source, catalog.source.path: catalog.source]
+        var diagnostics = schema.diagnostics + catalog.diagnostics
         var syntaxOK = true
-        for source in rules {
-            sources[source.path] = source
-            let (file, parseDiagnostics) = Parser.parse(source)
-            diagnostics += parseDiagnostics
-            if !parseDiagnostics.isEmpty { syntaxOK = false }
-            files.append(file)
+        for rule in parsed {
+            sources[rule.file.source.path] = rule.file.source
+            diagnostics += rule.diagnostics
+            if !rule.diagnostics.isEmpty { syntaxOK = false }
         }
+        let files = parsed.map(\.file)
         // Names are checked even in files with syntax errors (for the items that parsed), but
         // not against a broken schema or catalog: every reference would be reported as unknown.
         // Warnings wait until the syntax is right: a broken rule may be what used a definition.
         var checked: CheckedRuleSet? = nil
-        if schemaDiagnostics.allSatisfy({ $0.severity != .error }) && catalogDiagnostics.allSatisfy({ $0.severity != .error }) {
-            let (result, checkDiagnostics) = Checker.check(files: files, schema: schema, catalog: catalog)
+        if schema.diagnostics.allSatisfy({ $0.severity != .error }) && catalog.diagnostics.allSatisfy({ $0.severity != .error }) {
+            let (result, checkDiagnostics) = Checker.check(files: files, schema: schema.schema, catalog: catalog.catalog, reusing: reusing)
             diagnostics += syntaxOK ? checkDiagnostics : checkDiagnostics.filter { $0.severity == .error }
             checked = result
         }
-        let where_ = location ?? RuleSetLocation(directory: "", ruleFiles: rules.map(\.path), schema: schemaSource.path, catalog: catalogSource.path)
+        let where_ = location ?? RuleSetLocation(directory: "", ruleFiles: files.map(\.source.path), schema: schema.source.path,
+                                                 catalog: catalog.source.path)
         return RuleSetReport(location: where_, sources: sources, files: files, checked: checked, diagnostics: diagnostics)
+    }
+}
+
+/// A rule file with the diagnostics of lexing and parsing it.
+public struct ParsedRuleFile: Sendable {
+    public var file: RuleFile
+    public var diagnostics: [Diagnostic]
+    public init(_ parsed: (file: RuleFile, diagnostics: [Diagnostic])) {
+        self.file = parsed.file
+        self.diagnostics = parsed.diagnostics
+    }
+}
+
+/// A `schema.yaml` read into a schema, with the problems found in it.
+public struct LoadedSchema: Sendable {
+    public var source: SourceFile
+    public var schema: Schema
+    public var diagnostics: [Diagnostic]
+    public init(_ source: SourceFile) {
+        self.source = source
+        (schema, diagnostics) = SchemaLoader.load(source)
+    }
+}
+
+/// A `catalog.yaml` read into a catalog, with the problems found in it.
+public struct LoadedCatalog: Sendable {
+    public var source: SourceFile
+    public var catalog: Catalog
+    public var diagnostics: [Diagnostic]
+    public init(_ source: SourceFile) {
+        self.source = source
+        (catalog, diagnostics) = CatalogLoader.load(source)
     }
 }

@@ -18,6 +18,8 @@ public struct Schema: Sendable {
         public var key: String?
         public var fields: [Field]
         public var span: Span
+        /// The `description:` written for people (shown by editors; the checker ignores it).
+        public var description: String? = nil
         public func field(_ name: String) -> Field? { fields.first { $0.name == name } }
     }
     public struct EventType: Sendable {
@@ -25,6 +27,8 @@ public struct Schema: Sendable {
         public var subject: String
         public var carries: [String]
         public var span: Span
+        /// The `description:` written for people (shown by editors; the checker ignores it).
+        public var description: String? = nil
     }
 
     public var file: String
@@ -108,7 +112,7 @@ public enum SchemaLoader {
                     }
                     for (partName, partKey, partValue) in parts {
                         switch partName {
-                        case "description": break
+                        case "description": entity.description = document.scalar(partValue)
                         case "key":
                             entity.key = document.scalar(partValue)
                         case "fields":
@@ -166,7 +170,7 @@ public enum SchemaLoader {
                     var subjectNode: Node? = nil
                     for (partName, partKey, partValue) in parts {
                         switch partName {
-                        case "description": break
+                        case "description": event.description = document.scalar(partValue)
                         case "subject":
                             subjectNode = partValue
                             event.subject = document.scalar(partValue) ?? ""

@@ -35,7 +35,7 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    static func describeDuration(_ ms: Int64) -> String {
+    public static func describeDuration(_ ms: Int64) -> String {
         let units: [(Int64, String)] = [(604_800_000, "w"), (86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")]
         for (size, unit) in units where ms != 0 && ms % size == 0 { return "\(ms / size)\(unit)" }
         return "\(ms)ms"

@@ -11,7 +11,8 @@ struct Redress: ParsableCommand {
         commandName: "redress",
         abstract: "Rules for proactive customer compensation: check and format them, compile them, run them over events and explain their decisions.",
         version: version,
-        subcommands: [Check.self, Format.self, Compile.self, Run.self, Explain.self, Simulate.self, Test.self, Diff.self, Rollout.self]
+        subcommands: [Check.self, Format.self, Compile.self, Run.self, Explain.self, Simulate.self, Test.self, Diff.self, Rollout.self,
+                      LanguageServerCommand.self]
     )
 }
 

@@ -33,6 +33,7 @@ extension Run {
             }
         }
         var rows = 0, blank = 0, bad = 0
+        var evaluated = 0
         var stop: DeadLetter? = nil
         rows: while let row = source.next() {
             let number = source.line
@@ -49,12 +50,21 @@ extension Run {
                 }
                 try session.keepOnce(letter)
             case .events(let events):
-                for event in events { if session.store != nil { session.evaluateOnce(event) } else { session.evaluate(event) } }
+                for event in events {
+                    if session.store == nil {
+                        session.evaluate(event)
+                        evaluated += 1
+                    } else if session.evaluateOnce(event) {
+                        evaluated += 1
+                    }
+                }
             }
             engine.state.position = number
             session.consumed(bytes: source.consumedBytes)
             // Checkpoints fall between rows only: a row's events go in together.
-            if case .events(let events) = row { try session.advance(by: events.count, every: checkpointEvery) }
+            // Events skipped as already processed do not count towards a checkpoint.
+            if evaluated > 0 { try session.advance(by: evaluated, every: checkpointEvery) }
+            evaluated = 0
         }
         if let stop {
             session.sink.flush()

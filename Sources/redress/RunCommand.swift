@@ -119,6 +119,10 @@ struct Run: ParsableCommand {
                 case .alreadyKept:
                     session.alreadyKept += 1
                 }
+                // Skipped lines do not count towards a checkpoint: a million of them would
+                // otherwise cost a thousand syncs that record nothing but a position.
+                if case .alreadyProcessed = item { try session.checkWrites(); return true }
+                if case .alreadyKept = item { try session.checkWrites(); return true }
                 try session.advance(by: 1, every: checkpointEvery)
             } catch {
                 failure = error

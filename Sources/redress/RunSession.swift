@@ -154,12 +154,15 @@ final class RunSession {
 
     /// Evaluates `event` unless its id was processed before (CSV rows, read on this thread;
     /// JSON lines are checked by the reading thread: `EventPipeline.Item.alreadyProcessed`).
-    func evaluateOnce(_ event: Event) {
+    /// Returns whether it was evaluated.
+    @discardableResult
+    func evaluateOnce(_ event: Event) -> Bool {
         if let processed, !processed.insert(event.idHash) {
             alreadyProcessed += 1
-            return
+            return false
         }
         evaluate(event)
+        return true
     }
 
     /// Records the input consumed through the item just handled: its hash as the line reader

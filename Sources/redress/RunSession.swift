@@ -139,7 +139,9 @@ final class RunSession {
             Output.error("note: \(name) is not the file the state last read (\(earlier)): reading it from its start; events the state processed before are skipped")
         case .fromStart(.changed(let earlier)):
             Output.error("note: \(earlier) changed since the state read it (rewritten, edited or cut): reading \(name) from its start; events the state processed before are skipped")
-        case .fromStart(.firstRun), .after, .afterLine:
+        case .afterLine(let line):
+            Output.error("note: the state was written by an earlier version, which recorded input lines only: going on after line \(line) of \(name) as it would have; from this run on, the input is recorded by identity and events by id")
+        case .fromStart(.firstRun), .after:
             break
         }
     }

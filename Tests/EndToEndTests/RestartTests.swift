@@ -167,6 +167,41 @@ struct RestartTests {
         #expect(stateless.stderr.hasPrefix("read 6 events, "), "\(stateless.stderr)")
     }
 
+    /// A state written before inputs and processed events were recorded (made here by emptying
+    /// them with Python's sqlite3) goes on after the line it recorded, as it did, and says so;
+    /// the next checkpoint records the input by identity.
+    @Test(.enabled(if: HardeningRunTests.python != nil, "needs python3 (sqlite3) to write a state of the earlier layout"))
+    func aStateOfAnEarlierVersionGoesOnAfterItsLine() throws {
+        let directory = scratchPath("restart-earlier")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let events = directory.appendingPathComponent("events.jsonl")
+        let state = directory.appendingPathComponent("s.db"), out = directory.appendingPathComponent("out.jsonl")
+        try Self.write(Self.text(Self.history.prefix(1500)), to: events)
+        _ = try Self.run(events.path, state: state, out: out)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: HardeningRunTests.python ?? "/usr/bin/python3")
+        process.arguments = ["-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("UPDATE checkpoint SET input_path = NULL, input_device = NULL, input_inode = NULL, input_bytes = NULL, input_hash = NULL")
+            db.execute("DELETE FROM processed")
+            db.commit()
+            """, state.path]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        try Self.append(Self.text(Self.history.dropFirst(1500)), to: events)
+        let resumed = try Self.run(events.path, state: state, out: out)
+        #expect(resumed.stderr.contains("note: the state was written by an earlier version, which recorded input lines only: going on after line 1500"),
+                "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("this run: read \(Self.history.count - 1500) events, "), "\(resumed.stderr)")
+        let again = try Self.run(events.path, state: state, out: out)
+        #expect(again.stderr.hasPrefix("this run: read 0 events, 0 decisions;"), "\(again.stderr)")
+        let whole = directory.appendingPathComponent("whole.jsonl")
+        #expect(try redress(["run", Self.shop.path, "--events", events.path, "--out", whole.path]).status == 0)
+        #expect(read(out) == read(whole))
+    }
+
     // MARK: - CSV through a mapping
 
     static let csvRules = "when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology, flag handwritten\n"

@@ -162,12 +162,18 @@ extension RunSession {
                         evaluate(event)
                     }
                     // Checkpoints fall between units only: a row's events go in together.
-                    try advance(by: max(1, events.count), every: checkpointEvery)
+                    if !events.isEmpty { try advance(by: events.count, every: checkpointEvery) }
                     return true
                 case .alreadyProcessed(let count):
+                    // Skipped input does not count towards a checkpoint: a million skipped events
+                    // would otherwise cost a thousand syncs that record nothing but a position.
                     alreadyProcessed += count
+                    try checkWrites()
+                    return true
                 case .alreadyKept:
                     alreadyKept += 1
+                    try checkWrites()
+                    return true
                 case .blank:
                     return true
                 }

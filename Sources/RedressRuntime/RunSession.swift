@@ -172,7 +172,9 @@ public final class RunSession {
             return ("note: \(name) is not the file the state last read (\(earlier)): reading it from its start; events the state processed before are skipped")
         case .fromStart(.changed(let earlier)):
             return ("note: \(earlier) changed since the state read it (rewritten, edited or cut): reading \(name) from its start; events the state processed before are skipped")
-        case .fromStart(.firstRun), .after, .afterLine:
+        case .afterLine(let line):
+            return ("note: the state was written by an earlier version, which recorded input lines only: going on after line \(line) of \(name) as it would have; from this run on, the input is recorded by identity and events by id")
+        case .fromStart(.firstRun), .after:
             return nil
         }
     }
@@ -193,12 +195,15 @@ public final class RunSession {
 
     /// Evaluates `event` unless its id was processed before (CSV rows, read on this thread;
     /// JSON lines are checked by the reading thread: `EventPipeline.Item.alreadyProcessed`).
-    public func evaluateOnce(_ event: Event) {
+    /// Returns whether it was evaluated.
+    @discardableResult
+    public func evaluateOnce(_ event: Event) -> Bool {
         if let processed, !processed.insert(event.idHash) {
             alreadyProcessed += 1
-            return
+            return false
         }
         evaluate(event)
+        return true
     }
 
     /// Records the input consumed through the item just handled: its hash as the line reader

@@ -43,6 +43,17 @@ struct RestartTests {
         return result
     }
 
+    /// A scratch directory whose `events.jsonl` holds the history's first `lines` lines, run once
+    /// into a new state (`s.db`) and output (`out.jsonl`) beside it.
+    static func firstRun(_ name: String, lines: Int) throws -> (events: URL, state: URL, out: URL, run: Run) {
+        let directory = scratchPath(name)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let events = directory.appendingPathComponent("events.jsonl")
+        let state = directory.appendingPathComponent("s.db"), out = directory.appendingPathComponent("out.jsonl")
+        try write(text(history.prefix(lines)), to: events)
+        return (events, state, out, try run(events.path, state: state, out: out))
+    }
+
     /// The issue's case: two lines through a pipe, then the third through another pipe. The
     /// third (a late VIP delivery) is evaluated, not skipped as "line 3 was read before".
     @Test func theThirdLineThroughANewPipeIsEvaluated() throws {
@@ -72,12 +83,7 @@ struct RestartTests {
     /// that of one run over the whole file, byte for byte.
     @Test func theSameFileGoesOnAfterTheCheckpoint() throws {
         for rewrite in [false, true] {
-            let directory = scratchPath("restart-grew")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let events = directory.appendingPathComponent("events.jsonl")
-            let state = directory.appendingPathComponent("s.db"), out = directory.appendingPathComponent("out.jsonl")
-            try Self.write(Self.text(Self.history.prefix(1500)), to: events)
-            let first = try Self.run(events.path, state: state, out: out)
+            let (events, state, out, first) = try Self.firstRun("restart-grew", lines: 1500)
             #expect(first.stderr.hasPrefix("read 1500 events, "))
             let unchanged = try Self.run(events.path, state: state, out: out)
             #expect(unchanged.stderr.hasPrefix("this run: read 0 events, 0 decisions; since the state began: 1500 events"), "\(unchanged.stderr)")
@@ -92,7 +98,7 @@ struct RestartTests {
             #expect(grown.stderr.hasPrefix("this run: read \(Self.history.count - 1500) events, "), "\(grown.stderr)")
             #expect(!grown.stderr.contains("already processed") && !grown.stderr.contains("note:"), "\(grown.stderr)")
 
-            let whole = directory.appendingPathComponent("whole.jsonl")
+            let whole = events.deletingLastPathComponent().appendingPathComponent("whole.jsonl")
             let once = try redress(["run", Self.shop.path, "--events", events.path, "--out", whole.path])
             #expect(once.status == 0)
             #expect(read(out) == read(whole), "rewritten: \(rewrite)")
@@ -128,12 +134,7 @@ struct RestartTests {
     /// A file whose consumed bytes changed (edited in place): its lines are not those read, so
     /// it is read from its start; the events it still has are skipped, the changed one is new.
     @Test func aFileChangedWhereItWasReadIsReadFromItsStart() throws {
-        let directory = scratchPath("restart-changed")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let events = directory.appendingPathComponent("events.jsonl")
-        let state = directory.appendingPathComponent("s.db"), out = directory.appendingPathComponent("out.jsonl")
-        try Self.write(Self.text(Self.history.prefix(1000)), to: events)
-        _ = try Self.run(events.path, state: state, out: out)
+        let (events, state, out, _) = try Self.firstRun("restart-changed", lines: 1000)
         // The first event gets another id, in place (same length): the file is the same inode.
         let handle = try FileHandle(forUpdating: events)
         let start = try #require(Self.history[0].range(of: #""id":"h1""#))
@@ -165,6 +166,36 @@ struct RestartTests {
         #expect(read(dead).split(separator: "\n").count == 1)
         let stateless = try redress(["run", Self.shop.path, "--events", events.path, "--dead-letters", dead.path])
         #expect(stateless.stderr.hasPrefix("read 6 events, "), "\(stateless.stderr)")
+    }
+
+    /// A state written before inputs and processed events were recorded (made here by emptying
+    /// them with Python's sqlite3) goes on after the line it recorded, as it did, and says so;
+    /// the next checkpoint records the input by identity.
+    @Test(.enabled(if: HardeningRunTests.python != nil, "needs python3 (sqlite3) to write a state of the earlier layout"))
+    func aStateOfAnEarlierVersionGoesOnAfterItsLine() throws {
+        let (events, state, out, _) = try Self.firstRun("restart-earlier", lines: 1500)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: HardeningRunTests.python ?? "/usr/bin/python3")
+        process.arguments = ["-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("UPDATE checkpoint SET input_path = NULL, input_device = NULL, input_inode = NULL, input_bytes = NULL, input_hash = NULL")
+            db.execute("DELETE FROM processed")
+            db.commit()
+            """, state.path]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        try Self.append(Self.text(Self.history.dropFirst(1500)), to: events)
+        let resumed = try Self.run(events.path, state: state, out: out)
+        #expect(resumed.stderr.contains("note: the state was written by an earlier version, which recorded input lines only: going on after line 1500"),
+                "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("this run: read \(Self.history.count - 1500) events, "), "\(resumed.stderr)")
+        let again = try Self.run(events.path, state: state, out: out)
+        #expect(again.stderr.hasPrefix("this run: read 0 events, 0 decisions;"), "\(again.stderr)")
+        let whole = events.deletingLastPathComponent().appendingPathComponent("whole.jsonl")
+        #expect(try redress(["run", Self.shop.path, "--events", events.path, "--out", whole.path]).status == 0)
+        #expect(read(out) == read(whole))
     }
 
     // MARK: - CSV through a mapping
@@ -225,8 +256,17 @@ struct RestartTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             process.standardInput = try input.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
+            // The kill comes a random moment after the run has begun writing decisions: a fixed
+            // delay either let a fast machine finish the run before the first kill (which proves
+            // nothing: later runs find nothing left to do) or killed a slow one before it wrote.
+            let out = arguments.firstIndex(of: "--out").map { arguments[$0 + 1] } ?? ""
+            let before = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
             try process.run()
-            usleep(UInt32.random(in: 100_000...700_000, using: &generator))
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning, Date() < deadline, ((try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0) <= before {
+                usleep(1_000)
+            }
+            usleep(UInt32.random(in: 0...60_000, using: &generator))
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
             if process.terminationReason == .uncaughtSignal { killed += 1 } else { #expect(process.terminationStatus == 0) }
@@ -272,7 +312,7 @@ struct RestartTests {
                                              kills: 6, seed: 6)
         default:
             let events = directory.appendingPathComponent("events.csv")
-            try Self.write("shipment,delay,order,customer,tier,at\n" + Self.csvRows(0..<6_000), to: events)
+            try Self.write("shipment,delay,order,customer,tier,at\n" + Self.csvRows(0..<24_000), to: events)
             let csv = ["--mapping", rules.appendingPathComponent("m.yaml").path]
             #expect(try redress(["run", rules.path, "--events", events.path, "--out", reference.path] + csv).status == 0)
             killed = try Self.killRepeatedly(["run", rules.path, "--events", events.path, "--state", state.path, "--out", out.path] + every + csv,

@@ -127,7 +127,7 @@ def count_rules():
     for name in os.listdir(SHOP):
         if name.endswith(".rules"):
             with open(os.path.join(SHOP, name)) as f:
-                total += sum(1 for line in f if line.startswith("rule "))
+                total += sum(1 for line in f if line.startswith(("rule ", "when ")))
     return total
 
 

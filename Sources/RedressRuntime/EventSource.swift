@@ -148,8 +148,14 @@ extension RunSession {
         source.read(into: self, idle: {
             emit(watermark.fireDue())
             sink.flush()
+            // A live input that pauses is checkpointed: what was decided before the pause is
+            // then durable however long the next event takes to come.
+            if store != nil, sinceCheckpoint > 0, failure == nil {
+                do throws(RunFailure) { try saveCheckpoint() } catch { failure = error }
+            }
             return watermark.millisecondsUntilDue()
         }) { item, number in
+            if failure != nil { return false }
             engine.state.position = number
             do throws(RunFailure) {
                 switch item {

@@ -193,9 +193,10 @@ public final class Engine {
         let clock = state.clock
         let times = state.occurrenceTimes
         var foreignTimes: [String: Int64] = [:]
-        foreign.occurrences = load(state.occurrences, into: occurrences, spaces: spaces.occurrences) { Occurrence(count: $0) }
-        // Times of the occurrence counts, where the state has them (else its clock).
-        for entry in 0..<occurrences.count { occurrences[entry: entry].last = times[persistedKey(occurrences, entry)] ?? clock }
+        // With the time each count was last used, where the state has it (else its clock).
+        foreign.occurrences = load(state.occurrences, into: occurrences, spaces: spaces.occurrences) { key, count in
+            Occurrence(count: count, last: times[key] ?? clock)
+        }
         for key in foreign.occurrences.keys { if let time = times[key] { foreignTimes[key] = time } }
         foreign.occurrenceTimes = foreignTimes
         foreign.history = load(state.history, into: history, spaces: spaces.aggregates, as: StoredWindow.events)
@@ -301,12 +302,17 @@ public final class Engine {
     /// Moves persisted entries (`prefix` + key) into a table, converted; returns those no
     /// namespace claims, as they were.
     func load<Stored, Value>(_ entries: [String: Stored], into table: KeyTable<Value>, spaces: [Int32], as convert: (Stored) -> Value) -> [String: Stored] {
+        load(entries, into: table, spaces: spaces) { _, stored in convert(stored) }
+    }
+
+    /// The same, converting with the persisted key at hand.
+    func load<Stored, Value>(_ entries: [String: Stored], into table: KeyTable<Value>, spaces: [Int32], keyed convert: (String, Stored) -> Value) -> [String: Stored] {
         var rest: [String: Stored] = [:]
         // Sorted: the table's entry order (and so a later snapshot's work) does not depend on
         // the dictionary's.
         for (key, stored) in entries.sorted(by: { $0.key < $1.key }) {
             if let space = spaces.first(where: { key.hasPrefix(prefixes[Int($0)]) }) {
-                let value = convert(stored)
+                let value = convert(key, stored)
                 let entry = table.entry(space, String(key.dropFirst(prefixes[Int(space)].count)), default: value)
                 table[entry: entry] = value
             } else {

@@ -48,7 +48,9 @@ public final class KeyTable<Value> {
 
     /// The value of entry `entry` (a number from `find` or `entry`), changed in place.
     @inlinable public subscript(entry entry: Int) -> Value {
-        get { entries[entry].value }
+        // Lent, not copied: reading one field of a value that holds arrays (a window's latest
+        // time, in the retention sweep) then retains and releases nothing.
+        _read { yield entries[entry].value }
         _modify { yield &entries[entry].value }
     }
     @inlinable public func key(at entry: Int) -> String { entries[entry].key }
@@ -171,19 +173,21 @@ public final class KeyTable<Value> {
 
     @usableFromInline func grow() { grow(to: index.count * 2) }
 
-    /// Drops the entries `drop` picks (by entry number) and returns, per old entry number, the
-    /// new one (-1: dropped). The rest keep their order; the index is rebuilt at the size the
-    /// remaining keys need, so a table that shrank gives its memory back. O(count), no string
-    /// hashed again: for the engine's periodic sweep (retention), not for the hot path.
+    /// Drops the entries `drop` picks (by entry number, each asked once, in order, before any
+    /// entry moves) and returns, per old entry number, the new one (-1: dropped). The rest keep
+    /// their order, moved down in place (no copy of their keys or values); the index is rebuilt
+    /// at the size the remaining keys need, so a table that shrank gives its memory back. O(count),
+    /// no string hashed again: for the engine's periodic sweep (retention), not the hot path.
     public func removeAll(where drop: (Int) -> Bool) -> [Int] {
         var renumbered = [Int](repeating: -1, count: entries.count)
-        var kept: [Entry] = []
-        for entry in entries.indices where !drop(entry) {
-            renumbered[entry] = kept.count
-            kept.append(entries[entry])
+        var kept = 0
+        for entry in 0..<entries.count where !drop(entry) {
+            renumbered[entry] = kept
+            if kept != entry { entries.swapAt(kept, entry) }
+            kept += 1
         }
-        guard kept.count < entries.count else { return renumbered }
-        entries = kept
+        guard kept < entries.count else { return renumbered }
+        entries.removeSubrange(kept...)
         var size = 16
         while size < entries.count * 2 { size <<= 1 }
         grow(to: size)

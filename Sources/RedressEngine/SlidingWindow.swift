@@ -34,24 +34,35 @@ struct SlidingWindow: Equatable {
     private var cursor = 0
     private var matchedTotal = 0
     private var sumTotal = WideSum()
+    /// How many entries are held and the latest time, kept here too: the retention sweep reads
+    /// them for every key, and reading them from the array would be a cache miss per key.
+    private(set) var count = 0
+    private var last: Int64 = .min
 
     init() {}
 
     /// A window holding `entries` (in any order: sorted here, equal times kept in their order).
     init(_ entries: [Entry]) {
         var sorted = entries
-        if zip(entries, entries.dropFirst()).contains(where: { $0.time > $1.time }) {
+        // A plain loop: a restart builds one window per key of the state.
+        var inOrder = true
+        var position = 1
+        while inOrder, position < entries.count {
+            inOrder = entries[position - 1].time <= entries[position].time
+            position += 1
+        }
+        if !inOrder {
             sorted = entries.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
         }
         self.entries = sorted
+        count = sorted.count
+        last = sorted.last?.time ?? .min
         for entry in sorted { include(entry) }
     }
 
-    /// Held entries (in and before the window).
-    var count: Int { entries.count - head }
-    var isEmpty: Bool { head == entries.count }
+    var isEmpty: Bool { count == 0 }
     /// The time of the latest entry, or nil.
-    var latest: Int64? { head < entries.count ? entries[entries.count - 1].time : nil }
+    var latest: Int64? { count > 0 ? last : nil }
     /// The held entries, oldest first.
     var held: ArraySlice<Entry> { entries[head...] }
 
@@ -62,6 +73,8 @@ struct SlidingWindow: Equatable {
         var position = entries.count
         while position > head, entries[position - 1].time > entry.time { position -= 1 }
         if position == entries.count { entries.append(entry) } else { entries.insert(entry, at: position) }
+        last = count == 0 ? entry.time : max(last, entry.time)
+        count += 1
         if position >= cursor { include(entry) } else { cursor += 1 }
     }
 
@@ -73,6 +86,7 @@ struct SlidingWindow: Equatable {
                 cursor = head + 1
             }
             head += 1
+            count -= 1
         }
         if cursor < head { cursor = head }
         // Compacted once the dropped part outweighs the rest: each entry is moved O(1) times.
@@ -166,7 +180,10 @@ struct WideSum: Equatable {
 enum StoredWindow {
     /// Limit and group uses: their times.
     static func times(_ times: [Int64]) -> SlidingWindow {
-        SlidingWindow(times.map { SlidingWindow.Entry(time: $0, value: 0, matched: true) })
+        var entries: [SlidingWindow.Entry] = []
+        entries.reserveCapacity(times.count)
+        for time in times { entries.append(SlidingWindow.Entry(time: time, value: 0, matched: true)) }
+        return SlidingWindow(entries)
     }
 
     static func times(_ window: SlidingWindow) -> [Int64] { window.held.map(\.time) }

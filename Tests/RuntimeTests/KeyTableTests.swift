@@ -33,6 +33,25 @@ import Testing
         #expect(table.find(5, "S0") == nil)
     }
 
+    /// Removing entries keeps the rest findable, in their order, renumbered as reported, and the
+    /// table takes new keys as before.
+    @Test(arguments: [0, 1, 3, 2_000])
+    func removingEntriesKeepsTheRest(every: Int) {
+        let table = KeyTable<Int>()
+        for i in 0..<5_000 { table[entry: table.entry(Int32(i % 3), "K\(i)", default: 0)] = i }
+        let renumbered = table.removeAll { every > 0 && $0 % every == 0 }
+        let kept = (0..<5_000).filter { !(every > 0 && $0 % every == 0) }
+        #expect(table.count == kept.count)
+        #expect((0..<5_000).map { renumbered[$0] >= 0 } == (0..<5_000).map { kept.contains($0) || every == 0 })
+        for (position, i) in kept.enumerated() {
+            #expect(renumbered[i] == position && table[entry: position] == i && table.key(at: position) == "K\(i)")
+            #expect(table.find(Int32(i % 3), "K\(i)") == position)
+        }
+        for i in 0..<5_000 where !kept.contains(i) { #expect(table.find(Int32(i % 3), "K\(i)") == nil) }
+        let added = table.entry(1, "new", default: -1)
+        #expect(added == kept.count && table.find(1, "new") == added)
+    }
+
     /// Searches begun in several tables before any is finished find and insert exactly what
     /// `entry` does.
     @Test func searchesBegunTogetherAgreeWithEntry() {

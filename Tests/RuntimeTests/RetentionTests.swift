@@ -39,17 +39,19 @@ struct RetentionTests {
         let program = try #require(compile(Self.once))
         let engine = Engine(program: program)
         engine.retention = 10 * Self.day
-        let old = (0..<100).map { Shop.delivered(Self.at(0), shipment: "S\($0)") }
-        _ = run(program, old + [Shop.delivered(Self.at(4), shipment: "S-kept")], engine: engine)
+        // Sweeps run when the clock enters a new period of four weeks from the epoch: here 2.4 and
+        // 30.4 days after `start`. Read as forgotten or dropped, the old keys decide nothing.
+        let old = (0..<100).map { Shop.delivered(Self.at(3), shipment: "S\($0)") }
+        _ = run(program, old + [Shop.delivered(Self.at(25), shipment: "S-kept")], engine: engine)
         #expect(engine.snapshot().limitUses.count == 101 && engine.retentionDropped == 0)
-        _ = run(program, [Shop.delivered(Self.at(12), shipment: "S-new")], engine: engine)
-        // A limit use and an occurrence per old shipment; S-kept (day 4) is within 10 days.
+        _ = run(program, [Shop.delivered(Self.at(31), shipment: "S-new")], engine: engine)
+        // A limit use and an occurrence per old shipment; S-kept (day 25) is within 10 days.
         #expect(engine.retentionDropped == 200)
-        #expect(engine.retentionDroppedBefore == Self.start + 2 * Self.day)
+        #expect(engine.retentionDroppedBefore == Self.start + 21 * Self.day)
         let state = engine.snapshot()
         #expect(state.limitUses.keys.sorted() == ["r0.0|S-kept", "r0.0|S-new"])
         #expect(state.occurrences.keys.sorted() == ["late|S-kept", "late|S-new"])
-        #expect(state.occurrenceTimes["late|S-new"] == Self.start + 12 * Self.day)
+        #expect(state.occurrenceTimes["late|S-new"] == Self.start + 31 * Self.day)
     }
 
     @Test func aWindowedKeyGoesOnceItsWindowHasPassedWhateverTheRetention() throws {

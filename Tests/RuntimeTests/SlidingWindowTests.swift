@@ -118,6 +118,7 @@ struct SlidingWindowTests {
                 #expect(window.matched(after: boundary) == expected.filter(\.matched).count)
                 #expect(window.sum(after: boundary) == expected.filter(\.matched).reduce(0) { $0 + $1.value })
                 #expect(window.held.map(\.time) == old.entries.map(\.time).sorted())
+                #expect(window.count == old.entries.count && window.latest == old.entries.map(\.time).max())
             }
         }
     }

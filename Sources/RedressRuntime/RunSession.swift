@@ -193,19 +193,6 @@ public final class RunSession {
         }
     }
 
-    /// Evaluates `event` unless its id was processed before (CSV rows, read on this thread;
-    /// JSON lines are checked by the reading thread: `EventPipeline.Item.alreadyProcessed`).
-    /// Returns whether it was evaluated.
-    @discardableResult
-    public func evaluateOnce(_ event: Event) -> Bool {
-        if let processed, !processed.insert(event.idHash) {
-            alreadyProcessed += 1
-            return false
-        }
-        evaluate(event)
-        return true
-    }
-
     /// Records the input consumed through the item just handled: its hash as the line reader
     /// computed it (JSON lines), or only its length (CSV), hashed at the next checkpoint.
     public func consumed(through hash: StreamHash) {
@@ -255,16 +242,6 @@ public final class RunSession {
         }
         deadLetterSink?.write(letter.jsonLine())
         try checkWrites()
-    }
-
-    /// `keep`, unless the same bad row was kept before (CSV; for JSON lines the reading thread
-    /// checks: `EventPipeline.Item.alreadyKept`).
-    public func keepOnce(_ letter: DeadLetter) throws(RunFailure) {
-        if let processed, !processed.insert(EventIdentity.deadLetter(letter)) {
-            alreadyKept += 1
-            return
-        }
-        try keep(letter)
     }
 
     /// Counts `handled` lines (or events) and checkpoints every `every` of them.

@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "RedressSimulation", targets: ["RedressSimulation"]),
         .library(name: "RedressReview", targets: ["RedressReview"]),
         .library(name: "RedressLanguageServices", targets: ["RedressLanguageServices"]),
+        .library(name: "RedressStudio", targets: ["RedressStudio"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -84,11 +85,25 @@ let package = Package(
         // What editors ask while rules are written (completion, hover, definitions, diagnostics
         // as you type), and the Language Server Protocol on top of it (`redress lsp`).
         .target(name: "RedressLanguageServices", dependencies: ["RedressSemantics", "RedressSyntax"]),
+        // The web workbench (`redress studio`): a JSON API over the language services, rule tests,
+        // explanations, simulation and diffs, and the page itself. The page's source files are in
+        // Page/ and embedded in EmbeddedPage.swift (a test keeps the two equal), so the binary
+        // serves them with nothing beside it.
+        .target(
+            name: "RedressStudio",
+            dependencies: [
+                "RedressLanguageServices", "RedressReview", "RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents",
+                "RedressIR", "RedressSemantics", "RedressSyntax",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Page"]
+        ),
         .executableTarget(
             name: "redress",
             dependencies: [
                 "RedressSyntax", "RedressSemantics", "RedressIR", "RedressEvents", "RedressEngine", "RedressState", "RedressRuntime",
-                "RedressSimulation", "RedressReview", "RedressLanguageServices",
+                "RedressSimulation", "RedressReview", "RedressLanguageServices", "RedressStudio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -113,6 +128,9 @@ let package = Package(
         .testTarget(name: "ReviewTests", dependencies: ["RedressReview", "RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSyntax"], exclude: ["Fixtures"]),
         .testTarget(name: "LanguageServicesTests", dependencies: ["RedressLanguageServices", "RedressSemantics", "RedressSyntax"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "StudioTests", dependencies: [
+            "RedressStudio", "RedressLanguageServices", "RedressReview", "RedressSimulation", "RedressSemantics", "RedressSyntax",
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
     ]
 )

@@ -30,9 +30,19 @@ public struct Simulation {
 
     /// Replays `events` (any order) and returns the report.
     public func replay(_ events: [Event], deadLetters: Int = 0) -> Report {
+        // Never stopped, so never nil.
+        replay(events, deadLetters: deadLetters, shouldStop: { false }) ?? Report(program: program)
+    }
+
+    /// The same, asking `shouldStop` every 4,096 events: nil when it said stop (a workbench
+    /// cancels a long replay this way).
+    public func replay(_ events: [Event], deadLetters: Int = 0, shouldStop: () -> Bool) -> Report? {
         let ordered = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
         let replay = Replay(self)
-        for event in ordered { replay.feed(event) }
+        for (index, event) in ordered.enumerated() {
+            if index & 4095 == 0, shouldStop() { return nil }
+            replay.feed(event)
+        }
         var report = replay.finish(deadLetters: deadLetters)
         report.outOfOrder = zip(events, events.dropFirst()).filter { $0.time > $1.time }.count
         return report

@@ -257,44 +257,12 @@ struct Simulate: ParsableCommand {
         return sorted ? replay.finish(deadLetters: bad) : nil
     }
 
-    /// `NAME=V1,V2,…`: the parameter and its values, written as in rules (`2d`, `5 EUR`, `5%`, `3`).
+    /// `NAME=V1,V2,…`: the parameter and its values (read by `Sweep.values`, which the workbench uses too).
     func sweepValues(_ text: String, program: Program) throws -> (String, [RuntimeValue]) {
-        guard let equals = text.firstIndex(of: "="), let parameter = program.parameters.first(where: { $0.name == String(text[..<equals]) }) else {
-            Output.error("error: --sweep takes NAME=V1,V2,… with NAME a parameter of the rule set (\(program.parameters.map(\.name).joined(separator: ", ")))")
+        do { return try Sweep.values(text, program: program) } catch {
+            Output.error("error: \(error)")
             throw ExitCode(2)
         }
-        var values: [RuntimeValue] = []
-        for item in text[text.index(after: equals)...].split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            let kind = parameter.value.kind
-            /// Exact: a value with more decimals than the unit keeps is refused, never rounded.
-            func scaled(_ number: String, _ places: Int) -> Int64? {
-                Decimal(string: number).flatMap { FixedPoint.exact($0, places: places) }
-            }
-            var value: RuntimeValue? = nil
-            switch kind {
-            case .duration: value = TimeFormat.duration(item).map { RuntimeValue(.duration, $0) }
-            case .integer: value = Int64(item).map { RuntimeValue(.integer, $0) }
-            case .decimal: value = scaled(item, 6).map { RuntimeValue(.decimal, $0) }
-            case .percent where item.hasSuffix("%"): value = scaled(String(item.dropLast()), 4).map { RuntimeValue(.percent, $0) }
-            case .money:
-                let currency = program.currencies[Int(parameter.value.unit)]
-                let parts = item.split(separator: " ")
-                if parts.count == 2, String(parts[1]) == currency.code {
-                    value = scaled(String(parts[0]), currency.minorUnits).map { RuntimeValue(.money, $0, unit: parameter.value.unit) }
-                }
-            default: break
-            }
-            guard let value else {
-                Output.error("error: --sweep \(parameter.name): `\(item)` is not a \(parameter.type) (write it as in a rule, e.g. `\(ValueText.describe(parameter.value, program: program))`)")
-                throw ExitCode(2)
-            }
-            values.append(value)
-        }
-        guard !values.isEmpty else {
-            Output.error("error: --sweep \(parameter.name)= needs at least one value, e.g. \(parameter.name)=\(ValueText.describe(parameter.value, program: program))")
-            throw ExitCode(2)
-        }
-        return (parameter.name, values)
     }
 
     /// The events for each program (see `EventInput.read`, shared with `diff`).

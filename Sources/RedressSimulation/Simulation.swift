@@ -60,6 +60,8 @@ public final class Replay {
     let tally: Tally
     var outcomeSlots: (value: Int, key: Int)? = nil
     var saved: [String: Report.Line] = [:]
+    /// The first decisions each policy held back, by policy (what a reader checks the saving against).
+    var heldBackExamples: [String: [Report.HeldBackExample]] = [:]
     /// Decisions of seasonal rules outside their `active` dates, by rule: not saved by a policy.
     var outOfSeason: [String: Report.Line] = [:]
     let pricing: Pricing
@@ -106,6 +108,10 @@ public final class Replay {
             } else {
                 let key = Engine.reason(outcome)
                 exact = self.saved[key, default: Report.Line(key: key, decisions: 0, cost: 0)].add(cost: cost) && exact
+                if self.heldBackExamples[key, default: []].count < Report.heldBackExampleCount {
+                    let rule = ruleNames.indices.contains(draft.rule) ? ruleNames[draft.rule] : "?"
+                    self.heldBackExamples[key, default: []].append(Report.HeldBackExample(rule: rule, subject: draft.subjectKey))
+                }
             }
             if !exact { self.report.overflowed = true }
         }
@@ -159,6 +165,7 @@ public final class Replay {
         report.finish(engine)
         tally.fold(into: &report)
         report.savedByPolicy = saved.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
+        report.heldBackExamples = heldBackExamples
         report.outOfSeason = outOfSeason.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
         return report
     }

@@ -167,6 +167,8 @@ public struct SimulationView: Encodable, Sendable {
     public var bySegment: [Line]
     public var segmentFields: [String]
     public var heldBack: [Line]
+    /// The first subjects each policy held back, by policy: `rule: subject`.
+    public var heldBackExamples: [String: [String]]
     public var outOfSeason: [Line]
     /// The whole report as the self-contained page of `simulate --html` (its charts included),
     /// shown in a sandboxed frame.
@@ -188,6 +190,7 @@ public struct SimulationView: Encodable, Sendable {
         bySegment = lines(report.dimensions)
         segmentFields = report.byFields
         heldBack = lines(report.savedByPolicy)
+        heldBackExamples = report.heldBackExamples.mapValues { examples in examples.map { "\($0.rule): \($0.subject)" } }
         outOfSeason = lines(report.outOfSeason)
         self.html = html
     }

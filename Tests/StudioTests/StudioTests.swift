@@ -27,6 +27,13 @@ import Testing
         #expect(answer.items.contains { $0.label == "delay" })
     }
 
+    @Test func hoverSaysWhatAFieldIs() throws {
+        let (studio, _) = try shopStudio()
+        let rule = "when shipment.delay > 2d then refund 5 EUR\n"
+        let hover = try studio.hover(["probe.rules": rule], file: "probe.rules", at: TextPosition(line: 0, character: 15))
+        #expect(hover.text?.contains("duration") == true)
+    }
+
     @Test func formattingRefusesBrokenRules() throws {
         let (studio, _) = try shopStudio()
         #expect(throws: StudioError.self) { try studio.format(["probe.rules": "rule (\n"], file: "probe.rules") }
@@ -64,6 +71,9 @@ import Testing
         #expect(report.byRule.map(\.costMinor).reduce(0, +) == report.totalMinor)
         #expect(!report.byWeek.isEmpty && !report.bySegment.isEmpty)
         #expect(report.html.contains("<svg"))
+        // What policies held back, each with the first subjects it held back.
+        #expect(!report.heldBack.isEmpty)
+        for line in report.heldBack { #expect((1...3).contains(report.heldBackExamples[line.key]?.count ?? 0), "\(line.key)") }
         // A higher threshold compensates fewer late parcels.
         let mission = text(directory.appendingPathComponent("mission.rules")).replacingOccurrences(of: "> 2d", with: "> 5d")
         let cheaper = try await studio.simulate(["mission.rules": mission], by: [])

@@ -16,7 +16,8 @@ const state = {
   failures: [],         // failing test cases
   checkSequence: 0,
   checkTimer: null,
-  completion: null,     // { items, selected, range }
+  completion: null,     // { items, selected, start, end }
+  hoverTimer: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -351,14 +352,32 @@ source.addEventListener('mousemove', (event) => {
   const inside = (range) => (at.line > range.start.line || (at.line === range.start.line && at.character >= range.start.character)) &&
     (at.line < range.end.line || (at.line === range.end.line && at.character < Math.max(range.end.character, range.start.character + 1)));
   const found = (state.diagnostics[state.current] || []).find((d) => inside(d.range));
+  clearTimeout(state.hoverTimer);
+  if (found) {
+    showTooltip(`${found.severity}[${found.code}]: ${found.message}` + (found.help ? `\nhelp: ${found.help}` : ''), event);
+    return;
+  }
+  $('tooltip').hidden = true;
+  // Elsewhere, after a pause: what the language services say about the word (a field's type,
+  // an action's cost, a parameter's value).
+  state.hoverTimer = setTimeout(async () => {
+    try {
+      const answer = await api('/api/hover', { documents: documents(), file: state.current, line: at.line, character: at.character });
+      if (answer.text) showTooltip(answer.text.replace(/```[a-z]*\n?/g, '').replace(/`/g, ''), event);
+    } catch (_) {
+      // A hover that fails shows nothing; the status line is for what the user asked for.
+    }
+  }, 400);
+});
+source.addEventListener('mouseleave', () => { clearTimeout(state.hoverTimer); $('tooltip').hidden = true; });
+
+function showTooltip(text, event) {
   const tooltip = $('tooltip');
-  if (!found) { tooltip.hidden = true; return; }
-  tooltip.textContent = `${found.severity}[${found.code}]: ${found.message}` + (found.help ? `\nhelp: ${found.help}` : '');
+  tooltip.textContent = text;
   tooltip.style.left = `${event.clientX + 12}px`;
   tooltip.style.top = `${event.clientY + 16}px`;
   tooltip.hidden = false;
-});
-source.addEventListener('mouseleave', () => { $('tooltip').hidden = true; });
+}
 
 // --- Completion -------------------------------------------------------------------------------------------
 
@@ -545,11 +564,13 @@ $('run-simulate').addEventListener('click', (event) => running(event.target, 'Si
   $('segment-title').textContent = answer.segmentFields.length ? `Cost by ${answer.segmentFields.join(', ')}` : 'Cost by segment (choose a field above)';
   barChart($('chart-segments'), answer.bySegment);
   const table = $('held-back');
-  table.replaceChildren(element('tr', {}, element('th', {}, 'policy'), element('th', {}, 'decisions held back'), element('th', {}, 'saved')));
+  table.replaceChildren(element('tr', {}, ...['policy', 'decisions held back', 'saved', 'for example'].map((h) => element('th', {}, h))));
   for (const line of answer.heldBack) {
-    table.append(element('tr', {}, element('td', {}, line.key), element('td', { class: 'number' }, line.decisions), element('td', { class: 'number' }, line.cost)));
+    const examples = (answer.heldBackExamples[line.key] || []).join('; ');
+    table.append(element('tr', {}, element('td', {}, line.key), element('td', { class: 'number' }, line.decisions),
+      element('td', { class: 'number' }, line.cost), element('td', { class: 'examples' }, examples)));
   }
-  if (answer.heldBack.length === 0) table.append(element('tr', {}, element('td', { colspan: '3' }, 'No decision was held back by a policy.')));
+  if (answer.heldBack.length === 0) table.append(element('tr', {}, element('td', { colspan: '4' }, 'No decision was held back by a policy.')));
   $('sim-report').srcdoc = answer.html;
   status(`Simulated: ${answer.total}`);
 }));

@@ -128,7 +128,7 @@ import Testing
         #expect(transcript.contains("the walkthrough passed"))
         #expect(read(ruleSet.appendingPathComponent("delivery.rules")).contains("param late_threshold = 4d"))
         let pictures = (try? FileManager.default.contentsOfDirectory(atPath: screenshots.path)) ?? []
-        #expect(pictures.filter { $0.hasSuffix(".png") }.count >= 7, "screenshots: \(pictures)")
+        #expect(pictures.filter { $0.hasSuffix(".png") }.count >= 10, "screenshots: \(pictures)")
 
         // Killed and started again: the saved file is what the studio serves.
         studio.kill()
@@ -161,6 +161,10 @@ import Testing
         let port = studio.url.split(separator: ":").last.map(String.init) ?? ""
         let taken = try redress(["studio", ruleSet.path, "--listen", "127.0.0.1:\(port)"])
         #expect(taken.status == 2 && taken.stderr.contains("could not serve"))
+        // SIGTERM ends it cleanly.
+        kill(studio.process.processIdentifier, SIGTERM)
+        studio.process.waitUntilExit()
+        #expect(studio.process.terminationReason == .exit && studio.process.terminationStatus == 0)
     }
 
     static func get(_ url: String) throws -> [String: Any] {

@@ -108,6 +108,20 @@ def main():
         assert "dealy" not in source.get_attribute("value")
         shot("fixed")
 
+        step("complete a field after its entity")
+        original = source.get_attribute("value")
+        source.send_keys(Keys.CONTROL, Keys.END)
+        typed = "when customer."
+        source.send_keys(typed)
+        wait_for(lambda: driver.find_element(By.ID, "completion").is_displayed(), "the completion list")
+        labels = [item.text for item in driver.find_elements(By.CSS_SELECTOR, "#completion li")]
+        assert any(label.startswith("tier") for label in labels), f"completions after `customer.`: {labels}"
+        shot("completion")
+        source.send_keys(Keys.ESCAPE)
+        source.send_keys(Keys.BACKSPACE * len(typed))
+        assert source.get_attribute("value") == original, "the typed text was not taken back"
+        wait_for(lambda: "(none)" in text_of("problem-count"), "the problem list to clear again")
+
         step("run the rule tests")
         tab("tests")
         driver.find_element(By.ID, "run-tests").click()
@@ -125,6 +139,27 @@ def main():
         bars = driver.find_elements(By.CSS_SELECTOR, "#chart-rules svg rect")
         assert bars, "no chart of the cost by rule"
         shot("simulation")
+
+        step("explain an event of the history")
+        tab("explain")
+        driver.find_element(By.ID, "explain-id").send_keys("h1")
+        driver.find_element(By.ID, "run-explain").click()
+        wait_for(lambda: text_of("explain-summary").startswith("Explaining line 1 of"), "the explanation")
+        assert driver.find_elements(By.CSS_SELECTOR, "#explain-results li"), "no rule explained"
+        shot("explain")
+
+        step("sweep a parameter")
+        tab("sweep")
+        driver.find_element(By.CSS_SELECTOR, '#sweep-parameter option[value="late_threshold"]').click()
+        values = driver.find_element(By.ID, "sweep-values")
+        values.clear()
+        values.send_keys("1d,2d,4d")
+        driver.find_element(By.ID, "run-sweep").click()
+        wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#sweep-table tr")) == 4, "the sweep's table")
+        assert driver.find_elements(By.CSS_SELECTOR, "#chart-sweep svg polyline"), "no cost curve"
+        rows = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "#sweep-table tr")][1:]
+        assert [row.split()[0] for row in rows] == ["1d", "2d", "4d"], rows
+        shot("sweep")
 
         step("change a threshold and see the diff's cost")
         open_file("delivery.rules")

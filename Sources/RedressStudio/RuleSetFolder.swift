@@ -65,18 +65,31 @@ public struct RuleSetFolder: Sendable {
         path.hasPrefix(directory + "/") ? String(path.dropFirst(directory.count + 1)) : path
     }
 
-    /// Writes a rule file: to a temporary file beside it, then renamed over it, so a crash never
-    /// leaves half a file (and a rename replaces a link, never writes through one).
+    /// Writes a rule file: to a temporary file beside it, synced, then renamed over it, so a
+    /// crash never leaves half a file (and a rename replaces a link, never writes through one).
+    /// The file keeps its permissions.
     public func write(_ name: String, text: String) throws(Refusal) {
         let path = try ruleFilePath(name)
+        var status = stat()
+        let mode = lstat(path, &status) == 0 ? mode_t(status.st_mode & 0o7777) : 0o644
         let temporary = directory + "/.\(name).studio-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) else {
-            throw Refusal(description: "cannot write \(name): \(String(cString: strerror(errno)))")
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode)
+        guard descriptor >= 0 else { throw Refusal(description: "cannot write \(name): \(String(cString: strerror(errno)))") }
+        var failure: String? = nil
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count, failure == nil {
+            let count = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno != EINTR { failure = String(cString: strerror(errno)) } else if count > 0 { written += count }
         }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
+        if failure == nil, fsync(descriptor) != 0 { failure = String(cString: strerror(errno)) }
+        // The mode given to open is cut by the umask; the file's own permissions are what it keeps.
+        if failure == nil { _ = fchmod(descriptor, mode) }
+        close(descriptor)
+        if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
+        if let failure {
             unlink(temporary)
-            throw Refusal(description: "cannot write \(name): \(reason)")
+            throw Refusal(description: "cannot write \(name): \(failure)")
         }
     }
 

@@ -53,7 +53,7 @@ public struct StudioServer: Sendable {
             }
         }
         router.get("/api/ruleset") { request, _ -> Response in
-            await self.answer(request, reading: false) { (_: NoBody) throws(StudioError) in studio.ruleSet() }
+            await self.answer(request) { () throws(StudioError) in studio.ruleSet() }
         }
         router.post("/api/check") { request, _ -> Response in
             await self.answer(request) { (body: DocumentsBody) throws(StudioError) in try studio.check(body.documents) }
@@ -89,7 +89,7 @@ public struct StudioServer: Sendable {
             await self.answerAsync(request) { (body: DocumentsBody) async throws(StudioError) in try await studio.diff(body.documents) }
         }
         router.post("/api/cancel") { request, _ -> Response in
-            await self.answer(request, reading: false) { (_: NoBody) throws(StudioError) in studio.cancel() }
+            await self.answer(request) { () throws(StudioError) in studio.cancel() }
         }
         router.post("/api/save") { request, _ -> Response in
             await self.answer(request) { (body: DocumentsBody) throws(StudioError) in try studio.save(body.documents) }
@@ -99,7 +99,6 @@ public struct StudioServer: Sendable {
 
     // MARK: - Request bodies
 
-    struct NoBody: Decodable {}
     struct DocumentsBody: Decodable { var documents: [String: String] }
     struct FileBody: Decodable {
         var documents: [String: String]
@@ -129,13 +128,8 @@ public struct StudioServer: Sendable {
     // MARK: - Answering
 
     /// Checks where the request comes from and reads its JSON body (bounded).
-    func read<Body: Decodable>(_ request: Request, reading: Bool) async throws(StudioError) -> Body {
+    func read<Body: Decodable>(_ request: Request) async throws(StudioError) -> Body {
         if let refusal = Self.refusal(of: request, loopbackOnly: Self.isLoopback(host)) { throw refusal }
-        guard reading else {
-            // A body-less request still has its (empty) body drained by the server.
-            if let empty = NoBody() as? Body { return empty }
-            throw StudioError(.badRequest, "unexpected request")
-        }
         var request = request
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: Self.maximumRequestBytes) } catch {
@@ -148,15 +142,14 @@ public struct StudioServer: Sendable {
 
     /// Why a request is not answered: another site's page, a rebound DNS name, not JSON.
     static func refusal(of request: Request, loopbackOnly: Bool) -> StudioError? {
-        if let host = request.head.authority {
-            let name = hostName(host)
-            // A server told to listen elsewhere answers any Host, as any web server does.
-            if loopbackOnly && !isLoopback(name) {
-                return StudioError(.forbidden, "the studio answers only requests addressed to it on loopback (Host: \(host))")
-            }
-            if let origin = request.headers[.origin], origin != "http://\(host)" {
-                return StudioError(.forbidden, "requests from other sites' pages are refused (Origin: \(origin))")
-            }
+        let host = request.head.authority
+        // A server told to listen elsewhere answers any Host, as any web server does.
+        if loopbackOnly, let host, !isLoopback(hostName(host)) {
+            return StudioError(.forbidden, "the studio answers only requests addressed to it on loopback (Host: \(host))")
+        }
+        // Browsers say which page sends a request; only the studio's own may.
+        if let origin = request.headers[.origin], origin != "http://\(host ?? "")" {
+            return StudioError(.forbidden, "requests from other sites' pages are refused (Origin: \(origin))")
         }
         if request.method == .post, request.headers[.contentLength].map({ $0 != "0" }) ?? true,
            !(request.headers[.contentType]?.lowercased().hasPrefix("application/json") ?? false) {
@@ -180,10 +173,15 @@ public struct StudioServer: Sendable {
         }
     }
 
-    func answer<Body: Decodable, Answer: Encodable>(_ request: Request, reading: Bool = true,
-                                                           _ work: (Body) throws(StudioError) -> Answer) async -> Response {
+    /// A request without a body (its body, if any, is not read).
+    func answer<Answer: Encodable>(_ request: Request, _ work: () throws(StudioError) -> Answer) async -> Response {
+        if let refusal = Self.refusal(of: request, loopbackOnly: Self.isLoopback(host)) { return Self.failure(refusal) }
+        do { return Self.json(try work()) } catch { return Self.failure(error) }
+    }
+
+    func answer<Body: Decodable, Answer: Encodable>(_ request: Request, _ work: (Body) throws(StudioError) -> Answer) async -> Response {
         do {
-            let body: Body = try await read(request, reading: reading)
+            let body: Body = try await read(request)
             return Self.json(try work(body))
         } catch {
             return Self.failure(error)
@@ -192,7 +190,7 @@ public struct StudioServer: Sendable {
 
     func answerAsync<Body: Decodable, Answer: Encodable>(_ request: Request, _ work: (Body) async throws(StudioError) -> Answer) async -> Response {
         do {
-            let body: Body = try await read(request, reading: true)
+            let body: Body = try await read(request)
             return Self.json(try await work(body))
         } catch {
             return Self.failure(error)

@@ -33,6 +33,12 @@ import Testing
         let folder = try RuleSetFolder(directory.path)
         try folder.write("new.rules", text: "# new\n")
         #expect(text(directory.appendingPathComponent("new.rules")) == "# new\n")
+        // An existing file is replaced whole and keeps its permissions.
+        let mission = directory.appendingPathComponent("mission.rules")
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: mission.path)
+        try folder.write("mission.rules", text: "# replaced\n")
+        #expect(text(mission) == "# replaced\n")
+        #expect((try FileManager.default.attributesOfItem(atPath: mission.path)[.posixPermissions] as? Int) == 0o640)
         // No temporary file is left beside it.
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         #expect(!names.contains { $0.contains("studio-") })

@@ -113,8 +113,10 @@ enum EmbeddedPage {
     </div>
 
     <div id="tab-diff" class="tab" hidden>
-      <p>What your edits change against the files as last saved, and with the history what they cost.</p>
-      <button id="run-diff" type="button">Compare with the saved files</button>
+      <p>What your edits change against the files as last saved (or as a git revision has them), and with the history what they cost.</p>
+      <label for="diff-against">Compare with a git revision (empty: the saved files)</label>
+      <input id="diff-against" placeholder="HEAD, main, v1.2 …" autocomplete="off">
+      <button id="run-diff" type="button">Compare</button>
       <button class="cancel" type="button">Cancel</button>
       <p id="diff-cost"></p>
       <ul id="diff-changes"></ul>
@@ -858,15 +860,16 @@ function curveChart(container, points) {
 
 // Diff against the saved files, with its cost.
 $('run-diff').addEventListener('click', (event) => running(event.target, 'Comparing', async () => {
-  const answer = await api('/api/diff', { documents: documents() });
+  const against = $('diff-against').value.trim();
+  const answer = await api('/api/diff', { documents: documents(), against: against || null });
   const { diff } = answer;
   const cost = diff.cost;
   $('diff-cost').textContent = cost
-    ? `Cost: ${cost.oldCost} saved → ${cost.cost} edited (${cost.delta}${cost.deltaPercent ? `, ${cost.deltaPercent}` : ''})`
+    ? `Cost: ${cost.oldCost} ${against ? `at ${against}` : 'saved'} → ${cost.cost} edited (${cost.delta}${cost.deltaPercent ? `, ${cost.deltaPercent}` : ''})`
     : 'No history to price the change (start the studio with --events FILE).';
   const list = $('diff-changes');
   list.replaceChildren();
-  if (diff.rules.length + diff.declarations.length + diff.schema.length + diff.catalog.length === 0) list.append(element('li', {}, 'No changes against the saved files.'));
+  if (diff.rules.length + diff.declarations.length + diff.schema.length + diff.catalog.length === 0) list.append(element('li', {}, `No changes against ${against ? against : 'the saved files'}.`));
   for (const rule of diff.rules) {
     const item = element('li', {}, element('strong', {}, `${rule.status} rule ${rule.name}`), rule.oldName ? ` (was ${rule.oldName})` : '');
     for (const change of rule.changes) item.append(element('div', {}, `• ${change.text}`));

@@ -323,20 +323,20 @@ public final class Studio: @unchecked Sendable {
         return SweepView(parameter: sweep.parameter, currency: program.currencies[Int(program.catalog.currency)].code, points: sweep.points)
     }
 
-    /// What changed between the saved files and the edited ones, in domain words, and with a
-    /// history what it costs (`redress diff SAVED EDITED --events FILE…`).
-    public func diff(_ documents: [String: String]) async throws(StudioError) -> DiffView {
+    /// What changed between the saved files (or a git revision's) and the edited ones, in domain
+    /// words, and with a history what it costs (`redress diff SAVED EDITED --events FILE…`).
+    public func diff(_ documents: [String: String], against revision: String? = nil) async throws(StudioError) -> DiffView {
         try enterGate("diff")
         defer { gate.leave() }
         let (diff, programs) = try locked(documents) { () throws(StudioError) -> (RuleSetDiff, (Program, Program)?) in
-            // The saved files, as a workspace with nothing open sees them.
-            let saved = Workspace(files: Self.filesWithoutLinks)
-            guard let before = saved.report(ofRuleSet: folder.directory), let after = workspace.report(ofRuleSet: folder.directory) else {
+            let baseline = try baselineWorkspace(revision)
+            let label = revision.map { "git \($0)" } ?? "saved"
+            guard let before = baseline.report(ofRuleSet: folder.directory), let after = workspace.report(ofRuleSet: folder.directory) else {
                 throw StudioError(.unprocessable, "the rule set has no schema.yaml or catalog.yaml in \(folder.directory) or above it")
             }
-            let oldProgram = try Self.compile(before, extraFields: [], what: "the saved rule set")
+            let oldProgram = try Self.compile(before, extraFields: [], what: "the rule set at \(label)")
             let newProgram = try Self.compile(after, extraFields: [], what: "the rule set as edited")
-            let diff = RuleSetDiff.compare(old: before, new: after, oldLabel: "saved", newLabel: "edited")
+            let diff = RuleSetDiff.compare(old: before, new: after, oldLabel: label, newLabel: "edited")
             return (diff, history.isEmpty ? nil : (oldProgram, newProgram))
         }
         var result = diff
@@ -354,6 +354,29 @@ public final class Studio: @unchecked Sendable {
             result.cost = cost
         }
         return DiffView(diff: result, markdown: result.markdown())
+    }
+
+    /// The rule set to compare with: the saved files (a workspace with nothing open), or the
+    /// files at a git revision (its schema and catalog too, where the revision has them). Under the lock.
+    private func baselineWorkspace(_ revision: String?) throws(StudioError) -> Workspace {
+        guard let revision else { return Workspace(files: Self.filesWithoutLinks) }
+        let analysis = workspace.analysis(ofRuleSet: folder.directory)
+        let yaml = [analysis.schema?.source.path, analysis.catalog?.source.path].compactMap { $0 }
+        var files = try GitRevision.files(at: revision, directory: folder.directory, extra: yaml.map { Self.relative($0, from: folder.directory) })
+        guard files.keys.contains(where: { $0.hasSuffix(".rules") }) else {
+            throw StudioError(.unprocessable, "the rule set has no .rules files at \(revision)")
+        }
+        // A schema or catalog the revision does not have (not committed yet) is read as it is now.
+        for path in yaml where files[path] == nil { files[path] = workspace.files.read(path) }
+        return Workspace(files: .memory(files))
+    }
+
+    /// `path` relative to `directory` (`../schema.yaml`); both absolute.
+    static func relative(_ path: String, from directory: String) -> String {
+        let from = directory.split(separator: "/"), to = path.split(separator: "/")
+        var common = 0
+        while common < min(from.count, to.count), from[common] == to[common] { common += 1 }
+        return (Array(repeating: "..", count: from.count - common) + to[common...].map(String.init)).joined(separator: "/")
     }
 
     /// Stops the replay that is running.

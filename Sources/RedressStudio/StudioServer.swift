@@ -86,7 +86,10 @@ public struct StudioServer: Sendable {
             }
         }
         router.post("/api/diff") { request, _ -> Response in
-            await self.answerAsync(request) { (body: DocumentsBody) async throws(StudioError) in try await studio.diff(body.documents) }
+            await self.answerAsync(request) { (body: DiffBody) async throws(StudioError) in
+                let revision = body.against?.trimmingCharacters(in: .whitespaces)
+                return try await studio.diff(body.documents, against: revision?.isEmpty == false ? revision : nil)
+            }
         }
         router.post("/api/cancel") { request, _ -> Response in
             await self.answer(request) { () throws(StudioError) in studio.cancel() }
@@ -118,6 +121,11 @@ public struct StudioServer: Sendable {
     struct SimulateBody: Decodable {
         var documents: [String: String]
         var by: [String]?
+    }
+    struct DiffBody: Decodable {
+        var documents: [String: String]
+        /// A git revision to compare with instead of the saved files.
+        var against: String?
     }
     struct SweepBody: Decodable {
         var documents: [String: String]

@@ -101,6 +101,35 @@ import Testing
         #expect(changed.markdown.contains("late_threshold"))
     }
 
+    @Test func theDiffAgainstAGitRevision() async throws {
+        let (studio, directory) = try shopStudio()
+        func git(_ arguments: [String]) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["git", "-C", directory.path, "-c", "user.email=studio@example.com", "-c", "user.name=Studio"] + arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        try #require(try git(["init", "-q"]) == 0 && git(["add", "."]) == 0 && git(["commit", "-qm", "the shop"]) == 0)
+        // Saved since that commit: a higher threshold.
+        let delivery = directory.appendingPathComponent("delivery.rules")
+        try text(delivery).replacingOccurrences(of: "param late_threshold = 2d", with: "param late_threshold = 4d").write(to: delivery, atomically: true, encoding: .utf8)
+        #expect(try await !studio.diff([:]).diff.hasChanges)
+        let againstHead = try await studio.diff([:], against: "HEAD")
+        #expect(againstHead.diff.old == "git HEAD")
+        #expect(againstHead.diff.declarations.contains { $0.name == "late_threshold" })
+        #expect((againstHead.diff.cost?.deltaMinor ?? 0) < 0)
+        await #expect(throws: StudioError.self) { try await studio.diff([:], against: "no-such-branch") }
+        // Never an option or a path.
+        await #expect(throws: StudioError.self) { try await studio.diff([:], against: "--output=/tmp/studio-git") }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/studio-git"))
+        #expect(GitRevision.isRevisionName("HEAD~2") && GitRevision.isRevisionName("origin/main") && GitRevision.isRevisionName("HEAD@{1}"))
+        for refused in ["-p", "--output=x", "a..b", "HEAD:../secret", "main branch", ""] { #expect(!GitRevision.isRevisionName(refused), "\(refused)") }
+    }
+
     /// One replay at a time: a second is refused while the first holds the gate, and cancel
     /// reaches the one running.
     @Test func replaysRunOneAtATime() async throws {

@@ -642,15 +642,16 @@ function curveChart(container, points) {
 
 // Diff against the saved files, with its cost.
 $('run-diff').addEventListener('click', (event) => running(event.target, 'Comparing', async () => {
-  const answer = await api('/api/diff', { documents: documents() });
+  const against = $('diff-against').value.trim();
+  const answer = await api('/api/diff', { documents: documents(), against: against || null });
   const { diff } = answer;
   const cost = diff.cost;
   $('diff-cost').textContent = cost
-    ? `Cost: ${cost.oldCost} saved → ${cost.cost} edited (${cost.delta}${cost.deltaPercent ? `, ${cost.deltaPercent}` : ''})`
+    ? `Cost: ${cost.oldCost} ${against ? `at ${against}` : 'saved'} → ${cost.cost} edited (${cost.delta}${cost.deltaPercent ? `, ${cost.deltaPercent}` : ''})`
     : 'No history to price the change (start the studio with --events FILE).';
   const list = $('diff-changes');
   list.replaceChildren();
-  if (diff.rules.length + diff.declarations.length + diff.schema.length + diff.catalog.length === 0) list.append(element('li', {}, 'No changes against the saved files.'));
+  if (diff.rules.length + diff.declarations.length + diff.schema.length + diff.catalog.length === 0) list.append(element('li', {}, `No changes against ${against ? against : 'the saved files'}.`));
   for (const rule of diff.rules) {
     const item = element('li', {}, element('strong', {}, `${rule.status} rule ${rule.name}`), rule.oldName ? ` (was ${rule.oldName})` : '');
     for (const change of rule.changes) item.append(element('div', {}, `• ${change.text}`));

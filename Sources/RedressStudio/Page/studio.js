@@ -526,7 +526,7 @@ function renderRuleFailures() {
   list.replaceChildren();
   for (const testCase of state.failures) {
     for (const rule of testCase.rules.filter((r) => r.file === state.current)) {
-      list.append(element('li', {}, `✗ line ${rule.line}: rule ${rule.name} — test “${testCase.name}” fails (${testCase.file}:${testCase.line})`));
+      list.append(element('li', {}, `✗ line ${rule.line}: rule ${rule.name} — test “${testCase.name}” failed in the last run (${testCase.file}:${testCase.line})`));
     }
   }
 }

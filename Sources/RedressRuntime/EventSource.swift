@@ -191,6 +191,9 @@ extension RunSession {
             return true
         }
         if let failure { throw failure }
+        // The checkpoint still being written: the run's ending waits for it, and a failed one
+        // cuts the files back (`fail`) whatever the ending.
+        try settle()
         if let readFailure = source.failure {
             sink.flush()
             throw RunFailure("cannot read \(source.name): \(readFailure)")

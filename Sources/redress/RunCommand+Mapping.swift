@@ -48,9 +48,28 @@ extension Run {
         }
     }
 
-    /// Loads a mapping and opens `events` through it (shared by `run` and `simulate`).
+    /// Loads a mapping and opens `events` through it.
     static func openMapped(_ program: Program, mapping path: String, events: String, join: [String],
                            maximumLineLength: Int = LineLimit.defaultBytes) throws -> (CSVEventSource, Int32) {
+        let (mapping, renderer) = try loadMapping(path, for: program)
+        let joinPaths = try Run.joinPaths(join, of: mapping)
+        let input = try InputFile.open(events)
+        do {
+            // A row is bounded like a line of JSON; a header longer than 64 KiB is no CSV header.
+            let limits = CSVLimits(headerBytes: min(CSVLimits.defaultHeaderBytes, maximumLineLength), rowBytes: maximumLineLength)
+            let source = try CSVEventSource(mapping: mapping, program: program, descriptor: input, path: events, joinPaths: joinPaths, limits: limits)
+            return (source, input)
+        } catch {
+            InputFile.close(input)
+            Output.error(renderer.human(error.diagnostics))
+            Output.error("error: cannot read \(events) through the mapping \(path)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// Reads the mapping at `path` for `program`, printing its diagnostics (exit 2 on errors;
+    /// warnings only when `warnings`); the renderer shows later diagnostics that point into it.
+    static func loadMapping(_ path: String, for program: Program, warnings: Bool = true) throws -> (EventMapping, DiagnosticRenderer) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             Output.error("error: cannot read the mapping \(path)")
             throw ExitCode(2)
@@ -58,11 +77,16 @@ extension Run {
         let mappingSource = SourceFile(path: path, text: text)
         let renderer = DiagnosticRenderer(files: [path: mappingSource])
         let (loaded, diagnostics) = EventMapping.load(mappingSource, program: program)
-        if !diagnostics.isEmpty { Output.error(renderer.human(diagnostics)) }
+        if !diagnostics.isEmpty, warnings || loaded == nil { Output.error(renderer.human(diagnostics)) }
         guard let mapping = loaded else {
             Output.error("error: the mapping \(path) has errors; see docs/events.md, \"CSV input\"")
             throw ExitCode(2)
         }
+        return (mapping, renderer)
+    }
+
+    /// `--join NAME=PATH` options, checked against the mapping's joins.
+    static func joinPaths(_ join: [String], of mapping: EventMapping) throws -> [String: String] {
         var joinPaths: [String: String] = [:]
         for option in join {
             guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
@@ -76,17 +100,6 @@ extension Run {
             }
             joinPaths[name] = String(option[option.index(after: equals)...])
         }
-        let input = try InputFile.open(events)
-        do {
-            // A row is bounded like a line of JSON; a header longer than 64 KiB is no CSV header.
-            let limits = CSVLimits(headerBytes: min(CSVLimits.defaultHeaderBytes, maximumLineLength), rowBytes: maximumLineLength)
-            let source = try CSVEventSource(mapping: mapping, program: program, descriptor: input, path: events, joinPaths: joinPaths, limits: limits)
-            return (source, input)
-        } catch {
-            InputFile.close(input)
-            Output.error(renderer.human(error.diagnostics))
-            Output.error("error: cannot read \(events) through the mapping \(path)")
-            throw ExitCode(2)
-        }
+        return joinPaths
     }
 }

@@ -42,31 +42,43 @@ public final class ReplaySource {
     /// Why reading stopped before the end (an I/O error), or nil; read after `read`.
     public private(set) var failure: String? = nil
 
-    /// `descriptor` is open on the input at its start; `path` names it (`-` for standard input).
-    public init(programs: [Program], descriptor: Int32, path: String, format: ReplayFormat,
-                maximumLineLength: Int = LineLimit.defaultBytes) throws(ReplayFailure) {
+    init(programs: [Program], descriptor: Int32, path: String, maximumLineLength: Int, rows: [CSVEventSource]) {
         name = path
         self.programs = programs
         self.descriptor = descriptor
         self.maximumLineLength = maximumLineLength
+        self.rows = rows
+    }
+
+    /// JSON lines: `descriptor` is open on the input at its start; `path` names it (`-` for
+    /// standard input).
+    public convenience init(programs: [Program], descriptor: Int32, path: String, maximumLineLength: Int = LineLimit.defaultBytes) {
+        self.init(programs: programs, descriptor: descriptor, path: path, maximumLineLength: maximumLineLength, rows: [])
+    }
+
+    /// The input in `format`; a CSV file is refused here when it does not fit the mapping (its
+    /// header is read, its joined files loaded).
+    public convenience init(programs: [Program], descriptor: Int32, path: String, format: ReplayFormat,
+                            maximumLineLength: Int = LineLimit.defaultBytes) throws(ReplayFailure) {
         guard case .csv(let mappings, let joinPaths) = format else {
-            rows = []
+            self.init(programs: programs, descriptor: descriptor, path: path, maximumLineLength: maximumLineLength)
             return
         }
         precondition(mappings.count == programs.count, "one mapping per program")
         // A row is bounded like a line of JSON; a header longer than 64 KiB is no CSV header.
         let limits = CSVLimits(headerBytes: min(CSVLimits.defaultHeaderBytes, maximumLineLength), rowBytes: maximumLineLength)
+        var sources: [CSVEventSource] = []
         do {
             let leader = try CSVEventSource(mapping: mappings[0], program: programs[0], descriptor: descriptor, path: path,
                                             joinPaths: joinPaths, limits: limits)
-            var sources = [leader]
+            sources.append(leader)
             for index in programs.indices.dropFirst() {
                 sources.append(try CSVEventSource(mapping: mappings[index], program: programs[index], sharingRowsOf: leader, joinPaths: joinPaths))
             }
-            rows = sources
         } catch {
             throw ReplayFailure(message: "cannot read \(path) through the mapping", mapping: error)
         }
+        self.init(programs: programs, descriptor: descriptor, path: path, maximumLineLength: maximumLineLength, rows: sources)
     }
 
     /// Remarks about joined files (keys of `rows: one` joins that appear more than once).

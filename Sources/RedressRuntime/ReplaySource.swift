@@ -8,23 +8,6 @@ import RedressIR
 import RedressEvents
 import RedressEngine
 
-/// How a replay's input is written: JSON lines (docs/events.md), or CSV rows through a mapping
-/// (docs/events.md, "CSV input") loaded for each program, with joined files by name.
-public enum ReplayFormat {
-    case jsonLines
-    /// One mapping per program, in the order of the programs (the same file, loaded for each).
-    case csv(mappings: [EventMapping], joinPaths: [String: String])
-}
-
-/// Why a replay's input could not be read: a message, or the diagnostics of a CSV file that does
-/// not fit its mapping (they point into the mapping; the command renders them).
-public struct ReplayFailure: Error, CustomStringConvertible {
-    public var message: String
-    /// The CSV file and its mapping do not fit (missing columns, unreadable joined files).
-    public var mapping: CSVEventSource.OpenError? = nil
-    public var description: String { message }
-}
-
 /// One input of a replay (`simulate` and its `--baseline`, `diff`) read once for one or more
 /// programs: each unit (a JSON line, a CSV row) is read for every program, since each has its
 /// own slots (a JSON reader per program) and its own mapping (a CSV source per program, all on
@@ -58,15 +41,14 @@ public final class ReplaySource {
 
     /// The input in `format`; a CSV file is refused here when it does not fit the mapping (its
     /// header is read, its joined files loaded).
-    public convenience init(programs: [Program], descriptor: Int32, path: String, format: ReplayFormat,
-                            maximumLineLength: Int = LineLimit.defaultBytes) throws(ReplayFailure) {
+    public convenience init(programs: [Program], descriptor: Int32, path: String, format: EventFormat,
+                            maximumLineLength: Int = LineLimit.defaultBytes) throws(InputFailure) {
         guard case .csv(let mappings, let joinPaths) = format else {
             self.init(programs: programs, descriptor: descriptor, path: path, maximumLineLength: maximumLineLength)
             return
         }
         precondition(mappings.count == programs.count, "one mapping per program")
-        // A row is bounded like a line of JSON; a header longer than 64 KiB is no CSV header.
-        let limits = CSVLimits(headerBytes: min(CSVLimits.defaultHeaderBytes, maximumLineLength), rowBytes: maximumLineLength)
+        let limits = CSVLimits.bounding(lines: maximumLineLength)
         var sources: [CSVEventSource] = []
         do {
             let leader = try CSVEventSource(mapping: mappings[0], program: programs[0], descriptor: descriptor, path: path,
@@ -76,7 +58,7 @@ public final class ReplaySource {
                 sources.append(try CSVEventSource(mapping: mappings[index], program: programs[index], sharingRowsOf: leader, joinPaths: joinPaths))
             }
         } catch {
-            throw ReplayFailure(message: "cannot read \(path) through the mapping", mapping: error)
+            throw InputFailure(message: "cannot read \(path) through the mapping", mapping: error)
         }
         self.init(programs: programs, descriptor: descriptor, path: path, maximumLineLength: maximumLineLength, rows: sources)
     }
@@ -145,13 +127,13 @@ public final class ReplaySource {
 
     /// The events of every input in `paths` (one history, in the order given) for each program,
     /// and how many units each program could not read. `-` is standard input.
-    public static func collect(_ programs: [Program], paths: [String], format: ReplayFormat,
+    public static func collect(_ programs: [Program], paths: [String], format: EventFormat,
                                maximumLineLength: Int = LineLimit.defaultBytes,
-                               warn: (String) -> Void = { _ in }) throws(ReplayFailure) -> [ReplayEvents] {
+                               warn: (String) -> Void = { _ in }) throws(InputFailure) -> [ReplayEvents] {
         var results = [ReplayEvents](repeating: ReplayEvents(), count: programs.count)
         for path in paths {
             let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY)
-            guard descriptor >= 0 else { throw ReplayFailure(message: "cannot read \(path): \(String(cString: strerror(errno)))") }
+            guard descriptor >= 0 else { throw InputFailure(message: "cannot read \(path): \(String(cString: strerror(errno)))") }
             defer { if descriptor != STDIN_FILENO { close(descriptor) } }
             let source = try ReplaySource(programs: programs, descriptor: descriptor, path: path, format: format, maximumLineLength: maximumLineLength)
             for warning in source.warnings { warn(warning) }
@@ -167,7 +149,7 @@ public final class ReplaySource {
                 }
                 return true
             }
-            if let failure = source.failure { throw ReplayFailure(message: "cannot read \(path): \(failure)") }
+            if let failure = source.failure { throw InputFailure(message: "cannot read \(path): \(failure)") }
         }
         return results
     }

@@ -19,21 +19,22 @@ enum ReplayClock {
     }
 }
 
-/// The events of a replay (`simulate`, its `--baseline`, `diff`): the options turned into the
-/// runtime's `ReplaySource` (each input read once for all the rule sets), and its failures printed.
+/// The events of a replay (`simulate`, its `--baseline`, `diff`) and of `run`: `--mapping` and
+/// `--join` turned into the runtime's `EventFormat`, the replay's `ReplaySource` (each input read
+/// once for all the rule sets), and failures printed.
 enum ReplayInput {
     /// JSON lines, or with `--mapping` CSV through the mapping loaded for each program.
-    static func format(_ programs: [Program], mapping: String?, join: [String]) throws -> (ReplayFormat, DiagnosticRenderer?) {
+    static func format(_ programs: [Program], mapping: String?, join: [String]) throws -> (EventFormat, DiagnosticRenderer?) {
         guard let mapping else { return (.jsonLines, nil) }
         var mappings: [EventMapping] = []
         var renderer: DiagnosticRenderer? = nil
         var joinPaths: [String: String] = [:]
         for (index, program) in programs.enumerated() {
             // One mapping file: its warnings are said once, its errors for whichever rule set has them.
-            let (loaded, shown) = try Run.loadMapping(mapping, for: program, warnings: index == 0)
+            let (loaded, shown) = try ReplayInput.loadMapping(mapping, for: program, warnings: index == 0)
             mappings.append(loaded)
             renderer = shown
-            joinPaths = try Run.joinPaths(join, of: loaded)
+            joinPaths = try ReplayInput.joinPaths(join, of: loaded)
         }
         return (.csv(mappings: mappings, joinPaths: joinPaths), renderer)
     }
@@ -47,14 +48,56 @@ enum ReplayInput {
             return try ReplaySource.collect(programs, paths: events, format: format, maximumLineLength: maximumLineLength,
                                             warn: { Output.error("warning: \($0)") })
         } catch {
-            if let refused = error.mapping, let renderer, let mapping {
-                Output.error(renderer.human(refused.diagnostics))
-                Output.error("error: \(error.message) \(mapping)")
-            } else {
-                Output.error("error: \(error.message)")
-            }
+            try exit(error, mapping: mapping, renderer: renderer)
+        }
+    }
+
+    /// Reads the mapping at `path` for `program`, printing its diagnostics (exit 2 on errors;
+    /// warnings only when `warnings`); the renderer shows later diagnostics that point into it.
+    static func loadMapping(_ path: String, for program: Program, warnings: Bool = true) throws -> (EventMapping, DiagnosticRenderer) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            Output.error("error: cannot read the mapping \(path)")
             throw ExitCode(2)
         }
+        let mappingSource = SourceFile(path: path, text: text)
+        let renderer = DiagnosticRenderer(files: [path: mappingSource])
+        let (loaded, diagnostics) = EventMapping.load(mappingSource, program: program)
+        if !diagnostics.isEmpty, warnings || loaded == nil { Output.error(renderer.human(diagnostics)) }
+        guard let mapping = loaded else {
+            Output.error("error: the mapping \(path) has errors; see docs/events.md, \"CSV input\"")
+            throw ExitCode(2)
+        }
+        return (mapping, renderer)
+    }
+
+    /// `--join NAME=PATH` options, checked against the mapping's joins.
+    static func joinPaths(_ join: [String], of mapping: EventMapping) throws -> [String: String] {
+        var joinPaths: [String: String] = [:]
+        for option in join {
+            guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
+                Output.error("error: --join takes NAME=PATH, found `\(option)`")
+                throw ExitCode(2)
+            }
+            let name = String(option[..<equals])
+            guard mapping.joins.contains(where: { $0.name == name }) else {
+                Output.error("error: --join \(name): the mapping has no join `\(name)`; its joins are \(mapping.joins.map(\.name).joined(separator: ", "))")
+                throw ExitCode(2)
+            }
+            joinPaths[name] = String(option[option.index(after: equals)...])
+        }
+        return joinPaths
+    }
+
+    /// Prints why an input could not be read (with the diagnostics of a CSV file that does not
+    /// fit its mapping) and exits 2.
+    static func exit(_ failure: InputFailure, mapping: String?, renderer: DiagnosticRenderer?) throws -> Never {
+        if let refused = failure.mapping, let renderer, let mapping {
+            Output.error(renderer.human(refused.diagnostics))
+            Output.error("error: \(failure.message) \(mapping)")
+        } else {
+            Output.error("error: \(failure.message)")
+        }
+        throw ExitCode(2)
     }
 }
 

@@ -129,7 +129,7 @@ struct ReplaySourceTests {
         let paths = ["a.jsonl", "b.jsonl"].map { directory.appendingPathComponent($0).path }
         let both = try ReplaySource.collect(Self.programs, paths: paths, format: .jsonLines)
         #expect(both.map { $0.events.map(\.id) } == [["A", "B"], ["A", "B"]])
-        #expect(throws: ReplayFailure.self) { try ReplaySource.collect(Self.programs, paths: [directory.appendingPathComponent("none").path], format: .jsonLines) }
+        #expect(throws: InputFailure.self) { try ReplaySource.collect(Self.programs, paths: [directory.appendingPathComponent("none").path], format: .jsonLines) }
         let failure = try? ReplaySource.collect(Self.programs, paths: [directory.path], format: .jsonLines)
         #expect(failure == nil, "a directory is an I/O error, not an empty input")
     }

@@ -64,6 +64,9 @@ public protocol EventSource: AnyObject {
     /// Called once before the loop reads: input to keep before the first unit (bad rows of a
     /// CSV file's joined files). Returns the first of them when `strict` stops the run there.
     func start(_ session: RunSession, strict: Bool) throws(RunFailure) -> DeadLetter?
+    /// Whether the input is live (a pipe, a terminal, a followed file): it may go quiet, and is
+    /// checkpointed when it does. A file read through is never quiet for long.
+    var live: Bool { get }
     /// What the summary says was read ("read 5 rows (1 blank)"), or nil for "read N events".
     var readSummary: String? { get }
     /// More for the summary, after the events and decisions.
@@ -72,6 +75,7 @@ public protocol EventSource: AnyObject {
 
 extension EventSource {
     public func start(_ session: RunSession, strict: Bool) throws(RunFailure) -> DeadLetter? { nil }
+    public var live: Bool { false }
     public var readSummary: String? { nil }
     public var extraSummary: [String] { [] }
 }
@@ -122,6 +126,7 @@ public enum RunInput {
 public final class JSONLinesSource: EventSource {
     public let unit = "line"
     public let name: String
+    public let live: Bool
     let pipeline: EventPipeline
     public var failure: String? { pipeline.failure }
 
@@ -129,6 +134,8 @@ public final class JSONLinesSource: EventSource {
     public init(program: Program, descriptor: Int32, path: String, session: RunSession, maximumLineLength: Int,
                 follow: Bool = false, wake: Int32? = nil) throws(RunFailure) {
         name = path
+        var status = stat()
+        live = follow || fstat(descriptor, &status) != 0 || status.st_mode & S_IFMT != S_IFREG
         var prefix: StreamHash? = nil
         var firstLine = 0
         if session.store != nil, session.consumedInput.isFile {
@@ -252,8 +259,10 @@ extension RunSession {
             emit(watermark.fireDue())
             sink.flush()
             // A live input that pauses is checkpointed: what was decided before the pause is
-            // then durable however long the next event takes to come.
-            if store != nil, sinceCheckpoint > 0, failure == nil {
+            // then durable however long the next event takes to come. (A file read through
+            // pauses too, whenever evaluating catches up with reading: a checkpoint each time
+            // would be a sync per batch.)
+            if store != nil, source.live, sinceCheckpoint > 0, failure == nil {
                 do throws(RunFailure) { try saveCheckpoint() } catch { failure = error }
             }
             return watermark.millisecondsUntilDue()

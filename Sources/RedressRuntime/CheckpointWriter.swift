@@ -64,6 +64,9 @@ final class CheckpointWriter: @unchecked Sendable {
         if failure == nil { committed = (job.outputBytes, job.deadLetterBytes) }
     }
 
+    /// Whether a checkpoint is being written (without waiting for it).
+    var busy: Bool { inFlight.wait(timeout: .now()) == .timedOut }
+
     /// Waits for the checkpoint being written; returns why it failed, or nil (also when none was).
     func wait() -> String? {
         inFlight.wait()

@@ -249,11 +249,14 @@ public final class RunSession {
         try checkWrites()
     }
 
-    /// Counts `handled` lines (or events) and checkpoints every `every` of them.
+    /// Counts `handled` lines (or events) and checkpoints every `every` of them (or a little
+    /// later, when the last checkpoint is still being written).
     public func advance(by handled: Int, every: Int) throws(RunFailure) {
         sinceCheckpoint += handled
         try checkWrites()
-        if store != nil, sinceCheckpoint >= every { try beginCheckpoint() }
+        // A checkpoint due while the last one is still being written (a slow sync on a busy
+        // disk) is not waited for: it is taken at the first unit after that one is done.
+        if store != nil, sinceCheckpoint >= every, writer?.busy != true { try beginCheckpoint() }
     }
 
     /// A decision or dead letter that could not be written ends the run (exit 2) at once: going

@@ -65,7 +65,7 @@ struct Diff: ParsableCommand {
                 Output.error("error: the catalogs price in \(oldCurrency) (OLD) and \(newCurrency) (NEW); --events compares costs in one currency")
                 throw ExitCode(2)
             }
-            let read = try ReplayInput.collect([oldProgram, newProgram], events: events, mapping: mapping, join: join)
+            let read = try EventInput.collect([oldProgram, newProgram], events: events, mapping: mapping, join: join)
             let renames = diff.pairedNames
             let cost = CostDiff.replay(old: oldProgram, new: newProgram, oldEvents: read[0].events, newEvents: read[1].events,
                                         oldDeadLetters: read[0].deadLetters, newDeadLetters: read[1].deadLetters, renames: renames,

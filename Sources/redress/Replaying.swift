@@ -19,10 +19,10 @@ enum ReplayClock {
     }
 }
 
-/// The events of a replay (`simulate`, its `--baseline`, `diff`) and of `run`: `--mapping` and
-/// `--join` turned into the runtime's `EventFormat`, the replay's `ReplaySource` (each input read
-/// once for all the rule sets), and failures printed.
-enum ReplayInput {
+/// The input options of `run` and of the replays (`simulate`, its `--baseline`, `diff`):
+/// `--mapping` and `--join` turned into the runtime's `EventFormat`, a replay's events collected
+/// through `ReplaySource` (each input read once for all the rule sets), and failures printed.
+enum EventInput {
     /// JSON lines, or with `--mapping` CSV through the mapping loaded for each program.
     static func format(_ programs: [Program], mapping: String?, join: [String]) throws -> (EventFormat, DiagnosticRenderer?) {
         guard let mapping else { return (.jsonLines, nil) }
@@ -31,10 +31,10 @@ enum ReplayInput {
         var joinPaths: [String: String] = [:]
         for (index, program) in programs.enumerated() {
             // One mapping file: its warnings are said once, its errors for whichever rule set has them.
-            let (loaded, shown) = try ReplayInput.loadMapping(mapping, for: program, warnings: index == 0)
+            let (loaded, shown) = try EventInput.loadMapping(mapping, for: program, warnings: index == 0)
             mappings.append(loaded)
             renderer = shown
-            joinPaths = try ReplayInput.joinPaths(join, of: loaded)
+            joinPaths = try EventInput.joinPaths(join, of: loaded)
         }
         return (.csv(mappings: mappings, joinPaths: joinPaths), renderer)
     }

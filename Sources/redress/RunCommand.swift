@@ -128,7 +128,7 @@ struct Run: ParsableCommand {
             Output.error("error: --follow follows a file of JSON lines; give --events FILE (a pipe is read as it comes anyway)")
             throw ExitCode(2)
         }
-        let (format, renderer) = try ReplayInput.format([program], mapping: mapping, join: join)
+        let (format, renderer) = try EventInput.format([program], mapping: mapping, join: join)
         // A stop signal ends a wait for JSON lines (a pipe, a followed file); CSV is read as a batch.
         let wake = mapping == nil ? StopSignal.install() : nil
         let input = try InputFile.open(events)
@@ -137,7 +137,7 @@ struct Run: ParsableCommand {
         do {
             opened = try RunInput.open(format, program: program, descriptor: input, path: events, maximumLineLength: maxLineBytes)
         } catch {
-            try ReplayInput.exit(error, mapping: mapping, renderer: renderer)
+            try EventInput.exit(error, mapping: mapping, renderer: renderer)
         }
         for warning in opened.warnings { Output.error("warning: \(warning)") }
         try reportingFailure {

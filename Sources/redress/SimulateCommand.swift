@@ -234,7 +234,7 @@ struct Simulate: ParsableCommand {
     /// The events for each program: several files are one history, read in order, then
     /// replayed together in time order.
     func read(_ programs: [Program]) throws -> [([Event], Int)] {
-        let merged = try ReplayInput.collect(programs, events: events, mapping: mapping, join: join, maximumLineLength: maxLineBytes)
+        let merged = try EventInput.collect(programs, events: events, mapping: mapping, join: join, maximumLineLength: maxLineBytes)
         if events.count > 1 { RepeatedInput.warnAboutRepeatedIDs(merged[0].events) }
         return merged.map { ($0.events, $0.deadLetters) }
     }

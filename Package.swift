@@ -61,7 +61,9 @@ let package = Package(
         // The durable state: the engine's state and checkpoints in SQLite (GRDB).
         .target(
             name: "RedressState",
-            dependencies: ["RedressEngine", "RedressEvents", "RedressIR", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["RedressEngine", "RedressEvents", "RedressIR", .product(name: "GRDB", package: "GRDB.swift"),
+                           // SQLite's own interface, for the rows a checkpoint writes (`RowStatement`).
+                           .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
         // Running over event sources: the reading pipelines that feed the engine, and output.
         .target(

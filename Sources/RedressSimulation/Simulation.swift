@@ -171,6 +171,71 @@ public final class Replay {
     }
 }
 
+extension Replay {
+    /// How a streamed replay ended.
+    public enum Streamed {
+        case report(Report)
+        /// An event was earlier than one before it: the caller replays from memory, sorted.
+        case unsorted
+        /// The input could not be read (the message says why).
+        case failed(String)
+    }
+
+    /// Replays `source` as it is read, in one pass, so memory does not grow with the input:
+    /// for input already in time order, which is checked as it goes. Events are lent in place
+    /// (no copy per event). On a file the parsing threads hold back the events that trigger
+    /// nothing (most of them); the order is then checked per chunk, from the times of all its
+    /// events, before any of them is fed. `progress` is called every 10,000 events (and dead
+    /// letters) with how many there were so far.
+    public func stream(_ source: LendingSource, progress: ((Int) -> Void)? = nil) -> Streamed {
+        // JSON-lines events are a few hundred bytes each.
+        if source.size > 0 { reserve(events: Int(source.size / 256)) }
+        var bad = 0
+        var sorted = true
+        var count = 0
+        func counted() {
+            count += 1
+            if let progress, count % 10_000 == 0 { progress(count) }
+        }
+        let deadLetter: (DeadLetter, Int) -> Bool = { _, _ in
+            counted()
+            bad += 1
+            return true
+        }
+        let screens = (0..<source.workers).compactMap { _ in screen() }
+        let failure: String?
+        if source.workers > 0, screens.count == source.workers {
+            var latest = Int64.min
+            failure = source.read(screens: screens, screened: { chunk in
+                if !chunk.ordered || (chunk.first != .min && chunk.first < latest) {
+                    sorted = false
+                    return false
+                }
+                latest = max(latest, chunk.latest)
+                count += chunk.count
+                self.skip(chunk)
+                return true
+            }, event: { event, _ in
+                counted()
+                self.feed(event)
+                return true
+            }, deadLetter: deadLetter)
+        } else {
+            failure = source.read(event: { event, _ in
+                counted()
+                if event.pointee.time < self.lastTime {
+                    sorted = false
+                    return false
+                }
+                self.feed(event)
+                return true
+            }, deadLetter: deadLetter)
+        }
+        if let failure { return .failed(failure) }
+        return sorted ? .report(finish(deadLetters: bad)) : .unsorted
+    }
+}
+
 /// The catalog's cost model: a refund costs its amount, a voucher its amount times the
 /// redemption rate, a message its channel, a flag its tag, other actions their fixed or
 /// per-unit cost. Costs are in minor units of the catalog's currency.

@@ -240,6 +240,8 @@ struct DocumentationTests {
         let script = read(repositoryRoot.appendingPathComponent(".ci/run")).split(separator: "\n").map(String.init)
         #expect(script.last == command, ".ci/run must end with the README's test command")
         // The browser tests need Chromium, its driver and Selenium; the command installs them when missing.
-        #expect(command.contains("apt-get install -y -qq chromium chromium-driver") && command.contains("selenium==4.51.0"))
+        #expect(command.hasPrefix(".ci/test-tools && "))
+        let tools = read(repositoryRoot.appendingPathComponent(".ci/test-tools"))
+        #expect(tools.contains("apt-get install -y -qq chromium chromium-driver") && tools.contains("selenium==4.51.0"))
     }
 }

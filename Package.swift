@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "RedressSimulation", targets: ["RedressSimulation"]),
         .library(name: "RedressReview", targets: ["RedressReview"]),
         .library(name: "RedressLanguageServices", targets: ["RedressLanguageServices"]),
+        .library(name: "RedressService", targets: ["RedressService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -84,13 +85,26 @@ let package = Package(
         // What editors ask while rules are written (completion, hover, definitions, diagnostics
         // as you type), and the Language Server Protocol on top of it (`redress lsp`).
         .target(name: "RedressLanguageServices", dependencies: ["RedressSemantics", "RedressSyntax"]),
+        // `redress serve`: live evaluation behind HTTP, with group-committed acknowledgements and a
+        // durable outbox in the state's SQLite file.
+        .target(
+            name: "RedressService",
+            dependencies: [
+                "RedressRuntime", "RedressState", "RedressEngine", "RedressEvents", "RedressIR",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "redress",
             dependencies: [
                 "RedressSyntax", "RedressSemantics", "RedressIR", "RedressEvents", "RedressEngine", "RedressState", "RedressRuntime",
-                "RedressSimulation", "RedressReview", "RedressLanguageServices",
+                "RedressSimulation", "RedressReview", "RedressLanguageServices", "RedressService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Speed measurements; run in release mode (see Benchmarks/README.md). Never part of the tests.
@@ -113,6 +127,9 @@ let package = Package(
         .testTarget(name: "ReviewTests", dependencies: ["RedressReview", "RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSyntax"], exclude: ["Fixtures"]),
         .testTarget(name: "LanguageServicesTests", dependencies: ["RedressLanguageServices", "RedressSemantics", "RedressSyntax"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "ServiceTests", dependencies: [
+            "RedressService", "RedressRuntime", "RedressState", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics",
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
     ]
 )

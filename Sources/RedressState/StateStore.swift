@@ -222,8 +222,11 @@ public final class StateStore {
     /// Records a checkpoint: the changed entries (`Engine.takeChanges()`), the emitted decisions'
     /// keys, the position and the input it is in, and the events processed since the last
     /// checkpoint, in one transaction. Its work is proportional to the changes.
+    /// `alongside` writes more rows in the same transaction (`serve`'s outbox: its decisions are
+    /// durable exactly when the state that made them is).
     public func save(_ changes: StateChanges, outputBytes: Int64, deadLetterBytes: Int64, program fingerprint: String,
-                     emitted: [String], input: ConsumedInput? = nil, processed: ProcessedSegment = ProcessedSegment()) throws(StoreError) {
+                     emitted: [String], input: ConsumedInput? = nil, processed: ProcessedSegment = ProcessedSegment(),
+                     alongside: ((Database) throws -> Void)? = nil) throws(StoreError) {
         let state = changes.state
         let encoder = StateStore.pendingEncoder()
         do {
@@ -263,8 +266,29 @@ public final class StateStore {
                                      String(decoding: try encoder.encode(state.statistics), as: UTF8.self),
                                      input?.path, input.map { Int64(bitPattern: $0.device) }, input.map { Int64(bitPattern: $0.inode) },
                                      input?.bytes, input.map { Int64(bitPattern: $0.prefixHash) }])
+                try alongside?(db)
                 return db.totalChangesCount - before
             }
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    /// Every commit synced to disk before it returns (`synchronous = FULL`), for a caller that
+    /// acknowledges what it commits (`serve`): then an acknowledged commit survives a power loss,
+    /// not only the process being killed.
+    public func syncEveryCommit() throws(StoreError) {
+        do {
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    /// Runs `body` in one transaction on the store's connection (the tables of `serve`'s outbox).
+    public func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try database.write(body)
         } catch {
             throw .database("\(error)")
         }

@@ -1,0 +1,187 @@
+import Foundation
+import RedressIR
+import RedressEvents
+import RedressEngine
+import RedressState
+import RedressRuntime
+
+/// What one line of a request asks for: an event to evaluate, or a line that could not be read.
+public enum IngestItem: Sendable {
+    case event(Event)
+    case deadLetter(line: Int, reason: String)
+}
+
+/// What became of one line of a request.
+public enum IngestResult: Sendable, Equatable {
+    /// Evaluated now; its decisions are in the outbox. `line`: in the request, from 1.
+    case accepted(line: Int, id: String, decisions: [OutboxEntry])
+    /// Evaluated before (same id): the decisions it caused then, none made again.
+    case duplicate(line: Int, id: String, decisions: [OutboxEntry])
+    /// Not evaluated: why the line could not be read (request line number from 1).
+    case deadLetter(line: Int, reason: String)
+}
+
+/// A rule set served live: the program, its engine and state store, the watermark its deadlines
+/// fire on, the events it has processed (by id) and its outbox. Used by one thread only (the
+/// evaluator's). A shadow rule set would be a second instance with its own state file and
+/// outbox table.
+public final class LiveRuleSet {
+    public let program: Program
+    public let engine: Engine
+    let store: StateStore
+    public let outbox: DecisionOutbox
+    let watermark: Watermark
+    let processed: ProcessedEvents
+    /// Held for the process's life: the exclusive lock on the state file (no `run` or second
+    /// `serve` on it at the same time).
+    let stateLock: Int32
+    let fingerprint: String
+
+    /// What the next commit records: the ids of the events evaluated, and the outbox rows.
+    var fresh = ProcessedSegment()
+    var rows: [DecisionOutbox.Row] = []
+    /// Ids answered as duplicates in this group: their decisions are read back after the commit.
+    var retried: Set<String> = []
+    public private(set) var lastSequence: Int64
+
+    /// This process's counts (the engine's statistics hold the state's totals).
+    public private(set) var counts = Counts()
+    public struct Counts: Sendable, Equatable {
+        public var accepted = 0
+        public var duplicates = 0
+        public var deadLetters = 0
+        public var decisions = 0
+        public var deadlineDecisions = 0
+        public var commits = 0
+    }
+
+    public init(program: Program, state path: String, clock: TimeSource, lateness: Int64,
+                retention: Int64? = Engine.defaultRetention) throws(ServiceFailure) {
+        self.program = program
+        fingerprint = program.fingerprint
+        // The lock `run` takes: neither can open a state the other (or a second serve) is using.
+        do {
+            stateLock = try RunSession.lockState(path)
+        } catch {
+            throw ServiceFailure(error.message)
+        }
+        var engineState = EngineState()
+        do {
+            store = try StateStore(path: path)
+            try store.syncEveryCommit()
+            let loaded = try store.load(program: fingerprint, legacy: program.legacyFingerprint, path: path)
+            if let (_, saved) = loaded { engineState = saved }
+            if let retention, engineState.clock > .min, case let (horizon, overflow) = engineState.clock.subtractingReportingOverflow(retention), !overflow {
+                try store.dropProcessedEvents(before: horizon)
+            }
+            processed = try store.loadProcessed()
+            outbox = try DecisionOutbox(store: store, path: path)
+            lastSequence = try outbox.latestSequence()
+            engine = Engine(program: program, state: engineState)
+            engine.retention = retention
+            engine.trackChanges()
+            watermark = Watermark(engine: engine, clock: clock, lateness: lateness)
+            // A new state records the rules it belongs to at once.
+            if loaded == nil { try commit() }
+        } catch let failure as ServiceFailure {
+            close(stateLock)
+            throw failure
+        } catch {
+            close(stateLock)
+            throw ServiceFailure("\(error)")
+        }
+    }
+
+    deinit { close(stateLock) }
+
+    /// Evaluates a request's lines in order. Decisions are not durable until `commit`; the
+    /// decisions of duplicates are filled in by `answerDuplicates` after it.
+    public func evaluate(_ items: [IngestItem]) -> [IngestResult] {
+        var results: [IngestResult] = []
+        results.reserveCapacity(items.count)
+        for item in items {
+            switch item {
+            case .deadLetter(let line, let reason):
+                counts.deadLetters += 1
+                results.append(.deadLetter(line: line, reason: reason))
+            case .event(var event):
+                guard processed.insert(event.idHash) else {
+                    counts.duplicates += 1
+                    retried.insert(event.id)
+                    results.append(.duplicate(line: event.line, id: event.id, decisions: []))
+                    continue
+                }
+                fresh.append(event.idHash, time: event.time)
+                let requestLine = event.line
+                // Deadlines the clock or this event's time passed fire first, as the clock's.
+                record(watermark.admit(event.time) + engine.advance(to: event.time), origin: .deadline)
+                engine.state.position += 1
+                event.line = engine.state.position
+                let own = record(engine.process(event), origin: .event)
+                counts.accepted += 1
+                results.append(.accepted(line: requestLine, id: event.id, decisions: own))
+            }
+        }
+        return results
+    }
+
+    /// Fires the deadlines the wall clock (less the lateness) has passed; true if any fired.
+    @discardableResult
+    public func fireDue() -> Bool {
+        !record(watermark.fireDue(), origin: .deadline).isEmpty
+    }
+
+    /// How long the evaluator may wait before `fireDue` has something to do (milliseconds), or
+    /// nil when only an event can add a deadline.
+    public func millisecondsUntilDue() -> Int64? { watermark.millisecondsUntilDue() }
+
+    public var hasUncommitted: Bool { !fresh.isEmpty || !rows.isEmpty }
+
+    @discardableResult
+    func record(_ decisions: [Decision], origin: DecisionOrigin) -> [OutboxEntry] {
+        guard !decisions.isEmpty else { return [] }
+        var entries: [OutboxEntry] = []
+        entries.reserveCapacity(decisions.count)
+        for decision in decisions {
+            lastSequence += 1
+            let text = decision.jsonLine()
+            rows.append(DecisionOutbox.Row(sequence: lastSequence, origin: origin, eventID: decision.event.id, decision: text))
+            entries.append(OutboxEntry(sequence: lastSequence, decision: text))
+        }
+        if origin == .event { counts.decisions += decisions.count } else { counts.deadlineDecisions += decisions.count }
+        return entries
+    }
+
+    /// One transaction: the engine's changes, the events processed and the outbox rows, synced
+    /// to disk (`synchronous = FULL`) before it returns. Whatever it throws, nothing of this
+    /// group is durable, and the caller must not acknowledge it.
+    public func commit() throws(ServiceFailure) {
+        let rows = self.rows
+        let outbox = self.outbox
+        do {
+            try store.save(engine.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: fingerprint, emitted: [],
+                           processed: fresh, alongside: { db in try outbox.insert(rows, db) })
+        } catch {
+            throw ServiceFailure("cannot commit to the state: \(error)")
+        }
+        counts.commits += 1
+        fresh.removeAll()
+        self.rows.removeAll(keepingCapacity: true)
+    }
+
+    /// After a commit: the decisions each duplicate's first evaluation caused.
+    public func answerDuplicates(_ results: inout [[IngestResult]]) throws(ServiceFailure) {
+        guard !retried.isEmpty else { return }
+        let found = try outbox.entries(ofEvents: retried)
+        retried.removeAll()
+        for request in results.indices {
+            for index in results[request].indices {
+                if case .duplicate(let line, let id, _) = results[request][index] {
+                    results[request][index] = .duplicate(line: line, id: id, decisions: found[id] ?? [])
+                }
+            }
+        }
+    }
+
+    public var lateEvents: Int { watermark.lateEvents }
+}

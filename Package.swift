@@ -90,11 +90,13 @@ let package = Package(
         .target(
             name: "RedressService",
             dependencies: [
-                "RedressRuntime", "RedressState", "RedressEngine", "RedressEvents", "RedressIR",
+                "RedressSimulation", "RedressRuntime", "RedressState", "RedressEngine", "RedressEvents", "RedressIR",
+                "RedressSemantics", "RedressSyntax",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(

@@ -5,6 +5,7 @@ import NIOCore
 import ServiceLifecycle
 import RedressEvents
 import RedressEngine
+import RedressIR
 
 /// How `redress serve` listens and what it accepts.
 public struct ServeOptions: Sendable {
@@ -21,6 +22,9 @@ public struct ServeOptions: Sendable {
     public var bodyBudgetBytes = 256 << 20
     /// The longest `wait` a long-poll may ask for.
     public var longestWait: Duration = .seconds(60)
+    /// `GET /metrics` behind the token too (it is open by default: scrapers seldom send one,
+    /// and it holds counts, rule names and money totals, not decisions or customers).
+    public var metricsNeedToken = false
 
     public init() {}
 }
@@ -29,15 +33,36 @@ public struct ServeOptions: Sendable {
 /// outbox, checks the token and the limits. Evaluation itself is the evaluator's.
 public struct DecisionServer: Sendable {
     public let evaluator: Evaluator
-    let reader: EventReader
     public let options: ServeOptions
     let budget: BodyBudget
+    public let metrics: ServiceMetrics
+    /// Where the rule set is read again on a reload (nil: it cannot be; an IR file can).
+    let source: RuleSetSource?
+    /// The draft rule set evaluated beside the active one (`--shadow`), and the comparison.
+    public let shadow: Evaluator?
+    public let comparison: ShadowComparison?
+    let reloads = ReloadGate()
 
-    public init(evaluator: Evaluator, options: ServeOptions) {
+    public init(evaluator: Evaluator, options: ServeOptions, source: RuleSetSource? = nil, shadow: Evaluator? = nil,
+                metrics: ServiceMetrics = ServiceMetrics(), since: String = "") {
         self.evaluator = evaluator
-        reader = EventReader(program: evaluator.program)
         self.options = options
         budget = BodyBudget(bytes: options.bodyBudgetBytes)
+        self.metrics = metrics
+        self.source = source
+        self.shadow = shadow
+        let comparison = shadow.map { _ in ShadowComparison(since: since) }
+        self.comparison = comparison
+        // Counted on each evaluator's thread after its commits (set before either runs).
+        evaluator.observe = { group in
+            metrics.count(group, set: "active")
+            comparison?.add(group, side: .active)
+        }
+        shadow?.observe = { group in
+            metrics.count(group, set: "shadow")
+            comparison?.add(group, side: .shadow)
+        }
+        evaluator.shadow = shadow
     }
 
     /// The application, with the evaluator among its services: on SIGTERM or SIGINT the server
@@ -45,19 +70,36 @@ public struct DecisionServer: Sendable {
     /// what is queued and commits. `listening` gets the bound address ("127.0.0.1:8080").
     public func application(logger: Logger, listening: @escaping @Sendable (String) -> Void) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: RequestTiming(metrics: metrics))
         router.get("healthz") { _, _ in Self.text(.ok, "ok\n") }
         router.get("readyz") { _, _ in
             evaluator.isReady ? Self.text(.ok, "ready\n") : Self.text(.serviceUnavailable, "not ready\n")
         }
+        router.group("metrics").add(middleware: BearerToken(token: options.metricsNeedToken ? options.token : nil))
+            .get { _, _ in exposition() }
         let v1 = router.group("v1").add(middleware: BearerToken(token: options.token))
         v1.post("events") { request, _ in await ingest(request) }
-        v1.get("decisions") { request, _ in await decisions(request) }
+        v1.get("decisions") { request, _ in await decisions(request, from: evaluator, set: "active") }
         v1.get("status") { _, _ in Self.json(.ok, evaluator.currentStatus.json()) }
+        v1.post("ruleset/reload") { _, _ in await reload(trigger: "http").response }
+        if let shadow, let comparison {
+            v1.get("shadow/decisions") { request, _ in await decisions(request, from: shadow, set: "shadow") }
+            v1.get("shadow/report") { _, _ in
+                let status = shadow.currentStatus
+                return Self.json(.ok, comparison.json(shadow: status, queuedEvents: status.queuedEvents,
+                                                      droppedEvents: evaluator.currentStatus.shadowDropped, failure: shadow.failureMessage))
+            }
+        } else {
+            v1.get("shadow/{part}") { _, _ in Self.error(.notFound, "no shadow rule set: start serve with --shadow DRAFT_RULESET") }
+        }
         let host = options.host
+        // The shadow first: services stop in reverse order, so the active evaluator has
+        // handed over its last group before the shadow stops.
+        let services: [any Service] = shadow.map { [$0, evaluator] } ?? [evaluator]
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(host, port: options.port), serverName: nil),
-            services: [evaluator],
+            services: services,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 listening(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
@@ -85,6 +127,7 @@ public struct DecisionServer: Sendable {
         }
         let batch = request.headers[.contentType].map { $0.lowercased().hasPrefix("application/x-ndjson") } ?? false
         let body: IngestBody
+        let (generation, reader) = evaluator.currentReader
         do {
             body = try buffer.withUnsafeReadableBytes { bytes throws(IngestBody.LineTooLong) in
                 try IngestBody(bytes, batch: batch, reader: reader, maximumLineBytes: options.maximumLineBytes)
@@ -95,7 +138,15 @@ public struct DecisionServer: Sendable {
         guard !body.items.isEmpty else {
             return Self.error(.badRequest, batch ? "the batch holds no event" : "the body holds no event")
         }
-        switch await evaluator.submit(body.items) {
+        let lineLimit = options.maximumLineBytes
+        let parse: @Sendable (EventReader) -> [IngestItem] = { reader in
+            // Read again with another rule set's reader (a reload, or the shadow's): the lengths
+            // were checked already, so it cannot be refused now.
+            (try? buffer.withUnsafeReadableBytes { bytes throws(IngestBody.LineTooLong) in
+                try IngestBody(bytes, batch: batch, reader: reader, maximumLineBytes: lineLimit)
+            })?.items ?? []
+        }
+        switch await evaluator.submit(body.items, generation: generation, parse: parse) {
         case .done(let results):
             let accepted = results.contains { if case .deadLetter = $0 { false } else { true } }
             return Self.json(accepted ? .ok : .badRequest, IngestAnswer.json(results, blankLines: body.blankLines))
@@ -113,7 +164,7 @@ public struct DecisionServer: Sendable {
 
     // MARK: - Outbox
 
-    func decisions(_ request: Request) async -> Response {
+    func decisions(_ request: Request, from evaluator: Evaluator, set: String) async -> Response {
         let query = request.uri.queryParameters
         var after: Int64 = 0
         var limit = 100
@@ -121,6 +172,7 @@ public struct DecisionServer: Sendable {
         if let text = query["after"] {
             guard let value = Int64(text), value >= 0 else { return Self.error(.badRequest, "`after` takes a sequence number (0 or more), found \"\(text)\"") }
             after = value
+            metrics.consumerRead(set: set, after: value)
         }
         if let text = query["limit"] {
             guard let value = Int(text), (1...10_000).contains(value) else { return Self.error(.badRequest, "`limit` takes 1 to 10000, found \"\(text)\"") }
@@ -150,6 +202,67 @@ public struct DecisionServer: Sendable {
         }
     }
 
+    // MARK: - Operations
+
+    func exposition() -> Response {
+        var sets = [(set: "active", status: evaluator.currentStatus)]
+        if let shadow { sets.append((set: "shadow", status: shadow.currentStatus)) }
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition(sets))))
+    }
+
+    /// What a reload did: switched (200), refused with the checker's diagnostics (422), or
+    /// could not switch (503); the old rule set serves on unless it switched.
+    public struct ReloadOutcome: Sendable {
+        public var status: HTTPResponse.Status
+        public var body: String
+        public var switched: Bool
+        /// One line for the log.
+        public var summary: String
+
+        var response: Response { DecisionServer.json(status, body) }
+    }
+
+    /// Reads the rule set again and switches to it if it checks clean. Reloads run one at a
+    /// time (the HTTP route and SIGHUP alike), so the last one asked for is the one served.
+    public func reload(trigger: String) async -> ReloadOutcome {
+        await reloads.serially { () async -> ReloadOutcome in
+            let active = evaluator.program.fingerprint
+            guard let source else {
+                metrics.reload(outcome: "refused")
+                return ReloadOutcome(status: .conflict, body: "{\"switched\":false,\"error\":\"serve was started from an IR file; restart it to change the rules\",\"active\":\(JSONText.quote(active))}",
+                                     switched: false, summary: "refused: started from an IR file")
+            }
+            switch source.compile() {
+            case .failure(let rejection):
+                metrics.reload(outcome: "refused")
+                evaluator.logger.warning("reload refused; the old rule set serves on",
+                                         metadata: ["trigger": "\(trigger)", "reason": "\(rejection.message)", "fingerprint": "\(active)"])
+                return ReloadOutcome(status: .unprocessableContent,
+                                     body: "{\"switched\":false,\"error\":\(JSONText.quote(rejection.message)),\"active\":\(JSONText.quote(active))"
+                                        + ",\"diagnostics\":\(rejection.diagnosticsJSON?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "null")}",
+                                     switched: false, summary: "refused: \(rejection.message)")
+            case .success(let program):
+                guard program.fingerprint != active else {
+                    metrics.reload(outcome: "unchanged")
+                    return ReloadOutcome(status: .ok, body: "{\"switched\":false,\"unchanged\":true,\"active\":\(JSONText.quote(active))}",
+                                         switched: false, summary: "unchanged")
+                }
+                switch await evaluator.reload(program, trigger: trigger) {
+                case .success(let reload):
+                    metrics.reload(outcome: "switched")
+                    return ReloadOutcome(status: .ok, body: "{\"switched\":true,\"active\":\(JSONText.quote(reload.fingerprint)),\"reload\":\(reload.json())}",
+                                         switched: true, summary: "switched to \(reload.fingerprint)")
+                case .failure(let failure):
+                    metrics.reload(outcome: "failed")
+                    return ReloadOutcome(status: .serviceUnavailable,
+                                         body: "{\"switched\":false,\"error\":\(JSONText.quote(failure.message)),\"active\":\(JSONText.quote(active))}",
+                                         switched: false, summary: "failed: \(failure.message)")
+                }
+            }
+        }
+    }
+
     // MARK: - Responses
 
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
@@ -164,6 +277,38 @@ public struct DecisionServer: Sendable {
         var response = json(status, "{\"error\":\(JSONText.quote(message))}")
         if retryAfter { response.headers[.retryAfter] = "1" }
         return response
+    }
+}
+
+/// Runs reloads one after another.
+actor ReloadGate {
+    var busy = false
+    var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func serially<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        }
+        busy = true
+        let result = await body()
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        return result
+    }
+}
+
+/// Each request's latency into the metrics, by the route it matched (its pattern, so a client
+/// cannot make new series by inventing paths).
+struct RequestTiming<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServiceMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - start
+            metrics.request(route: context.endpointPath ?? "unmatched",
+                            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        return try await next(request, context)
     }
 }
 

@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 import ServiceLifecycle
+import RedressEngine
 import RedressEvents
 import RedressIR
 
@@ -13,7 +15,7 @@ public enum IngestOutcome: Sendable {
     case unavailable(String)
 }
 
-/// What one group commit did, for whoever counts (metrics would hook in here).
+/// What one group commit did, for whoever counts (the metrics, the shadow report).
 public struct CommittedGroup: Sendable {
     public var requests: Int
     public var results: [[IngestResult]]
@@ -21,6 +23,33 @@ public struct CommittedGroup: Sendable {
     /// Seconds from taking the group to its durable commit.
     public var seconds: Double
     public var latestSequence: Int64
+    /// The decisions committed, those of deadlines included, in outbox order.
+    public var decisions: [Decision] = []
+    /// Events evaluated, by type, and decisions held back, by `rule|reason`, in this group.
+    public var eventsByType: [String: Int] = [:]
+    public var heldBack: [String: Int] = [:]
+    /// The program that made them (a reload may come between two groups).
+    public var program: Program
+}
+
+/// A request's lines, queued for the evaluator. Parsed on the request's thread with the reader
+/// of the rule set served then (`generation`); parsed again on the evaluator's thread when a
+/// reload switched the rule set in between (its events then have another layout), or when
+/// not parsed at all (what the active set hands a shadow).
+struct Submission {
+    var items: [IngestItem]?
+    var generation: Int
+    /// Events it holds, as far as known when queued (what the queue limit counts).
+    var events: Int
+    var parse: @Sendable (EventReader) -> [IngestItem]
+    var answer: @Sendable (IngestOutcome) -> Void
+}
+
+/// A request to switch the rule set, answered once the evaluator did it (or could not).
+struct Switch {
+    var program: Program
+    var trigger: String
+    var answer: @Sendable (Result<RuleSetRecord.Reload, ServiceFailure>) -> Void
 }
 
 /// The one evaluator of a served rule set: a thread of its own owns the `LiveRuleSet` (its
@@ -32,16 +61,25 @@ public struct CommittedGroup: Sendable {
 ///
 /// The queue is bounded by the events it holds: past `queueLimit` a request is refused
 /// (HTTP 503) rather than held in memory without bound.
+///
+/// A reload switches the rule set on this thread between two groups (`reload`), so every event
+/// is read and evaluated by one rule set, never half of each. A shadow rule set (`--shadow`) has
+/// an evaluator of its own, which this one hands each committed request to, in order.
 public final class Evaluator: Service, @unchecked Sendable {
     let ruleSet: LiveRuleSet
-    /// The rule set's program and outbox, for the request threads (reads only).
-    public let program: Program
+    /// The outbox, for the request threads (reads only).
     public let outbox: DecisionOutbox
     public let queueLimit: Int
+    /// Which rule set it evaluates: `active`, or `shadow` (its metrics label).
+    public let role: String
     let condition = NSCondition()
     // Guarded by `condition`:
-    var queue: [(items: [IngestItem], answer: @Sendable (IngestOutcome) -> Void)] = []
+    var queue: [Submission] = []
     var queuedEvents = 0
+    var switches: [Switch] = []
+    /// The reader of the rule set served, and its number (one more per switch).
+    var reader: EventReader
+    var generation = 0
     var stopping = false
     var failure: String? = nil
     var running = false
@@ -51,23 +89,59 @@ public final class Evaluator: Service, @unchecked Sendable {
 
     /// The latest committed outbox sequence, for long-polling readers.
     public let committed: CommittedSequence
-    /// Called on the evaluator's thread after each commit (the place for counters).
+    /// Called on the evaluator's thread after each commit (the place for counters). Set before
+    /// the service runs.
     public var observe: (@Sendable (CommittedGroup) -> Void)? = nil
+    /// The shadow's evaluator, which each committed request is handed to (set before it runs).
+    public var shadow: Evaluator? = nil
+    /// Events the shadow refused (its queue full, or it failed): never evaluated by it.
+    var shadowDropped = 0
+    /// When false (a shadow), a failed commit ends this evaluator only: it is logged, and the
+    /// service waits for the others to stop instead of ending the process.
+    public var failureIsFatal = true
+    public var logger = Logger(label: "redress.serve")
+    /// The statistics at the last publication (what the next group's counts are measured from).
+    var published: EngineState.Statistics
 
-    public init(ruleSet: LiveRuleSet, queueLimit: Int, loadedAt: String) {
+    public init(ruleSet: LiveRuleSet, queueLimit: Int, loadedAt: String, role: String = "active") {
         self.ruleSet = ruleSet
-        program = ruleSet.program
         outbox = ruleSet.outbox
         self.queueLimit = queueLimit
+        self.role = role
+        reader = EventReader(program: ruleSet.program)
         committed = CommittedSequence(ruleSet.lastSequence)
+        published = ruleSet.engine.statistics
         status = ServiceStatus(fingerprint: ruleSet.program.fingerprint, rules: ruleSet.program.rules.count, loadedAt: loadedAt,
                                statistics: ruleSet.engine.statistics, counts: ruleSet.counts, latestSequence: ruleSet.lastSequence,
                                pendingDeadlines: ruleSet.engine.state.pending.count, lateEvents: 0, queuedEvents: 0, queueLimit: queueLimit)
+        status.stateKeys = ruleSet.engine.stateKeyCount
+        status.lastReload = try? ruleSet.reloads(limit: 1).first
     }
 
+    /// The program served now (it changes with a reload).
+    public var program: Program { condition.withLock { reader.program } }
+
+    /// The reader of the rule set served now, with its generation: a request parsed with it is
+    /// submitted with that generation.
+    public var currentReader: (generation: Int, reader: EventReader) { condition.withLock { (generation, reader) } }
+
     /// Queues a request's lines; `answer` is called once, from the evaluator's thread (or at
-    /// once when the request is refused).
+    /// once when the request is refused). Items made by the current reader need no `parse`.
     public func submit(_ items: [IngestItem], answer: @escaping @Sendable (IngestOutcome) -> Void) {
+        let generation = condition.withLock { self.generation }
+        submit(Submission(items: items, generation: generation, events: items.count, parse: { _ in items }, answer: answer))
+    }
+
+    /// Queues a request parsed with the reader of `generation`; `parse` reads its body again
+    /// should the rule set have switched before it is evaluated.
+    public func submit(_ items: [IngestItem], generation: Int, parse: @escaping @Sendable (EventReader) -> [IngestItem]) async -> IngestOutcome {
+        await withCheckedContinuation { continuation in
+            submit(Submission(items: items, generation: generation, events: items.count, parse: parse, answer: { continuation.resume(returning: $0) }))
+        }
+    }
+
+    func submit(_ submission: Submission) {
+        let answer = submission.answer
         condition.lock()
         if let failure {
             condition.unlock()
@@ -79,12 +153,12 @@ public final class Evaluator: Service, @unchecked Sendable {
         }
         // A request larger than the whole queue is taken when the queue is empty: refused
         // for ever otherwise, though its size is within the body limit.
-        if queuedEvents > 0, queuedEvents + items.count > queueLimit {
+        if queuedEvents > 0, queuedEvents + submission.events > queueLimit {
             condition.unlock()
             return answer(.overloaded)
         }
-        queue.append((items, answer))
-        queuedEvents += items.count
+        queue.append(submission)
+        queuedEvents += submission.events
         condition.signal()
         condition.unlock()
     }
@@ -94,6 +168,9 @@ public final class Evaluator: Service, @unchecked Sendable {
             submit(items) { continuation.resume(returning: $0) }
         }
     }
+
+    /// Why it stopped evaluating, if a commit failed.
+    public var failureMessage: String? { condition.withLock { failure } }
 
     /// Whether it evaluates (for `/readyz`): started, not stopping, not failed.
     public var isReady: Bool {
@@ -107,7 +184,23 @@ public final class Evaluator: Service, @unchecked Sendable {
         defer { condition.unlock() }
         var copy = status
         copy.queuedEvents = queuedEvents
+        copy.shadowDropped = shadowDropped
         return copy
+    }
+
+    /// Switches to `program` between two groups; answers with the reload recorded, or why the
+    /// old rule set goes on serving (the switch could not be written, or the service stops).
+    public func reload(_ program: Program, trigger: String) async -> Result<RuleSetRecord.Reload, ServiceFailure> {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            guard running, !stopping, failure == nil else {
+                condition.unlock()
+                return continuation.resume(returning: .failure(ServiceFailure(failure ?? "the service is stopping")))
+            }
+            switches.append(Switch(program: program, trigger: trigger, answer: { continuation.resume(returning: $0) }))
+            condition.signal()
+            condition.unlock()
+        }
     }
 
     /// The service's life: starts the thread, and on graceful shutdown lets it answer what is
@@ -115,12 +208,18 @@ public final class Evaluator: Service, @unchecked Sendable {
     /// a restart resumes from the last commit).
     public func run() async throws {
         start()
-        try await withGracefulShutdownHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                whenEnded(continuation)
+        do {
+            try await withGracefulShutdownHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    whenEnded(continuation)
+                }
+            } onGracefulShutdown: {
+                self.stop()
             }
-        } onGracefulShutdown: {
-            self.stop()
+        } catch let error as ServiceFailure where !failureIsFatal {
+            // A shadow that failed: the active rule set serves on; this one waits to be stopped.
+            logger.error("the \(role) rule set stopped evaluating", metadata: ["error": "\(error.message)"])
+            try? await gracefulShutdown()
         }
     }
 
@@ -166,6 +265,8 @@ public final class Evaluator: Service, @unchecked Sendable {
             queue.removeAll()
             queuedEvents = 0
         }
+        for request in switches { request.answer(.failure(ServiceFailure(self.failure ?? "the service stopped"))) }
+        switches.removeAll()
         endResult = result
         let continuation = ended
         ended = nil
@@ -177,7 +278,7 @@ public final class Evaluator: Service, @unchecked Sendable {
     func evaluateUntilStopped() throws(ServiceFailure) {
         while true {
             condition.lock()
-            while queue.isEmpty, !stopping {
+            while queue.isEmpty, switches.isEmpty, !stopping {
                 guard let wait = ruleSet.millisecondsUntilDue() else {
                     condition.wait()
                     continue
@@ -185,44 +286,109 @@ public final class Evaluator: Service, @unchecked Sendable {
                 if wait <= 0 { break }
                 if !condition.wait(until: Date(timeIntervalSinceNow: Double(wait) / 1000)) { break }
             }
-            let group = queue
+            var group = queue
             queue.removeAll(keepingCapacity: true)
             queuedEvents = 0
             let finishing = stopping && group.isEmpty
+            let pendingSwitches = stopping ? [] : switches
+            switches.removeAll()
+            let (current, reader) = (generation, self.reader)
             condition.unlock()
 
             let start = DispatchTime.now().uptimeNanoseconds
-            var results = group.map { ruleSet.evaluate($0.items) }
+            // Requests read by another rule set's reader (a switch came in between) are read again.
+            for index in group.indices where group[index].items == nil || group[index].generation != current {
+                group[index].items = group[index].parse(reader)
+            }
+            var results = group.map { ruleSet.evaluate($0.items ?? []) }
             let fired = ruleSet.fireDue()
             do throws(ServiceFailure) {
                 // A group of duplicates only has nothing to commit, but its answers to read back.
                 if ruleSet.hasUncommitted || finishing { try ruleSet.commit() }
                 try ruleSet.answerDuplicates(&results)
             } catch {
+                logger.error("commit failed; nothing of the group was acknowledged", metadata: ["set": "\(role)", "error": "\(error.message)"])
                 for request in group { request.answer(.unavailable("not durable: \(error.message)")) }
                 throw error
             }
             // Published before answering: a client that was answered and then reads the outbox
             // (or its status) sees what it was told.
             publish(group: results, fired: fired, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            handToShadow(group, results)
             for (request, result) in zip(group, results) { request.answer(.done(result)) }
+            for request in pendingSwitches { request.answer(switchRules(request)) }
             if finishing { return }
+        }
+    }
+
+    /// Hands the committed requests to the shadow, in the order they were evaluated; it reads
+    /// them with its own reader on its own thread. A full or failed shadow refuses them, and
+    /// they are counted, never waited for.
+    func handToShadow(_ group: [Submission], _ results: [[IngestResult]]) {
+        guard let shadow else { return }
+        for (request, result) in zip(group, results) {
+            let events = result.reduce(0) { if case .deadLetter = $1 { $0 } else { $0 + 1 } }
+            guard events > 0 else { continue }
+            shadow.submit(Submission(items: nil, generation: -1, events: events, parse: request.parse, answer: { [self] outcome in
+                if case .done = outcome { return }
+                condition.withLock { shadowDropped += events }
+            }))
+        }
+    }
+
+    /// Switches the rule set (between groups, nothing uncommitted); a failure leaves the old
+    /// one serving.
+    func switchRules(_ request: Switch) -> Result<RuleSetRecord.Reload, ServiceFailure> {
+        do throws(ServiceFailure) {
+            let reload = try ruleSet.switchRules(to: request.program, trigger: request.trigger)
+            let next = EventReader(program: ruleSet.program)
+            condition.withLock {
+                reader = next
+                generation += 1
+                status.fingerprint = reload.fingerprint
+                status.rules = reload.rules
+                status.loadedAt = reload.time
+                status.lastReload = reload
+                status.reloads += 1
+                status.pendingDeadlines = ruleSet.engine.state.pending.count
+                status.stateKeys = ruleSet.engine.stateKeyCount
+            }
+            logger.notice("switched rule set", metadata: ["set": "\(role)", "fingerprint": "\(reload.fingerprint)", "previous": "\(reload.previous)",
+                                                          "trigger": "\(reload.trigger)", "stateCarried": "\(reload.summary.carried)",
+                                                          "stateDropped": "\(reload.summary.dropped)"])
+            return .success(reload)
+        } catch {
+            logger.error("could not switch the rule set; the old one serves on", metadata: ["set": "\(role)", "error": "\(error.message)"])
+            return .failure(error)
         }
     }
 
     func publish(group: [[IngestResult]], fired: Bool, seconds: Double) {
         let engine = ruleSet.engine
+        let statistics = engine.statistics
         condition.lock()
-        status.statistics = engine.statistics
+        status.statistics = statistics
         status.counts = ruleSet.counts
         status.latestSequence = ruleSet.lastSequence
         status.pendingDeadlines = engine.state.pending.count
+        status.stateKeys = engine.stateKeyCount
         status.lateEvents = ruleSet.lateEvents
         condition.unlock()
         committed.publish(ruleSet.lastSequence)
+        let decisions = ruleSet.takeDecided()
         if let observe, !group.isEmpty || fired {
             observe(CommittedGroup(requests: group.count, results: group, deadlineFired: fired, seconds: seconds,
-                                   latestSequence: ruleSet.lastSequence))
+                                   latestSequence: ruleSet.lastSequence, decisions: decisions,
+                                   eventsByType: Self.difference(statistics.eventsByType, published.eventsByType),
+                                   heldBack: Self.difference(statistics.heldBack, published.heldBack), program: ruleSet.program))
         }
+        published = statistics
+    }
+
+    /// What grew from `before` to `now`, by key.
+    static func difference(_ now: [String: Int], _ before: [String: Int]) -> [String: Int] {
+        var grown: [String: Int] = [:]
+        for (key, count) in now where count > before[key, default: 0] { grown[key] = count - before[key, default: 0] }
+        return grown
     }
 }

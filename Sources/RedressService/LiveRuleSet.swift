@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import RedressIR
 import RedressEvents
 import RedressEngine
@@ -23,19 +24,27 @@ public enum IngestResult: Sendable, Equatable {
 
 /// A rule set served live: the program, its engine and state store, the watermark its deadlines
 /// fire on, the events it has processed (by id) and its outbox. Used by one thread only (the
-/// evaluator's). A shadow rule set would be a second instance with its own state file and
-/// outbox table.
+/// evaluator's). A shadow rule set (`--shadow`) is a second instance with its own state file
+/// and outbox.
 public final class LiveRuleSet {
-    public let program: Program
-    public let engine: Engine
+    /// Replaced together by `switchRules` (a reload), on the evaluator's thread between groups.
+    public private(set) var program: Program
+    public private(set) var engine: Engine
+    private(set) var watermark: Watermark
+    public private(set) var fingerprint: String
     let store: StateStore
     public let outbox: DecisionOutbox
-    let watermark: Watermark
     let processed: ProcessedEvents
     /// Held for the process's life: the exclusive lock on the state file (no `run` or second
     /// `serve` on it at the same time).
     let stateLock: Int32
-    let fingerprint: String
+    let clock: TimeSource
+    let lateness: Int64
+    let retention: Int64?
+    /// Late events counted by the watermarks of rule sets this one replaced (this process).
+    var lateEventsBefore = 0
+    /// Decisions made since the last commit, for whoever counts them (metrics, the shadow report).
+    var decided: [Decision] = []
 
     /// What the next commit records: the ids of the events evaluated, and the outbox rows.
     var fresh = ProcessedSegment()
@@ -59,6 +68,9 @@ public final class LiveRuleSet {
                 retention: Int64? = Engine.defaultRetention) throws(ServiceFailure) {
         self.program = program
         fingerprint = program.fingerprint
+        self.clock = clock
+        self.lateness = lateness
+        self.retention = retention
         // The lock `run` takes: neither can open a state the other (or a second serve) is using.
         do {
             stateLock = try RunSession.lockState(path)
@@ -69,8 +81,8 @@ public final class LiveRuleSet {
         do {
             store = try StateStore(path: path)
             try store.syncEveryCommit()
-            let loaded = try store.load(program: fingerprint, legacy: program.legacyFingerprint, path: path)
-            if let (_, saved) = loaded { engineState = saved }
+            let loaded = try RuleSetRecord.load(store, program: program, path: path)
+            if let saved = loaded?.state { engineState = saved }
             if let retention, engineState.clock > .min, case let (horizon, overflow) = engineState.clock.subtractingReportingOverflow(retention), !overflow {
                 try store.dropProcessedEvents(before: horizon)
             }
@@ -79,10 +91,20 @@ public final class LiveRuleSet {
             lastSequence = try outbox.latestSequence()
             engine = Engine(program: program, state: engineState)
             engine.retention = retention
-            engine.trackChanges()
+            // A state carried over from other rules is written whole by the first commit (an
+            // engine that tracks nothing hands over everything, replacing the old rows).
+            if loaded?.migration == nil { engine.trackChanges() }
             watermark = Watermark(engine: engine, clock: clock, lateness: lateness)
-            // A new state records the rules it belongs to at once.
-            if loaded == nil { try commit() }
+            // The state records the rules it belongs to at once, with their program (what a
+            // later switch carries the state from), and a switch made while it was stopped.
+            try commit(alongside: { db in
+                try RuleSetRecord.record(program, db)
+                if let loaded, let migration = loaded.migration {
+                    try RuleSetRecord.recordReload(RuleSetRecord.Reload(time: TimeFormat.format(timestamp: clock.now), fingerprint: program.fingerprint,
+                                                                        previous: loaded.previousFingerprint, rules: program.rules.count,
+                                                                        trigger: "startup", summary: migration), db)
+                }
+            })
         } catch let failure as ServiceFailure {
             close(stateLock)
             throw failure
@@ -142,6 +164,7 @@ public final class LiveRuleSet {
         guard !decisions.isEmpty else { return [] }
         var entries: [OutboxEntry] = []
         entries.reserveCapacity(decisions.count)
+        decided += decisions
         for decision in decisions {
             lastSequence += 1
             let text = decision.jsonLine()
@@ -155,12 +178,15 @@ public final class LiveRuleSet {
     /// One transaction: the engine's changes, the events processed and the outbox rows, synced
     /// to disk (`synchronous = FULL`) before it returns. Whatever it throws, nothing of this
     /// group is durable, and the caller must not acknowledge it.
-    public func commit() throws(ServiceFailure) {
+    public func commit(alongside more: ((Database) throws -> Void)? = nil) throws(ServiceFailure) {
         let rows = self.rows
         let outbox = self.outbox
         do {
             try store.save(engine.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: fingerprint, emitted: [],
-                           processed: fresh, alongside: { db in try outbox.insert(rows, db) })
+                           processed: fresh, alongside: { db in
+                               try outbox.insert(rows, db)
+                               try more?(db)
+                           })
         } catch {
             throw ServiceFailure("cannot commit to the state: \(error)")
         }
@@ -183,5 +209,48 @@ public final class LiveRuleSet {
         }
     }
 
-    public var lateEvents: Int { watermark.lateEvents }
+    public var lateEvents: Int { lateEventsBefore + watermark.lateEvents }
+
+    /// The decisions made since the last call (committed by then), emptied.
+    func takeDecided() -> [Decision] {
+        defer { decided.removeAll(keepingCapacity: true) }
+        return decided
+    }
+
+    /// Switches to another program between groups (nothing uncommitted): the state of rules
+    /// that keep their names is carried over (`StateMigration`), and the whole state, the
+    /// program and the reload are written in one synced transaction. If that fails, nothing
+    /// changed: the old program goes on serving.
+    public func switchRules(to new: Program, trigger: String) throws(ServiceFailure) -> RuleSetRecord.Reload {
+        guard !hasUncommitted else { throw ServiceFailure("the rule set can only switch between groups") }
+        let (carried, summary) = StateMigration.carry(engine.snapshot(), from: program, to: new)
+        let next = Engine(program: new, state: carried)
+        next.retention = retention
+        let reload = RuleSetRecord.Reload(time: TimeFormat.format(timestamp: clock.now), fingerprint: new.fingerprint, previous: fingerprint,
+                                          rules: new.rules.count, trigger: trigger, summary: summary)
+        do {
+            // Not tracked yet: the first changes are the whole state, replacing the old one's rows.
+            try store.save(next.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: new.fingerprint, emitted: [], alongside: { db in
+                try RuleSetRecord.record(new, db)
+                try RuleSetRecord.recordReload(reload, db)
+            })
+        } catch {
+            throw ServiceFailure("cannot record the new rule set in the state: \(error)")
+        }
+        lateEventsBefore += watermark.lateEvents
+        program = new
+        engine = next
+        fingerprint = new.fingerprint
+        watermark = Watermark(engine: next, clock: clock, lateness: lateness)
+        return reload
+    }
+
+    /// The reloads recorded in the state, latest first.
+    public func reloads(limit: Int) throws(ServiceFailure) -> [RuleSetRecord.Reload] {
+        do {
+            return try store.write { db in try RuleSetRecord.reloads(db, limit: limit) }
+        } catch {
+            throw ServiceFailure("cannot read the reloads: \(error)")
+        }
+    }
 }

@@ -15,13 +15,22 @@ public struct ServiceStatus: Sendable {
     public var lateEvents: Int
     public var queuedEvents: Int
     public var queueLimit: Int
+    /// Keys the engine's state holds (a gauge of its memory).
+    public var stateKeys = 0
+    /// The latest switch of rule set recorded in the state (by any process), and how many this
+    /// process made.
+    public var lastReload: RuleSetRecord.Reload? = nil
+    public var reloads = 0
+    /// Events the shadow refused (the active set's status only).
+    public var shadowDropped = 0
 
     /// Keys in a fixed order, by-type counts sorted: the same state reads the same.
     public func json() -> String {
         let types = statistics.eventsByType.sorted { $0.key < $1.key }
             .map { "\(JSONText.quote($0.key)):\($0.value)" }.joined(separator: ",")
         return "{\"ruleSet\":{\"fingerprint\":\(JSONText.quote(fingerprint)),\"rules\":\(rules),\"loadedAt\":\(JSONText.quote(loadedAt))}"
-            + ",\"state\":{\"events\":\(statistics.events),\"eventsByType\":{\(types)},\"decisions\":\(statistics.decisions),\"pendingDeadlines\":\(pendingDeadlines)}"
+            + ",\"state\":{\"events\":\(statistics.events),\"eventsByType\":{\(types)},\"decisions\":\(statistics.decisions),\"pendingDeadlines\":\(pendingDeadlines),\"keys\":\(stateKeys)}"
+            + ",\"reloads\":{\"thisProcess\":\(reloads),\"last\":\(lastReload?.json() ?? "null")}"
             + ",\"process\":{\"accepted\":\(counts.accepted),\"duplicates\":\(counts.duplicates),\"deadLetters\":\(counts.deadLetters)"
             + ",\"decisions\":\(counts.decisions),\"deadlineDecisions\":\(counts.deadlineDecisions),\"lateEvents\":\(lateEvents),\"commits\":\(counts.commits)}"
             + ",\"outbox\":{\"latest\":\(latestSequence)}"

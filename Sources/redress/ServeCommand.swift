@@ -11,8 +11,10 @@ struct Serve: ParsableCommand {
         discussion: """
             POST /v1/events (one JSON event, or JSON lines with Content-Type: application/x-ndjson) answers once the \
             events and their decisions are durable; GET /v1/decisions?after=CURSOR reads the outbox; GET /healthz, \
-            /readyz, /v1/status. On startup it prints `listening on http://HOST:PORT`. SIGTERM or SIGINT: stops \
-            accepting, finishes the requests in flight, commits, exits 0.
+            /readyz, /v1/status, /metrics (Prometheus). POST /v1/ruleset/reload or SIGHUP reads the rule set again \
+            and switches to it if it checks clean. --shadow DRAFT evaluates a draft beside it: GET \
+            /v1/shadow/decisions, /v1/shadow/report. On startup it prints `listening on http://HOST:PORT`; logs go \
+            to standard error. SIGTERM or SIGINT: stops accepting, finishes the requests in flight, commits, exits 0.
             Exit status: 0 stopped by a signal, 1 the rule set has errors, 2 usage, state or server error.
             """)
 
@@ -43,6 +45,19 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Keep keys without a window this long after their last use, in event time; `none` keeps them for ever.", valueName: "DURATION"))
     var retention: String = "400d"
 
+    @Option(help: ArgumentHelp("A draft rule set evaluated beside the active one on every event, with its own state and outbox; never delivered.",
+                               valueName: "DRAFT_RULESET"))
+    var shadow: String?
+
+    @Option(help: ArgumentHelp("The shadow's state file (default: the --state path with .shadow added).", valueName: "DB"))
+    var shadowState: String?
+
+    @Flag(help: "Put GET /metrics behind the bearer token too (open by default).")
+    var metricsNeedToken = false
+
+    @Option(help: ArgumentHelp("Log level on standard error: trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
+    var logLevel: String = "notice"
+
     @Option(help: "Schema file to use instead of the nearest schema.yaml.")
     var schema: String?
 
@@ -72,24 +87,66 @@ struct Serve: ParsableCommand {
             }
             retentionMs = ms
         }
+        options.metricsNeedToken = metricsNeedToken
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            Output.error("error: --log-level takes trace, debug, info, notice, warning, error or critical (found \"\(logLevel)\")")
+            throw ExitCode(2)
+        }
+        let shadowPath = shadowState ?? state + ".shadow"
+        if shadow != nil, Serve.sameFile(shadowPath, state) {
+            Output.error("error: --shadow-state must be another file than --state")
+            throw ExitCode(2)
+        }
         if options.token == nil, !Serve.isLoopback(options.host) {
             Output.error("warning: listening on \(options.host) without a token: anyone who reaches it can send events and read decisions")
         }
+        // Structured logs (swift-log) on standard error: standard output carries the address only.
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "redress.serve")
+        let source = RuleSetSource(paths: ruleSet, schema: schema, catalog: catalog)
         let program = try RuleSetInput.compile(ruleSet, schema: schema, catalog: catalog)
+        let draft = try shadow.map { try RuleSetInput.compile([$0], schema: schema, catalog: catalog) }
+        let started = TimeFormat.format(timestamp: WallClock().now)
         let live: LiveRuleSet
+        var shadowEvaluator: Evaluator? = nil
         do {
             live = try LiveRuleSet(program: program, state: state, clock: WallClock(), lateness: latenessMs, retention: retentionMs)
+            if let draft {
+                let twin = try LiveRuleSet(program: draft, state: shadowPath, clock: WallClock(), lateness: latenessMs, retention: retentionMs)
+                shadowEvaluator = Evaluator(ruleSet: twin, queueLimit: queueLimit, loadedAt: started, role: "shadow")
+            }
         } catch {
             Output.error("error: \(error.message)")
             throw ExitCode(2)
         }
-        let evaluator = Evaluator(ruleSet: live, queueLimit: queueLimit, loadedAt: TimeFormat.format(timestamp: WallClock().now))
-        let server = DecisionServer(evaluator: evaluator, options: options)
-        var logger = Logger(label: "redress.serve")
-        logger.logLevel = .notice
+        let evaluator = Evaluator(ruleSet: live, queueLimit: queueLimit, loadedAt: started)
+        evaluator.logger = logger
+        shadowEvaluator?.logger = logger
+        // The shadow's failure must not end the service: it is logged, and the active set serves on.
+        shadowEvaluator?.failureIsFatal = false
+        // An IR file is not read again: what it was compiled from is not known.
+        let reloadable = !(ruleSet.count == 1 && ruleSet[0].hasSuffix(".json"))
+        let server = DecisionServer(evaluator: evaluator, options: options, source: reloadable ? source : nil, shadow: shadowEvaluator, since: started)
+        logger.notice("starting", metadata: ["ruleSet": "\(ruleSet.joined(separator: " "))", "fingerprint": "\(program.fingerprint)", "rules": "\(program.rules.count)",
+                                             "state": "\(state)", "shadow": "\(draft.map { "\($0.fingerprint) in \(shadowPath)" } ?? "none")"])
         let application = server.application(logger: logger) { address in
             Output.write("listening on http://\(address)\n")
         }
+        // SIGHUP: read the rule set again, as POST /v1/ruleset/reload does.
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler {
+            Task {
+                let outcome = await server.reload(trigger: "sighup")
+                logger.notice("SIGHUP reload", metadata: ["outcome": "\(outcome.summary)"])
+            }
+        }
+        hangup.resume()
+        defer { hangup.cancel() }
         // The command line is synchronous; the server runs on Swift's concurrency (and NIO's
         // threads) while this thread waits for it to end.
         let ending = Ending()
@@ -103,6 +160,7 @@ struct Serve: ParsableCommand {
             finished.signal()
         }
         finished.wait()
+        logger.notice("stopped", metadata: ["failure": "\(ending.failure ?? "none")"])
         if let failure = ending.failure {
             Output.error("error: \(failure)")
             Output.error("note: what was acknowledged is in the state; start again with the same --state to go on")
@@ -158,6 +216,13 @@ struct Serve: ParsableCommand {
             throw ExitCode(2)
         }
         return text
+    }
+
+    /// Whether two paths name one file (the same path, or the same file already there).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        if URL(fileURLWithPath: a).standardizedFileURL == URL(fileURLWithPath: b).standardizedFileURL { return true }
+        var first = stat(), second = stat()
+        return stat(a, &first) == 0 && stat(b, &second) == 0 && first.st_dev == second.st_dev && first.st_ino == second.st_ino
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -146,7 +146,7 @@ public struct DecisionServer: Sendable {
                 try IngestBody(bytes, batch: batch, reader: reader, maximumLineBytes: lineLimit)
             })?.items ?? []
         }
-        switch await evaluator.submit(body.items, generation: generation, parse: parse) {
+        switch await evaluator.submit(body.items, generation: generation, bytes: buffer.readableBytes, parse: parse) {
         case .done(let results):
             let accepted = results.contains { if case .deadLetter = $0 { false } else { true } }
             return Self.json(accepted ? .ok : .badRequest, IngestAnswer.json(results, blankLines: body.blankLines))

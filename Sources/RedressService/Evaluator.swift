@@ -39,8 +39,10 @@ public struct CommittedGroup: Sendable {
 struct Submission {
     var items: [IngestItem]?
     var generation: Int
-    /// Events it holds, as far as known when queued (what the queue limit counts).
+    /// Events it holds, as far as known when queued (what the queue limit counts), and the
+    /// bytes of the body it keeps (what `queueByteLimit` counts).
     var events: Int
+    var bytes = 0
     var parse: @Sendable (EventReader) -> [IngestItem]
     var answer: @Sendable (IngestOutcome) -> Void
 }
@@ -76,6 +78,7 @@ public final class Evaluator: Service, @unchecked Sendable {
     // Guarded by `condition`:
     var queue: [Submission] = []
     var queuedEvents = 0
+    var queuedBytes = 0
     var switches: [Switch] = []
     /// The reader of the rule set served, and its number (one more per switch).
     var reader: EventReader
@@ -99,6 +102,9 @@ public final class Evaluator: Service, @unchecked Sendable {
     /// When false (a shadow), a failed commit ends this evaluator only: it is logged, and the
     /// service waits for the others to stop instead of ending the process.
     public var failureIsFatal = true
+    /// The most bytes of request bodies its queue may keep (nil: not counted). A shadow keeps
+    /// the bodies it has yet to read past their requests' end; this bounds that memory.
+    public var queueByteLimit: Int? = nil
     public var logger = Logger(label: "redress.serve")
     /// The statistics at the last publication (what the next group's counts are measured from).
     var published: EngineState.Statistics
@@ -134,9 +140,10 @@ public final class Evaluator: Service, @unchecked Sendable {
 
     /// Queues a request parsed with the reader of `generation`; `parse` reads its body again
     /// should the rule set have switched before it is evaluated.
-    public func submit(_ items: [IngestItem], generation: Int, parse: @escaping @Sendable (EventReader) -> [IngestItem]) async -> IngestOutcome {
+    public func submit(_ items: [IngestItem], generation: Int, bytes: Int = 0, parse: @escaping @Sendable (EventReader) -> [IngestItem]) async -> IngestOutcome {
         await withCheckedContinuation { continuation in
-            submit(Submission(items: items, generation: generation, events: items.count, parse: parse, answer: { continuation.resume(returning: $0) }))
+            submit(Submission(items: items, generation: generation, events: items.count, bytes: bytes, parse: parse,
+                              answer: { continuation.resume(returning: $0) }))
         }
     }
 
@@ -157,8 +164,13 @@ public final class Evaluator: Service, @unchecked Sendable {
             condition.unlock()
             return answer(.overloaded)
         }
+        if let queueByteLimit, queuedBytes > 0, queuedBytes + submission.bytes > queueByteLimit {
+            condition.unlock()
+            return answer(.overloaded)
+        }
         queue.append(submission)
         queuedEvents += submission.events
+        queuedBytes += submission.bytes
         condition.signal()
         condition.unlock()
     }
@@ -289,11 +301,16 @@ public final class Evaluator: Service, @unchecked Sendable {
             var group = queue
             queue.removeAll(keepingCapacity: true)
             queuedEvents = 0
+            queuedBytes = 0
             let finishing = stopping && group.isEmpty
-            let pendingSwitches = stopping ? [] : switches
+            let pendingSwitches = switches
             switches.removeAll()
             let (current, reader) = (generation, self.reader)
+            let refuseSwitches = stopping
             condition.unlock()
+            if refuseSwitches {
+                for request in pendingSwitches { request.answer(.failure(ServiceFailure("the service is stopping"))) }
+            }
 
             let start = DispatchTime.now().uptimeNanoseconds
             // Requests read by another rule set's reader (a switch came in between) are read again.
@@ -316,7 +333,7 @@ public final class Evaluator: Service, @unchecked Sendable {
             publish(group: results, fired: fired, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             handToShadow(group, results)
             for (request, result) in zip(group, results) { request.answer(.done(result)) }
-            for request in pendingSwitches { request.answer(switchRules(request)) }
+            if !refuseSwitches { for request in pendingSwitches { request.answer(switchRules(request)) } }
             if finishing { return }
         }
     }
@@ -329,7 +346,7 @@ public final class Evaluator: Service, @unchecked Sendable {
         for (request, result) in zip(group, results) {
             let events = result.reduce(0) { if case .deadLetter = $1 { $0 } else { $0 + 1 } }
             guard events > 0 else { continue }
-            shadow.submit(Submission(items: nil, generation: -1, events: events, parse: request.parse, answer: { [self] outcome in
+            shadow.submit(Submission(items: nil, generation: -1, events: events, bytes: request.bytes, parse: request.parse, answer: { [self] outcome in
                 if case .done = outcome { return }
                 condition.withLock { shadowDropped += events }
             }))

@@ -134,7 +134,10 @@ public final class ServiceMetrics: Sendable {
             let cursor = cursors.highest(set)
             registry.makeGauge(descriptor: Self.cursor, labels: [label]).set(cursor)
             registry.makeGauge(descriptor: Self.lag, labels: [label]).set(max(0, status.latestSequence - cursor))
-            if set == "active" { registry.makeGauge(descriptor: Self.shadowDropped, labels: [label]).set(Int64(status.shadowDropped)) }
+            // Counted by the active set, which hands events over; one series, no `set`.
+            if set == "shadow", let active = sets.first(where: { $0.set == "active" }) {
+                registry.makeGauge(descriptor: Self.shadowDropped).set(Int64(active.status.shadowDropped))
+            }
         }
         return registry.emitToString()
     }

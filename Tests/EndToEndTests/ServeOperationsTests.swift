@@ -241,6 +241,10 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         let fine = try await http("POST", server.base.appendingPathComponent("v1/events"), body: deliveredEvent("e5", shipment: "S5"))
         #expect(fine.status == 200 && amounts(fine) == ["5.00 EUR"])
         #expect(try await http("GET", server.base.appendingPathComponent("readyz")).status == 200)
+        // What it did not commit is counted, not lost silently: e3 and e4 (the failed group), e5 (refused after).
+        let failed = try await http("GET", reportURL).body
+        #expect(((json(failed)["shadow"] as? [String: Any])?["droppedEvents"] as? Int) == 3, "\(failed)")
+        #expect(metric(try await http("GET", server.base.appendingPathComponent("metrics")).body, "redress_shadow_dropped_events") == 3)
         #expect(server.stop(SIGTERM) == 0, "\(server.stderr)")
         #expect(server.stderr.contains("the shadow rule set stopped evaluating"))
     }

@@ -145,7 +145,7 @@ public enum StateMigration {
     static func carry(_ pending: EngineState.Pending, from old: Program, to new: Program, ruleMap: [Int: Int]) -> EngineState.Pending? {
         let draft = pending.draft
         guard let rule = ruleMap[draft.rule], let absence = new.rules[rule].absence,
-              old.events.indices.contains(pending.awaitedEvent),
+              old.events.indices.contains(pending.awaitedEvent), new.events.indices.contains(absence.event),
               new.events[absence.event].name == old.events[pending.awaitedEvent].name,
               let keySlot = slotName(pending.keySlot, old).flatMap(new.slot(named:)) else { return nil }
         var keys: [Int: String] = [:]

@@ -128,8 +128,10 @@ public final class ShadowComparison: @unchecked Sendable {
         let report: ReportJSON = lock.withLock {
             let (active, draft) = (tallies[0], tallies[1])
             let program = active.program ?? draft.program
+            // The catalog's currency (an IR file could name one it does not hold: then minor units, no code).
+            let currency = program.flatMap { $0.currencies.indices.contains(Int($0.catalog.currency)) ? $0.currencies[Int($0.catalog.currency)].code : nil }
             func money(_ minor: Int64) -> String {
-                guard let program else { return String(minor) }
+                guard let program, currency != nil else { return String(minor) }
                 return ValueText.describe(RuntimeValue(.money, minor, unit: program.catalog.currency), program: program)
             }
             let names = Set(active.byRule.keys).union(draft.byRule.keys)
@@ -146,7 +148,7 @@ public final class ShadowComparison: @unchecked Sendable {
             differing.sort { $0.subject < $1.subject }
             let delta = Self.add(draft.cost, active.cost == .min ? .max : -active.cost)
             return ReportJSON(
-                since: since, currency: program.map { $0.currencies[Int($0.catalog.currency)].code } ?? "",
+                since: since, currency: currency ?? "",
                 active: SideJSON(fingerprint: active.fingerprint, events: active.events, decisions: active.decisions,
                                  cost: money(active.cost), costMinor: active.cost),
                 shadow: SideJSON(fingerprint: draft.fingerprint.isEmpty ? status.fingerprint : draft.fingerprint, events: draft.events,

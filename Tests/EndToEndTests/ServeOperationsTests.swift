@@ -196,6 +196,49 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         #expect(amounts(retry) == ["5.00 EUR"], "a retry answers with what was decided then")
     }
 
+    @Test func clientsSendingThroughAReloadAreAllAnsweredEachEventByOneRuleSet() async throws {
+        let rules = try temporaryRuleSet(["mission.rules": missionRule])
+        let server = try ServedRedress([rules.path, "--state", scratchPath("serve", ".sqlite").path])
+        let events = server.base.appendingPathComponent("v1/events")
+        try missionRule.replacingOccurrences(of: "refund 5 EUR", with: "refund 7 EUR").write(to: rules.appendingPathComponent("mission.rules"),
+                                                                                            atomically: true, encoding: .utf8)
+        // Four clients send 40 events each while the rule set is switched under them (status and body of each answer).
+        let answers = try await withThrowingTaskGroup(of: [[String]].self) { group in
+            for client in 0..<4 {
+                group.addTask {
+                    var answers: [[String]] = []
+                    for index in 0..<40 {
+                        let answer = try await http("POST", events, body: deliveredEvent("c\(client)-\(index)", shipment: "S\(client)-\(index)"))
+                        answers.append([String(answer.status), answer.body])
+                    }
+                    return answers
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(50))
+                let answer = try await http("POST", server.base.appendingPathComponent("v1/ruleset/reload"))
+                return [[String(answer.status), answer.body]]
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }.map { HTTPAnswer(status: Int($0[0]) ?? 0, body: $0[1]) }
+        let reload = try #require(answers.first { $0.json["switched"] != nil })
+        #expect(reload.status == 200 && reload.json["switched"] as? Bool == true, "\(reload.body)")
+        let ingested = answers.filter { $0.json["switched"] == nil }
+        #expect(ingested.count == 160 && ingested.allSatisfy { $0.status == 200 }, "no request refused during the switch")
+        // Each event was decided by one rule set: one refund, of either amount, never none or both.
+        #expect(ingested.allSatisfy { ["5.00 EUR"] == amounts($0) || ["7.00 EUR"] == amounts($0) })
+        #expect(amounts(try await http("POST", events, body: deliveredEvent("after", shipment: "after"))) == ["7.00 EUR"])
+    }
+
+    @Test func servedFromAnIRFileAReloadSaysThereIsNothingToReadAgain() async throws {
+        let rules = try temporaryRuleSet(["mission.rules": missionRule])
+        let ir = scratchPath("mission", ".json")
+        #expect(try redress(["compile", rules.path, "--out", ir.path]).status == 0)
+        let server = try ServedRedress([ir.path, "--state", scratchPath("serve", ".sqlite").path])
+        let answer = try await http("POST", server.base.appendingPathComponent("v1/ruleset/reload"))
+        #expect(answer.status == 409 && answer.json["switched"] as? Bool == false && (answer.json["error"] as? String)?.contains("IR file") == true)
+    }
+
     @Test func aShadowEvaluatesEveryEventApartAndIsComparedWithTheActiveSet() async throws {
         let rules = try temporaryRuleSet(["mission.rules": missionRule])
         let draft = try temporaryRuleSet(["mission.rules": missionRule.replacingOccurrences(of: "> 2d", with: "> 4d")])

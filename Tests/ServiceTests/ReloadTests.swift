@@ -125,3 +125,55 @@ func accepted(_ results: [IngestResult]) -> [[OutboxEntry]] {
         #expect(StateMigration.carry(state, from: before, to: perOrder).0.limitUses.isEmpty)
     }
 }
+
+extension StateMigrationTests {
+    /// The example shop (policies, an exclusive group, history aggregates, absence rules) in a
+    /// directory of its own, its files renamed by `rename`: rule order follows file names.
+    func shop(_ rename: [String: String] = [:]) throws -> Program {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redress-shop-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let source = repositoryRoot.appendingPathComponent("rules/shop")
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name.hasSuffix(".rules") || name.hasSuffix(".yaml") {
+            guard !name.hasSuffix(".test.yaml") else { continue }
+            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: directory.appendingPathComponent(rename[name] ?? name))
+        }
+        guard case .success(let program) = RuleSetSource(paths: [directory.path]).compile() else {
+            Issue.record("rules/shop does not compile")
+            throw ServiceFailure("rules/shop does not compile")
+        }
+        return program
+    }
+
+    /// The engine's state after the first 1,500 events of the shop's history (absence deadlines still pending).
+    func replayed(_ program: Program) throws -> EngineState {
+        let history = try String(contentsOf: repositoryRoot.appendingPathComponent("rules/shop/events/history.jsonl"), encoding: .utf8)
+        let text = history.split(separator: "\n").prefix(1500).joined(separator: "\n")
+        let engine = Engine(program: program)
+        for case .event(let event) in try body(text, program: program).items { _ = engine.process(event) }
+        return engine.snapshot()
+    }
+
+    @Test func rulesReorderedCarryTheStateTheNewOrderWouldHaveMade() throws {
+        let before = try shop()
+        // `alarms.rules` last: every rule after it moves up; policies, groups and aggregates are numbered afresh.
+        let after = try shop(["alarms.rules": "zz-alarms.rules"])
+        #expect(before.rules.map(\.name) != after.rules.map(\.name))
+        #expect(before.fingerprint != after.fingerprint)
+        let state = try replayed(before)
+        #expect(!state.limitUses.isEmpty, "limits")
+        #expect(!state.history.isEmpty, "aggregates")
+        #expect(!state.pending.isEmpty, "absence deadlines")
+        #expect(!state.groupUses.isEmpty || !state.capUses.isEmpty, "groups or caps")
+        let (carried, summary) = StateMigration.carry(state, from: before, to: after)
+        #expect(summary.dropped == 0 && summary.historyDropped == 0 && summary.pendingDropped == 0)
+        let own = try replayed(after)
+        #expect(carried.limitUses == own.limitUses)
+        #expect(carried.capUses == own.capUses)
+        #expect(carried.groupUses == own.groupUses)
+        #expect(carried.history == own.history)
+        #expect(carried.occurrences == own.occurrences)
+        #expect(carried.answered == own.answered)
+        #expect(carried.pending == own.pending)
+        #expect(carried.pending.values.map(\.draft.rule).sorted() == own.pending.values.map(\.draft.rule).sorted())
+    }
+}

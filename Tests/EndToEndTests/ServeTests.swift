@@ -81,6 +81,27 @@ import Testing
         #expect(try await http("GET", URL(string: "\(server.base)/v1/decisions?wait=soon")!).status == 400)
     }
 
+    @Test func aDeadlineFiresIntoTheOutboxOnTheWallClockWithNoFurtherEvent() async throws {
+        let rules = try temporaryRuleSet(["absence.rules": "rule not_shipped on order.placed unless shipment.shipped within 48h then send dispatch_delay_notice\n"]).path
+        let server = try ServedRedress([rules, "--state", scratchPath("serve", ".sqlite").path, "--lateness", "0s"])
+        // Placed 48 hours less a second or two ago (whole seconds, as the event's time says): the
+        // deadline passes on the wall clock a second or two from now.
+        let placed = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 48 * 3600 + 2).rounded(.down))
+        let formatter = ISO8601DateFormatter()
+        let event = "{\"event\":\"order.placed\",\"time\":\"\(formatter.string(from: placed))\",\"id\":\"p1\",\"order\":{\"id\":\"O1\",\"total\":\"50.00 EUR\"},"
+            + "\"customer\":{\"id\":\"C1\",\"tier\":\"VIP\",\"country\":\"DE\"}}"
+        let answer = try await http("POST", server.base.appendingPathComponent("v1/events"), body: event)
+        #expect((answer.json["results"] as? [[String: Any]])?.first?["decisions"] as? [Any] != nil)
+        let polled = try await http("GET", URL(string: "\(server.base)/v1/decisions?after=0&wait=30s")!)
+        let decisions = try #require(polled.json["decisions"] as? [[String: Any]])
+        #expect(decisions.map { $0["rule"] as? String } == ["not_shipped"])
+        #expect(decisions.first?["key"] as? String == "not_shipped|order:O1|1")
+        #expect(Date().timeIntervalSince(placed.addingTimeInterval(48 * 3600)) >= 0, "not before the deadline")
+        let status = try await http("GET", server.base.appendingPathComponent("v1/status")).json
+        #expect((status["process"] as? [String: Any])?["deadlineDecisions"] as? Int == 1)
+        #expect((status["state"] as? [String: Any])?["pendingDeadlines"] as? Int == 0)
+    }
+
     @Test func withATokenEveryV1RequestNeedsItAndNothingIsEvaluatedWithout() async throws {
         let tokenFile = scratchPath("token")
         try "s3cret-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)

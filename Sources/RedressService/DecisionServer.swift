@@ -233,7 +233,12 @@ public struct DecisionServer: Sendable {
                 return ReloadOutcome(status: .conflict, body: "{\"switched\":false,\"error\":\"serve was started from an IR file; restart it to change the rules\",\"active\":\(JSONText.quote(active))}",
                                      switched: false, summary: "refused: started from an IR file")
             }
-            switch source.compile() {
+            // Off the request threads: checking a large rule set takes a while, and those few
+            // threads serve every other request meanwhile.
+            let compiled = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Program, RuleSetSource.Rejection>, Never>) in
+                DispatchQueue.global().async { continuation.resume(returning: source.compile()) }
+            }
+            switch compiled {
             case .failure(let rejection):
                 metrics.reload(outcome: "refused")
                 evaluator.logger.warning("reload refused; the old rule set serves on",

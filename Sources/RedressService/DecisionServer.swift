@@ -80,7 +80,7 @@ public struct DecisionServer: Sendable {
         let v1 = router.group("v1").add(middleware: BearerToken(token: options.token))
         v1.post("events") { request, _ in await ingest(request) }
         v1.get("decisions") { request, _ in await decisions(request, from: evaluator, set: "active") }
-        v1.get("status") { _, _ in Self.json(.ok, evaluator.currentStatus.json()) }
+        v1.get("status") { _, _ in Self.json(.ok, statusJSON()) }
         v1.post("ruleset/reload") { _, _ in await reload(trigger: "http").response }
         if let shadow, let comparison {
             v1.get("shadow/decisions") { request, _ in await decisions(request, from: shadow, set: "shadow") }
@@ -203,6 +203,18 @@ public struct DecisionServer: Sendable {
     }
 
     // MARK: - Operations
+
+    /// `/v1/status`: the active set's, with the shadow's rule set and progress when there is one.
+    func statusJSON() -> String {
+        var text = evaluator.currentStatus.json()
+        guard let shadow, text.hasSuffix("}") else { return text }
+        let status = shadow.currentStatus
+        text.removeLast()
+        return text + ",\"shadow\":{\"fingerprint\":\(JSONText.quote(status.fingerprint)),\"rules\":\(status.rules)"
+            + ",\"events\":\(status.counts.accepted),\"decisions\":\(status.counts.decisions + status.counts.deadlineDecisions)"
+            + ",\"queuedEvents\":\(status.queuedEvents),\"droppedEvents\":\(evaluator.currentStatus.shadowDropped)"
+            + ",\"failure\":\(shadow.failureMessage.map(JSONText.quote) ?? "null")}}"
+    }
 
     func exposition() -> Response {
         var sets = [(set: "active", status: evaluator.currentStatus)]

@@ -261,6 +261,10 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         #expect(disagreements["count"] as? Int == 1)
         #expect((disagreements["shown"] as? [[String: Any]])?.first?["subject"] as? String == "shipment:S1")
 
+        let status = json(try await http("GET", server.base.appendingPathComponent("v1/status")).body)
+        #expect((status["shadow"] as? [String: Any])?["events"] as? Int == 2)
+        #expect((status["shadow"] as? [String: Any])?["decisions"] as? Int == 1)
+        #expect((status["process"] as? [String: Any])?["decisions"] as? Int == 2, "the active set's own counts")
         // Its decisions are in its own outbox, never in the one consumers read.
         let active = try await http("GET", URL(string: "\(server.base)/v1/decisions?after=0")!)
         let shadow = try await http("GET", URL(string: "\(server.base)/v1/shadow/decisions?after=0")!)

@@ -110,8 +110,21 @@ public final class ServiceMetrics: Sendable {
     /// One HTTP request's latency, by route (the route's pattern, never the raw path: a path
     /// a client makes up must not make a new series).
     public func request(route: String, seconds: Double) {
-        registry.makeDurationHistogram(descriptor: Self.requests, labels: [("route", route)], buckets: Self.requestBuckets)
-            .recordNanoseconds(Int64(max(0, seconds) * 1e9))
+        // Per request: the histogram is looked up in a small table of our own (the registry checks
+        // names and labels on each lookup).
+        let histogram = routes.lock.withLock {
+            if let known = routes.histograms[route] { return known }
+            let made = registry.makeDurationHistogram(descriptor: Self.requests, labels: [("route", route)], buckets: Self.requestBuckets)
+            routes.histograms[route] = made
+            return made
+        }
+        histogram.recordNanoseconds(Int64(max(0, seconds) * 1e9))
+    }
+
+    let routes = Routes()
+    final class Routes: @unchecked Sendable {
+        let lock = NSLock()
+        var histograms: [String: DurationHistogram] = [:]
     }
 
     public func reload(outcome: String) {

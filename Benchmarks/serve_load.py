@@ -84,8 +84,8 @@ def ensure_wrk():
     subprocess.run(["apt-get", "install", "-y", "wrk"], check=True)
 
 
-def start_server(binary, state):
-    server = subprocess.Popen([binary, "serve", os.path.join(ROOT, "rules/shop"), "--state", state, "--listen", "127.0.0.1:0",
+def start_server(binary, rules, state):
+    server = subprocess.Popen([binary, "serve", rules, "--state", state, "--listen", "127.0.0.1:0",
                                "--queue-limit", "1000000"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = server.stdout.readline()
@@ -120,6 +120,7 @@ def main():
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--batch-connections", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rules", default=os.path.join(ROOT, "rules/shop"), help="the rule set served (default rules/shop)")
     arguments = parser.parse_args()
     if not os.access(arguments.binary, os.X_OK):
         sys.exit(f"{arguments.binary} is missing: swift build -c release --product redress")
@@ -130,7 +131,7 @@ def main():
             file.write(LUA)
         events = os.path.join(ROOT, "rules/shop/events/history.jsonl")
         state = os.path.join(scratch, "state.sqlite")
-        server, url = start_server(arguments.binary, state)
+        server, url = start_server(arguments.binary, arguments.rules, state)
         try:
             single = load(url, lua, events, 1, arguments.seconds, arguments.connections, arguments.threads, "single")
             batches = load(url, lua, events, 1000, arguments.seconds, arguments.batch_connections, arguments.threads, "batch")
@@ -138,7 +139,7 @@ def main():
         finally:
             server.send_signal(signal.SIGTERM)
             _, stderr = server.communicate(timeout=60)
-        print(f"rules/shop (24 rules), events from history.jsonl with new ids, durable acknowledgements (synchronous = FULL)")
+        print(f"{os.path.relpath(arguments.rules, ROOT)}, events from history.jsonl with new ids, durable acknowledgements (synchronous = FULL)")
         for name, result, connections in [("single events", single, arguments.connections),
                                           ("1,000-event batches", batches, arguments.batch_connections)]:
             print(f"{name}: {result['events_per_second']:,.0f} events/s over {connections} connections, "

@@ -86,7 +86,7 @@ public struct DecisionServer: Sendable {
             v1.get("shadow/decisions") { request, _ in await decisions(request, from: shadow, set: "shadow") }
             v1.get("shadow/report") { _, _ in
                 let status = shadow.currentStatus
-                return Self.json(.ok, comparison.json(shadow: status, queuedEvents: status.queuedEvents,
+                return Self.json(.ok, comparison.json(active: evaluator.currentStatus, shadow: status, queuedEvents: status.queuedEvents,
                                                       droppedEvents: evaluator.currentStatus.shadowDropped, failure: shadow.failureMessage))
             }
         } else {

@@ -207,7 +207,8 @@ public final class Evaluator: Service, @unchecked Sendable {
             condition.lock()
             guard running, !stopping, failure == nil else {
                 condition.unlock()
-                return continuation.resume(returning: .failure(ServiceFailure(failure ?? "the service is stopping")))
+                let reason = failure ?? (stopping ? "the service is stopping" : "the service is not evaluating yet")
+                return continuation.resume(returning: .failure(ServiceFailure(reason)))
             }
             switches.append(Switch(program: program, trigger: trigger, answer: { continuation.resume(returning: $0) }))
             condition.signal()

@@ -124,7 +124,9 @@ public final class ShadowComparison: @unchecked Sendable {
 
     /// The report as JSON (keys sorted, rows by the size of the change then name, subjects
     /// by name): the same evaluations give the same text. At most `shown` subjects are listed.
-    public func json(shadow status: ServiceStatus, queuedEvents: Int, droppedEvents: Int, failure: String?, shown: Int = 100) -> String {
+    /// `active` and `shadow`: the evaluators' status now (the fingerprints they serve).
+    public func json(active: ServiceStatus, shadow status: ServiceStatus, queuedEvents: Int, droppedEvents: Int, failure: String?, shown: Int = 100) -> String {
+        let activeStatus = active
         let report: ReportJSON = lock.withLock {
             let (active, draft) = (tallies[0], tallies[1])
             let program = active.program ?? draft.program
@@ -149,9 +151,9 @@ public final class ShadowComparison: @unchecked Sendable {
             let delta = Self.add(draft.cost, active.cost == .min ? .max : -active.cost)
             return ReportJSON(
                 since: since, currency: currency ?? "",
-                active: SideJSON(fingerprint: active.fingerprint, events: active.events, decisions: active.decisions,
+                active: SideJSON(fingerprint: activeStatus.fingerprint, events: active.events, decisions: active.decisions,
                                  cost: money(active.cost), costMinor: active.cost),
-                shadow: SideJSON(fingerprint: draft.fingerprint.isEmpty ? status.fingerprint : draft.fingerprint, events: draft.events,
+                shadow: SideJSON(fingerprint: status.fingerprint, events: draft.events,
                                    decisions: draft.decisions, cost: money(draft.cost), costMinor: draft.cost,
                                    queuedEvents: queuedEvents, droppedEvents: droppedEvents, failure: failure),
                 deltaMinor: delta, byRule: rows,

@@ -63,7 +63,7 @@ func sample(_ text: String, _ series: String) -> Double? {
         comparison.add(try group(draft, lines), side: .shadow)
         let status = ServiceStatus(fingerprint: draft.fingerprint, rules: 1, loadedAt: "", statistics: EngineState().statistics,
                                    counts: LiveRuleSet.Counts(), latestSequence: 1, pendingDeadlines: 0, lateEvents: 0, queuedEvents: 0, queueLimit: 10)
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(comparison.json(shadow: status, queuedEvents: 0, droppedEvents: 0, failure: nil).utf8))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(comparison.json(active: status, shadow: status, queuedEvents: 0, droppedEvents: 0, failure: nil).utf8))
                                   as? [String: Any])
         #expect((report["active"] as? [String: Any])?["decisions"] as? Int == 2)
         #expect((report["shadow"] as? [String: Any])?["decisions"] as? Int == 1)
@@ -78,7 +78,7 @@ func sample(_ text: String, _ series: String) -> Double? {
         #expect(subject == "shipment:S1")
         #expect(shadowSide == [])
         // Deterministic: the same evaluations read the same.
-        #expect(comparison.json(shadow: status, queuedEvents: 0, droppedEvents: 0, failure: nil)
-                == comparison.json(shadow: status, queuedEvents: 0, droppedEvents: 0, failure: nil))
+        #expect(comparison.json(active: status, shadow: status, queuedEvents: 0, droppedEvents: 0, failure: nil)
+                == comparison.json(active: status, shadow: status, queuedEvents: 0, droppedEvents: 0, failure: nil))
     }
 }

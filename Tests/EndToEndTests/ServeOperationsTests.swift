@@ -98,9 +98,10 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         try "t0ken\n".write(to: tokenFile, atomically: true, encoding: .utf8)
         let rules = try temporaryRuleSet(["mission.rules": missionRule])
         let server = try ServedRedress([rules.path, "--state", scratchPath("serve", ".sqlite").path, "--token-file", tokenFile.path])
-        // Two late VIP deliveries (decided), one a day late (not), a retry, a line that is no event.
+        // Two late VIP deliveries (decided), one a day late (not), S1 again under another id (held back by the
+        // rule's limit of one per shipment), a retry, a line that is no event.
         let batch = [deliveredEvent("e1", shipment: "S1"), deliveredEvent("e2", shipment: "S2"), deliveredEvent("e3", shipment: "S3", delay: "1d"),
-                     deliveredEvent("e1", shipment: "S1"), "{broken"].joined(separator: "\n")
+                     deliveredEvent("e4", shipment: "S1"), deliveredEvent("e1", shipment: "S1"), "{broken"].joined(separator: "\n")
         let answer = try await http("POST", server.base.appendingPathComponent("v1/events"), body: batch, contentType: "application/x-ndjson", token: "t0ken")
         #expect(answer.status == 200)
         _ = try await http("GET", URL(string: "\(server.base)/v1/decisions?after=1")!, token: "t0ken")
@@ -110,7 +111,8 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         #expect(scraped.status == 200)
         #expect((scraped.headers["Content-Type"] as? String)?.hasPrefix("text/plain; version=0.0.4") == true)
         let text = scraped.body
-        #expect(metric(text, #"redress_events_total{set="active",type="shipment.delivered"}"#) == 3)
+        #expect(metric(text, #"redress_events_total{set="active",type="shipment.delivered"}"#) == 4)
+        #expect(metric(text, #"redress_held_back_total{set="active",rule="mission",policy="limit"}"#) == 1)
         #expect(metric(text, #"redress_duplicate_events_total{set="active"}"#) == 1)
         #expect(metric(text, #"redress_dead_letters_total{set="active"}"#) == 1)
         #expect(metric(text, #"redress_decisions_total{set="active",rule="mission"}"#) == 2)

@@ -65,7 +65,7 @@ public final class LiveRuleSet {
     }
 
     public init(program: Program, state path: String, clock: TimeSource, lateness: Int64,
-                retention: Int64? = Engine.defaultRetention) throws(ServiceFailure) {
+                retention: Int64? = Engine.defaultRetention, synced: Bool = true) throws(ServiceFailure) {
         self.program = program
         fingerprint = program.fingerprint
         self.clock = clock
@@ -80,7 +80,11 @@ public final class LiveRuleSet {
         var engineState = EngineState()
         do {
             store = try StateStore(path: path)
-            try store.syncEveryCommit()
+            // `synced`: each commit on disk before it returns (what an acknowledgement needs). A
+            // shadow acknowledges nothing: its commits survive the process being killed, and a
+            // power loss takes it back to an earlier commit (the events after it are then missing
+            // from its comparison, never delivered twice: it delivers nothing).
+            if synced { try store.syncEveryCommit() }
             let loaded = try RuleSetRecord.load(store, program: program, path: path)
             if let saved = loaded?.state { engineState = saved }
             if let retention, engineState.clock > .min, case let (horizon, overflow) = engineState.clock.subtractingReportingOverflow(retention), !overflow {

@@ -116,7 +116,8 @@ struct Serve: ParsableCommand {
         do {
             live = try LiveRuleSet(program: program, state: state, clock: WallClock(), lateness: latenessMs, retention: retentionMs)
             if let draft {
-                let twin = try LiveRuleSet(program: draft, state: shadowPath, clock: WallClock(), lateness: latenessMs, retention: retentionMs)
+                let twin = try LiveRuleSet(program: draft, state: shadowPath, clock: WallClock(), lateness: latenessMs, retention: retentionMs,
+                                           synced: false)
                 shadowEvaluator = Evaluator(ruleSet: twin, queueLimit: queueLimit, loadedAt: started, role: "shadow")
             }
         } catch {

@@ -7,7 +7,8 @@ import RedressRuntime
 
 /// What one line of a request asks for: an event to evaluate, or a line that could not be read.
 public enum IngestItem: Sendable {
-    case event(Event)
+    /// An event and its JSON text (logged until the next checkpoint; see `IngestGroup`).
+    case event(Event, line: [UInt8])
     case deadLetter(line: Int, reason: String)
 }
 
@@ -22,9 +23,14 @@ public enum IngestResult: Sendable, Equatable {
 }
 
 /// A rule set served live: the program, its engine and state store, the watermark its deadlines
-/// fire on, the events it has processed (by id) and its outbox. Used by one thread only (the
-/// evaluator's). A shadow rule set would be a second instance with its own state file and
-/// outbox table.
+/// fire on, the events it has processed (by id), its outbox and its ingest log. Used by one
+/// thread only (the evaluator's). A shadow rule set would be a second instance with its own
+/// state file and outbox table.
+///
+/// A group commit makes durable the ids of the events evaluated, their decisions (the outbox)
+/// and the events themselves (the ingest log); the engine's state is checkpointed every
+/// `checkpointEvery` events, when the evaluator is idle, and at shutdown. A restart loads the
+/// checkpoint and evaluates the logged events again (`IngestGroup`).
 public final class LiveRuleSet {
     public let program: Program
     public let engine: Engine
@@ -36,13 +42,21 @@ public final class LiveRuleSet {
     /// `serve` on it at the same time).
     let stateLock: Int32
     let fingerprint: String
+    let hasDeadlines: Bool
 
-    /// What the next commit records: the ids of the events evaluated, and the outbox rows.
+    /// What the next commit records: the ids of the events evaluated, the outbox rows, the log.
     var fresh = ProcessedSegment()
     var rows: [DecisionOutbox.Row] = []
+    var group: IngestGroup
     /// Ids answered as duplicates in this group: their decisions are read back after the commit.
     var retried: Set<String> = []
     public private(set) var lastSequence: Int64
+    /// Events logged since the engine's state was last checkpointed (replayed on a restart).
+    public private(set) var sinceCheckpoint = 0
+    /// 10,000, as `run --state`: a checkpoint rewrites every key changed since the last, and
+    /// after a crash at most this many events are evaluated again on startup (milliseconds).
+    public let checkpointEvery: Int
+    public static let defaultCheckpointEvery = 10_000
 
     /// This process's counts (the engine's statistics hold the state's totals).
     public private(set) var counts = Counts()
@@ -53,12 +67,19 @@ public final class LiveRuleSet {
         public var decisions = 0
         public var deadlineDecisions = 0
         public var commits = 0
+        public var checkpoints = 0
+        /// Events evaluated again on startup from the ingest log.
+        public var replayed = 0
+        /// Events whose time was behind the watermark when they arrived.
+        public var lateEvents = 0
     }
 
     public init(program: Program, state path: String, clock: TimeSource, lateness: Int64,
-                retention: Int64? = Engine.defaultRetention) throws(ServiceFailure) {
+                retention: Int64? = Engine.defaultRetention, checkpointEvery: Int = LiveRuleSet.defaultCheckpointEvery) throws(ServiceFailure) {
         self.program = program
+        self.checkpointEvery = max(1, checkpointEvery)
         fingerprint = program.fingerprint
+        hasDeadlines = program.rules.contains { $0.absence != nil }
         // The lock `run` takes: neither can open a state the other (or a second serve) is using.
         do {
             stateLock = try RunSession.lockState(path)
@@ -76,13 +97,16 @@ public final class LiveRuleSet {
             }
             processed = try store.loadProcessed()
             outbox = try DecisionOutbox(store: store, path: path)
+            try IngestLog.create(store)
             lastSequence = try outbox.latestSequence()
             engine = Engine(program: program, state: engineState)
             engine.retention = retention
             engine.trackChanges()
             watermark = Watermark(engine: engine, clock: clock, lateness: lateness)
+            group = IngestGroup(firstSequence: lastSequence)
+            try replay(IngestLog.groups(store))
             // A new state records the rules it belongs to at once.
-            if loaded == nil { try commit() }
+            if loaded == nil { try checkpoint() }
         } catch let failure as ServiceFailure {
             close(stateLock)
             throw failure
@@ -94,6 +118,52 @@ public final class LiveRuleSet {
 
     deinit { close(stateLock) }
 
+    /// Evaluates the groups logged since the checkpoint again, as they were evaluated live; their
+    /// decisions are in the outbox already, and must come out the same.
+    func replay(_ groups: [IngestGroup]) throws(ServiceFailure) {
+        guard var sequence = groups.first?.firstSequence else { return }
+        // Each decision made again must be the one the outbox holds at its sequence.
+        let recorded = try outbox.entries(after: sequence, limit: Int.max)
+        func check(_ decisions: [Decision]) throws(ServiceFailure) {
+            for decision in decisions {
+                let index = Int(sequence - (groups[0].firstSequence))
+                sequence += 1
+                guard index < recorded.count, recorded[index].decision == decision.jsonLine() else {
+                    throw ServiceFailure("evaluating the state's ingest log again gave another decision at sequence \(sequence) than the outbox holds: the state was changed outside redress")
+                }
+            }
+        }
+        let reader = EventReader(program: program)
+        var event = Event(slotCount: program.slots.count)
+        for logged in groups {
+            guard logged.firstSequence == sequence else {
+                throw ServiceFailure("the state's ingest log does not follow on from itself (sequence \(logged.firstSequence) after \(sequence))")
+            }
+            for entry in logged.events {
+                let failure = entry.line.withUnsafeBufferPointer { reader.read($0, number: 0, into: &event) }
+                if let failure { throw ServiceFailure("an event of the state's ingest log does not read: \(failure)") }
+                let (deadlines, own) = step(event, mark: entry.mark)
+                try check(deadlines + own)
+                counts.replayed += 1
+                sinceCheckpoint += 1
+            }
+            if logged.fireMark > .min { try check(engine.advance(to: logged.fireMark)) }
+        }
+        guard sequence == lastSequence else {
+            throw ServiceFailure("the state's ingest log gives decisions up to \(sequence), the outbox holds \(lastSequence): the state was changed outside redress")
+        }
+    }
+
+    /// One event, live or replayed: the deadlines the watermark (`mark`) and the event's time
+    /// passed fire first, then the event is evaluated.
+    func step(_ event: Event, mark: Int64) -> (deadlines: [Decision], own: [Decision]) {
+        let deadlines = engine.advance(to: mark) + engine.advance(to: event.time)
+        engine.state.position += 1
+        var numbered = event
+        numbered.line = engine.state.position
+        return (deadlines, engine.process(numbered))
+    }
+
     /// Evaluates a request's lines in order. Decisions are not durable until `commit`; the
     /// decisions of duplicates are filled in by `answerDuplicates` after it.
     public func evaluate(_ items: [IngestItem]) -> [IngestResult] {
@@ -104,7 +174,7 @@ public final class LiveRuleSet {
             case .deadLetter(let line, let reason):
                 counts.deadLetters += 1
                 results.append(.deadLetter(line: line, reason: reason))
-            case .event(var event):
+            case .event(let event, let line):
                 guard processed.insert(event.idHash) else {
                     counts.duplicates += 1
                     retried.insert(event.id)
@@ -112,14 +182,14 @@ public final class LiveRuleSet {
                     continue
                 }
                 fresh.append(event.idHash, time: event.time)
-                let requestLine = event.line
-                // Deadlines the clock or this event's time passed fire first, as the clock's.
-                record(watermark.admit(event.time) + engine.advance(to: event.time), origin: .deadline)
-                engine.state.position += 1
-                event.line = engine.state.position
-                let own = record(engine.process(event), origin: .event)
+                // The watermark as `Watermark.admit` has it, kept in the log for a replay.
+                let mark = watermark.current
+                if hasDeadlines, event.time < mark { counts.lateEvents += 1 }
+                group.events.append(IngestGroup.Entry(mark: mark, line: line))
+                let (deadlines, own) = step(event, mark: mark)
+                record(deadlines, origin: .deadline)
                 counts.accepted += 1
-                results.append(.accepted(line: requestLine, id: event.id, decisions: own))
+                results.append(.accepted(line: event.line, id: event.id, decisions: record(own, origin: .event)))
             }
         }
         return results
@@ -128,14 +198,20 @@ public final class LiveRuleSet {
     /// Fires the deadlines the wall clock (less the lateness) has passed; true if any fired.
     @discardableResult
     public func fireDue() -> Bool {
-        !record(watermark.fireDue(), origin: .deadline).isEmpty
+        guard hasDeadlines else { return false }
+        let mark = watermark.current
+        let pending = engine.state.pending.count
+        let decisions = engine.advance(to: mark)
+        // Logged when it changed anything (a deadline held back by a policy makes no decision).
+        if !decisions.isEmpty || engine.state.pending.count != pending { group.fireMark = mark }
+        return !record(decisions, origin: .deadline).isEmpty
     }
 
     /// How long the evaluator may wait before `fireDue` has something to do (milliseconds), or
     /// nil when only an event can add a deadline.
     public func millisecondsUntilDue() -> Int64? { watermark.millisecondsUntilDue() }
 
-    public var hasUncommitted: Bool { !fresh.isEmpty || !rows.isEmpty }
+    public var hasUncommitted: Bool { !fresh.isEmpty || !rows.isEmpty || !group.isEmpty }
 
     @discardableResult
     func record(_ decisions: [Decision], origin: DecisionOrigin) -> [OutboxEntry] {
@@ -152,21 +228,47 @@ public final class LiveRuleSet {
         return entries
     }
 
-    /// One transaction: the engine's changes, the events processed and the outbox rows, synced
-    /// to disk (`synchronous = FULL`) before it returns. Whatever it throws, nothing of this
-    /// group is durable, and the caller must not acknowledge it.
+    /// One transaction, synced to disk (`synchronous = FULL`) before it returns: the events'
+    /// ids, the outbox rows and the ingest log, or, every `checkpointEvery` events, the engine's
+    /// changes in place of the log. Whatever it throws, nothing of this group is durable, and
+    /// the caller must not acknowledge it.
     public func commit() throws(ServiceFailure) {
-        let rows = self.rows
-        let outbox = self.outbox
+        if sinceCheckpoint + group.events.count >= checkpointEvery { return try checkpoint() }
+        let rows = self.rows, outbox = self.outbox, group = self.group
         do {
-            try store.save(engine.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: fingerprint, emitted: [],
-                           processed: fresh, alongside: { db in try outbox.insert(rows, db) })
+            try store.append(processed: fresh) { db in
+                try outbox.insert(rows, db)
+                if !group.isEmpty { try IngestLog.append(group, db) }
+            }
         } catch {
             throw ServiceFailure("cannot commit to the state: \(error)")
         }
+        sinceCheckpoint += group.events.count
+        committed()
+    }
+
+    /// Commits what is pending with the engine's state, and empties the log.
+    public func checkpoint() throws(ServiceFailure) {
+        let rows = self.rows, outbox = self.outbox
+        do {
+            try store.save(engine.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: fingerprint, emitted: [],
+                           processed: fresh, alongside: { db in
+                               try outbox.insert(rows, db)
+                               try IngestLog.clear(db)
+                           })
+        } catch {
+            throw ServiceFailure("cannot commit to the state: \(error)")
+        }
+        sinceCheckpoint = 0
+        counts.checkpoints += 1
+        committed()
+    }
+
+    func committed() {
         counts.commits += 1
         fresh.removeAll()
-        self.rows.removeAll(keepingCapacity: true)
+        rows.removeAll(keepingCapacity: true)
+        group = IngestGroup(firstSequence: lastSequence)
     }
 
     /// After a commit: the decisions each duplicate's first evaluation caused.
@@ -183,5 +285,5 @@ public final class LiveRuleSet {
         }
     }
 
-    public var lateEvents: Int { watermark.lateEvents }
+    public var lateEvents: Int { counts.lateEvents }
 }

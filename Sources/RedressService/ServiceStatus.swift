@@ -23,7 +23,8 @@ public struct ServiceStatus: Sendable {
         return "{\"ruleSet\":{\"fingerprint\":\(JSONText.quote(fingerprint)),\"rules\":\(rules),\"loadedAt\":\(JSONText.quote(loadedAt))}"
             + ",\"state\":{\"events\":\(statistics.events),\"eventsByType\":{\(types)},\"decisions\":\(statistics.decisions),\"pendingDeadlines\":\(pendingDeadlines)}"
             + ",\"process\":{\"accepted\":\(counts.accepted),\"duplicates\":\(counts.duplicates),\"deadLetters\":\(counts.deadLetters)"
-            + ",\"decisions\":\(counts.decisions),\"deadlineDecisions\":\(counts.deadlineDecisions),\"lateEvents\":\(lateEvents),\"commits\":\(counts.commits)}"
+            + ",\"decisions\":\(counts.decisions),\"deadlineDecisions\":\(counts.deadlineDecisions),\"lateEvents\":\(lateEvents),\"commits\":\(counts.commits)"
+            + ",\"checkpoints\":\(counts.checkpoints),\"replayed\":\(counts.replayed)}"
             + ",\"outbox\":{\"latest\":\(latestSequence)}"
             + ",\"queue\":{\"events\":\(queuedEvents),\"limit\":\(queueLimit)}}"
     }

@@ -130,7 +130,9 @@ let package = Package(
         .testTarget(name: "LanguageServicesTests", dependencies: ["RedressLanguageServices", "RedressSemantics", "RedressSyntax"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "ServiceTests", dependencies: [
-            "RedressService", "RedressRuntime", "RedressState", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics",
+            "RedressService", "RedressRuntime", "RedressState", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSyntax",
+            // A test changes the state file by hand (an outbox row deleted).
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
     ]

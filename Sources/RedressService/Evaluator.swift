@@ -288,11 +288,17 @@ public final class Evaluator: Service, @unchecked Sendable {
         continuation?.resume(with: result.mapError { $0 })
     }
 
+    /// How long input must pause before the engine's state is checkpointed, in milliseconds.
+    static let quietMilliseconds: Int64 = 100
+
     func evaluateUntilStopped() throws(ServiceFailure) {
         while true {
             condition.lock()
             while queue.isEmpty, switches.isEmpty, !stopping {
-                guard let wait = ruleSet.millisecondsUntilDue() else {
+                var wait = ruleSet.millisecondsUntilDue()
+                // Events logged since the last checkpoint: checkpointed once input pauses.
+                if ruleSet.sinceCheckpoint > 0 { wait = min(wait ?? Self.quietMilliseconds, Self.quietMilliseconds) }
+                guard let wait else {
                     condition.wait()
                     continue
                 }
@@ -321,8 +327,13 @@ public final class Evaluator: Service, @unchecked Sendable {
             var results = group.map { ruleSet.evaluate($0.items ?? []) }
             let fired = ruleSet.fireDue()
             do throws(ServiceFailure) {
-                // A group of duplicates only has nothing to commit, but its answers to read back.
-                if ruleSet.hasUncommitted || finishing { try ruleSet.commit() }
+                if finishing || (group.isEmpty && ruleSet.sinceCheckpoint > 0) {
+                    // Stopping, or a quiet moment: the engine's state is checkpointed.
+                    try ruleSet.checkpoint()
+                } else if ruleSet.hasUncommitted {
+                    // (A group of duplicates only has nothing to commit, but its answers to read back.)
+                    try ruleSet.commit()
+                }
                 try ruleSet.answerDuplicates(&results)
             } catch {
                 logger.error("commit failed; nothing of the group was acknowledged", metadata: ["set": "\(role)", "error": "\(error.message)"])

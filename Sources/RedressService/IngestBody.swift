@@ -28,7 +28,7 @@ public struct IngestBody: Sendable {
                 items.append(.deadLetter(line: number, reason: IngestBody.missingID))
             } else {
                 event.idHash = EventIdentity.of(id: event.id)
-                items.append(.event(event))
+                items.append(.event(event, line: Array(line)))
             }
         }
         guard batch else {

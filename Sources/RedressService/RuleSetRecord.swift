@@ -83,39 +83,37 @@ public enum RuleSetRecord {
         }
     }
 
-    /// What a starting service finds in its state file.
+    /// What a starting service finds in its state file: the engine's state and the program
+    /// that made it.
     struct Loaded {
         var state: EngineState
-        /// Set when the state was made by other rules (changed while the service was stopped)
-        /// and carried over from the program the file recorded.
-        var migration: StateMigration.Summary?
-        var previousFingerprint: String
+        var program: Program
     }
 
-    /// The state for `program`: as saved, or carried over from the program the file recorded
-    /// when the rules changed while the service was stopped (as a reload would have). A state
-    /// of other rules without a recorded program (written by `run`) is refused as before.
+    /// The state for `program`, as saved; or, when the rules changed while the service was
+    /// stopped, the state with the program the file recorded (the caller replays its log with
+    /// that program, then switches, as a reload would). A state of other rules without a
+    /// recorded program (written by `run`) is refused as before. Nil for a new state.
     static func load(_ store: StateStore, program: Program, path: String) throws -> Loaded? {
         let saved: (StateStore.Checkpoint, EngineState)?
         do {
             saved = try store.load(program: program.fingerprint, legacy: program.legacyFingerprint, path: path)
         } catch {
             guard case .otherRules = error else { throw error }
-            return try carried(store, to: program, path: path)
+            return try recorded(store, path: path)
         }
         guard let saved else { return nil }
-        return Loaded(state: saved.1, migration: nil, previousFingerprint: saved.0.program)
+        return Loaded(state: saved.1, program: program)
     }
 
-    /// The state of the program the file recorded, carried over to `program`.
-    static func carried(_ store: StateStore, to program: Program, path: String) throws -> Loaded {
+    /// The state of the program the file recorded, with that program.
+    static func recorded(_ store: StateStore, path: String) throws -> Loaded {
         let recorded: Data? = try store.write { db in
             try createTables(db)
             return try Data.fetchOne(db, sql: "SELECT ir FROM served_program WHERE id = 1")
         }
         guard let recorded, let previous = try? Program.load(json: recorded) else { throw StateStore.StoreError.otherRules(path) }
         guard let saved = try store.load(program: previous.fingerprint, path: path) else { throw StateStore.StoreError.otherRules(path) }
-        let (state, summary) = StateMigration.carry(saved.1, from: previous, to: program)
-        return Loaded(state: state, migration: summary, previousFingerprint: previous.fingerprint)
+        return Loaded(state: saved.1, program: previous)
     }
 }

@@ -32,7 +32,8 @@ public struct ServiceStatus: Sendable {
             + ",\"state\":{\"events\":\(statistics.events),\"eventsByType\":{\(types)},\"decisions\":\(statistics.decisions),\"pendingDeadlines\":\(pendingDeadlines),\"keys\":\(stateKeys)}"
             + ",\"reloads\":{\"thisProcess\":\(reloads),\"last\":\(lastReload?.json() ?? "null")}"
             + ",\"process\":{\"accepted\":\(counts.accepted),\"duplicates\":\(counts.duplicates),\"deadLetters\":\(counts.deadLetters)"
-            + ",\"decisions\":\(counts.decisions),\"deadlineDecisions\":\(counts.deadlineDecisions),\"lateEvents\":\(lateEvents),\"commits\":\(counts.commits)}"
+            + ",\"decisions\":\(counts.decisions),\"deadlineDecisions\":\(counts.deadlineDecisions),\"lateEvents\":\(lateEvents),\"commits\":\(counts.commits)"
+            + ",\"checkpoints\":\(counts.checkpoints),\"replayed\":\(counts.replayed)}"
             + ",\"outbox\":{\"latest\":\(latestSequence)}"
             + ",\"queue\":{\"events\":\(queuedEvents),\"limit\":\(queueLimit)}}"
     }

@@ -254,10 +254,7 @@ public final class StateStore {
                 }
                 let emit = try db.cachedStatement(sql: "INSERT OR IGNORE INTO emitted (key, position) VALUES (?, ?)")
                 for key in emitted { try emit.execute(arguments: [key, state.position]) }
-                if !processed.isEmpty {
-                    try db.execute(sql: "INSERT INTO processed (newest, identities) VALUES (?, ?)",
-                                   arguments: [processed.newest, Data(processed.bytes)])
-                }
+                try StateStore.insert(processed, db)
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO checkpoint (id, position, output_bytes, dead_letter_bytes, program, clock, pending, statistics,
                                                        input_path, input_device, input_inode, input_bytes, input_hash)
@@ -268,6 +265,21 @@ public final class StateStore {
                                      input?.bytes, input.map { Int64(bitPattern: $0.prefixHash) }])
                 try alongside?(db)
                 return db.totalChangesCount - before
+            }
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    /// Records events processed, and `alongside` more rows (`serve`'s outbox and the log of what it
+    /// evaluated since the last checkpoint), in one transaction, without a checkpoint: the
+    /// engine's state is saved less often than events are acknowledged, and restored by
+    /// evaluating the logged events again.
+    public func append(processed: ProcessedSegment, alongside: (Database) throws -> Void) throws(StoreError) {
+        do {
+            try database.write { db in
+                try StateStore.insert(processed, db)
+                try alongside(db)
             }
         } catch {
             throw .database("\(error)")
@@ -292,6 +304,12 @@ public final class StateStore {
         } catch {
             throw .database("\(error)")
         }
+    }
+
+    /// One row per segment of events processed (none for an empty one).
+    static func insert(_ processed: ProcessedSegment, _ db: Database) throws {
+        guard !processed.isEmpty else { return }
+        try db.execute(sql: "INSERT INTO processed (newest, identities) VALUES (?, ?)", arguments: [processed.newest, Data(processed.bytes)])
     }
 
     /// Records a whole state at once, replacing what the store held.

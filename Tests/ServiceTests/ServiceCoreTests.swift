@@ -6,6 +6,8 @@ import RedressRuntime
 import RedressState
 import RedressSemantics
 import RedressSyntax
+import RedressState
+import GRDB
 @testable import RedressService
 import Testing
 
@@ -283,5 +285,110 @@ final class OutcomeLog: @unchecked Sendable {
         case .unavailable: "unavailable"
         }
         lock.withLock { names.append(name) }
+    }
+}
+
+/// The ingest log: the engine's state checkpointed every so many events, the events between
+/// evaluated again on a restart, to the same state and the same decisions.
+@Suite struct IngestLogTests {
+    static func shop() throws -> Program {
+        let directory = repositoryRoot.appendingPathComponent("rules/shop")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".rules") }.sorted()
+        let sources = try names.map { SourceFile(path: "rules/shop/\($0)", text: try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8)) }
+        func file(_ name: String) throws -> SourceFile {
+            SourceFile(path: name, text: try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8))
+        }
+        let report = RuleSetLoader.check(rules: sources, schema: try file("schema.yaml"), catalog: try file("catalog.yaml"))
+        return try #require(Program.compile(report).0)
+    }
+
+    static func history(_ count: Int) throws -> [String] {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("rules/shop/events/history.jsonl"), encoding: .utf8)
+        return Array(text.split(separator: "\n").prefix(count).map(String.init))
+    }
+
+    /// Feeds `lines` in groups of 40, the clock two days ahead of the group's last event (so the
+    /// clock fires deadlines no event has passed yet, and later events are late), committing each
+    /// group; returns the outbox entries made.
+    static func feed(_ live: LiveRuleSet, _ lines: [String], clock: ManualClock, program: Program) throws -> [OutboxEntry] {
+        var made: [OutboxEntry] = []
+        for start in stride(from: 0, to: lines.count, by: 40) {
+            let items = try body(lines[start..<min(lines.count, start + 40)].joined(separator: "\n"), program: program).items
+            if case .event(let last, _)? = items.last { clock.set(last.time + 2 * 86_400_000) }
+            for result in live.evaluate(items) {
+                if case .accepted(_, _, let decisions) = result { made += decisions }
+            }
+            live.fireDue()
+            try live.commit()
+        }
+        return made
+    }
+
+    /// A quiet spell: the clock a month on, deadlines fire with no event.
+    static func quiet(_ live: LiveRuleSet, clock: ManualClock) throws -> Bool {
+        clock.advance(by: 30 * 86_400_000)
+        let fired = live.fireDue()
+        try live.commit()
+        return fired
+    }
+
+    @Test func aRestartBetweenCheckpointsReplaysTheLogToTheSameStateAndDecisions() throws {
+        let program = try Self.shop()
+        let lines = try Self.history(1200)
+        let (first, second) = (Array(lines[..<800]), Array(lines[800...]))
+        // Uninterrupted, checkpointing every 100 events.
+        let steadyClock = ManualClock(0)
+        let steady = try LiveRuleSet(program: program, state: scratchState(), clock: steadyClock, lateness: 0, checkpointEvery: 100)
+        _ = try Self.feed(steady, first, clock: steadyClock, program: program)
+        #expect(try Self.quiet(steady, clock: steadyClock))
+        #expect(steady.counts.checkpoints >= 7)
+        // Never checkpointed after its start, then dropped (as if killed) and reopened.
+        let path = scratchState()
+        let clock = ManualClock(0)
+        do {
+            let killed = try LiveRuleSet(program: program, state: path, clock: clock, lateness: 0, checkpointEvery: 1_000_000)
+            _ = try Self.feed(killed, first, clock: clock, program: program)
+            #expect(try Self.quiet(killed, clock: clock))
+            #expect(killed.counts.checkpoints == 1, "only the new state's first")
+            #expect(killed.sinceCheckpoint == 800)
+        }
+        let restarted = try LiveRuleSet(program: program, state: path, clock: clock, lateness: 0, checkpointEvery: 1_000_000)
+        #expect(restarted.counts.replayed == 800)
+        #expect(restarted.engine.snapshot() == steady.engine.snapshot())
+        #expect(restarted.lastSequence == steady.lastSequence)
+        #expect(restarted.lastSequence > 0)
+        // Going on, both decide the same.
+        let afterRestart = try Self.feed(restarted, second, clock: clock, program: program)
+        let afterSteady = try Self.feed(steady, second, clock: steadyClock, program: program)
+        #expect(afterRestart == afterSteady)
+        #expect(!afterRestart.isEmpty)
+        // A checkpoint empties the log: the next start replays nothing.
+        try restarted.checkpoint()
+        #expect(restarted.sinceCheckpoint == 0)
+    }
+
+    @Test func aLogThatDisagreesWithTheOutboxIsRefused() throws {
+        let program = try Self.shop()
+        let path = scratchState()
+        let clock = ManualClock(0)
+        do {
+            let live = try LiveRuleSet(program: program, state: path, clock: clock, lateness: 0, checkpointEvery: 1_000_000)
+            _ = try Self.feed(live, try Self.history(400), clock: clock, program: program)
+            #expect(live.lastSequence > 0)
+        }
+        // An outbox row deleted by hand.
+        let store = try StateStore(path: path)
+        try store.write { db in try db.execute(sql: "DELETE FROM outbox WHERE sequence = (SELECT max(sequence) FROM outbox)") }
+        let error = #expect(throws: ServiceFailure.self) { try LiveRuleSet(program: program, state: path, clock: clock, lateness: 0) }
+        #expect(error?.message.contains("changed outside redress") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func aGroupReadsBackAsItWasWritten() {
+        var group = IngestGroup(firstSequence: 7)
+        group.events = [.init(mark: -5, line: Array("{\"a\":1}".utf8)), .init(mark: .max, line: [])]
+        group.fireMark = 123
+        #expect(IngestGroup(firstSequence: 7, blob: group.blob) == group)
+        #expect(IngestGroup(firstSequence: 7, blob: group.blob.dropLast()) == nil)
+        #expect(IngestGroup(firstSequence: 7, blob: IngestGroup(firstSequence: 7).blob) == IngestGroup(firstSequence: 7))
     }
 }

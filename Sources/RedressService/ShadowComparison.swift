@@ -48,9 +48,9 @@ public final class ShadowComparison: @unchecked Sendable {
             sum + results.reduce(0) { if case .accepted = $1 { $0 + 1 } else { $0 } }
         }
         lock.withLock {
-            if tallies[index].fingerprint != group.program.fingerprint {
+            if tallies[index].fingerprint != group.fingerprint {
                 tallies[index].pricing = Pricing(program: group.program)
-                tallies[index].fingerprint = group.program.fingerprint
+                tallies[index].fingerprint = group.fingerprint
                 tallies[index].program = group.program
             }
             tallies[index].events += accepted

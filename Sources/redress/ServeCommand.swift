@@ -131,6 +131,8 @@ struct Serve: ParsableCommand {
         shadowEvaluator?.failureIsFatal = false
         // What the shadow may keep of request bodies it has yet to read (past their requests).
         shadowEvaluator?.queueByteLimit = 256 << 20
+        shadowEvaluator?.yieldsProcessor = true
+        shadowEvaluator?.gatherMilliseconds = 50
         // An IR file is not read again: what it was compiled from is not known.
         let reloadable = !(ruleSet.count == 1 && ruleSet[0].hasSuffix(".json"))
         let server = DecisionServer(evaluator: evaluator, options: options, source: reloadable ? source : nil, shadow: shadowEvaluator, since: started)

@@ -25,7 +25,8 @@ func sample(_ text: String, _ series: String) -> Double? {
         let now = live.engine.statistics
         return CommittedGroup(requests: 1, results: [results], deadlineFired: false, seconds: 0.002, latestSequence: live.lastSequence,
                               decisions: live.takeDecided(), eventsByType: Evaluator.difference(now.eventsByType, statistics.eventsByType),
-                              heldBack: Evaluator.difference(now.heldBack, statistics.heldBack), program: program)
+                              heldBack: Evaluator.difference(now.heldBack, statistics.heldBack), program: program,
+                              fingerprint: program.fingerprint)
     }
 
     @Test func countersFollowTheCommittedDecisionsWithMoneyInMinorUnits() throws {

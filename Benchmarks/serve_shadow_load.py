@@ -8,7 +8,6 @@ active set). Options other than --shadow go to serve_load.py.
     python3 Benchmarks/serve_shadow_load.py [--shadow rules/shop] [--seconds 10] ...
 """
 import os
-import re
 import subprocess
 import sys
 
@@ -17,16 +16,16 @@ import serve_load  # noqa: E402
 
 
 def with_shadow(draft):
+    """serve_load's start_server, with `--shadow` added to the command it starts."""
+    original = serve_load.start_server
+
     def start_server(binary, rules, state):
-        server = subprocess.Popen([binary, "serve", rules, "--state", state, "--listen", "127.0.0.1:0",
-                                   "--queue-limit", "1000000", "--shadow", draft or rules],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = server.stdout.readline()
-        match = re.match(r"listening on (http://\S+)", line)
-        if not match:
-            server.kill()
-            sys.exit("serve did not start: " + line + server.stderr.read())
-        return server, match.group(1)
+        popen = subprocess.Popen
+        subprocess.Popen = lambda command, **options: popen(command + ["--shadow", draft or rules], **options)
+        try:
+            return original(binary, rules, state)
+        finally:
+            subprocess.Popen = popen
     return start_server
 
 

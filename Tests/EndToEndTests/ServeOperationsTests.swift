@@ -71,6 +71,15 @@ func prometheusProblems(_ text: String) throws -> String {
     return process.terminationStatus == 0 ? problems.trimmingCharacters(in: .whitespacesAndNewlines) : "the checker failed: \(problems)"
 }
 
+/// Runs blocking work (starting a server and waiting for its first line, waiting for a process to
+/// end) on a thread of its own: not on one of the few threads Swift's concurrency shares among all
+/// the tests running at once, where it would hold up their awaits (and their timing).
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 /// Polls `condition` every 100 ms for up to `seconds`.
 func eventually(_ seconds: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
@@ -97,7 +106,7 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         let tokenFile = scratchPath("token")
         try "t0ken\n".write(to: tokenFile, atomically: true, encoding: .utf8)
         let rules = try temporaryRuleSet(["mission.rules": missionRule])
-        let server = try ServedRedress([rules.path, "--state", scratchPath("serve", ".sqlite").path, "--token-file", tokenFile.path])
+        let server = try await blocking { try ServedRedress([rules.path, "--state", scratchPath("serve", ".sqlite").path, "--token-file", tokenFile.path]) }
         // Two late VIP deliveries (decided), one a day late (not), S1 again under another id (held back by the
         // rule's limit of one per shipment), a retry, a line that is no event.
         let batch = [deliveredEvent("e1", shipment: "S1"), deliveredEvent("e2", shipment: "S2"), deliveredEvent("e3", shipment: "S3", delay: "1d"),
@@ -127,10 +136,10 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         #expect((metric(text, #"redress_evaluation_seconds_count{set="active"}"#) ?? 0) >= 1)
         #expect((metric(text, #"redress_request_seconds_count{route="/v1/events"}"#) ?? 0) == 1, "\(text)")
         #expect(text.contains("# TYPE redress_request_seconds histogram"))
-        #expect(try prometheusProblems(text) == "")
+        #expect(try await blocking { try prometheusProblems(text) } == "")
 
         // Behind the token when asked to be.
-        let guarded = try ServedRedress([rules.path, "--state", scratchPath("serve", ".sqlite").path, "--token-file", tokenFile.path, "--metrics-need-token"])
+        let guarded = try await blocking { try ServedRedress([rules.path, "--state", scratchPath("serve", ".sqlite").path, "--token-file", tokenFile.path, "--metrics-need-token"]) }
         #expect(try await http("GET", guarded.base.appendingPathComponent("metrics")).status == 401)
         #expect(try await http("GET", guarded.base.appendingPathComponent("metrics"), token: "t0ken").status == 200)
         #expect(server.stderr.contains("notice redress.serve: ") && server.stderr.contains("[redress] starting"),
@@ -141,7 +150,7 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         let rules = try temporaryRuleSet(["mission.rules": missionRule])
         let file = rules.appendingPathComponent("mission.rules")
         let state = scratchPath("serve", ".sqlite").path
-        let server = try ServedRedress([rules.path, "--state", state])
+        let server = try await blocking { try ServedRedress([rules.path, "--state", state]) }
         let events = server.base.appendingPathComponent("v1/events")
         let reload = server.base.appendingPathComponent("v1/ruleset/reload")
         let status = server.base.appendingPathComponent("v1/status")
@@ -170,7 +179,7 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         let refused = try await http("POST", reload)
         #expect(refused.status == 422)
         #expect(refused.json["switched"] as? Bool == false && refused.json["active"] as? String == second)
-        let checked = try redress(["check", rules.path, "--format", "json"])
+        let checked = try await blocking { try redress(["check", rules.path, "--format", "json"]) }
         #expect(checked.status == 1)
         let diagnostics = try #require(refused.json["diagnostics"] as? [String: Any])
         #expect(NSDictionary(dictionary: diagnostics).isEqual(to: json(checked.stdout)), "\(refused.body)\n\(checked.stdout)")
@@ -189,8 +198,8 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         #expect(server.process.isRunning)
 
         // Restarted on the same files and state: the reload is in the state, and e1 is still a retry.
-        #expect(server.stop(SIGTERM) == 0)
-        let restarted = try ServedRedress([rules.path, "--state", state])
+        #expect(try await blocking { server.stop(SIGTERM) } == 0)
+        let restarted = try await blocking { try ServedRedress([rules.path, "--state", state]) }
         let later = json(try await http("GET", restarted.base.appendingPathComponent("v1/status")).body)
         #expect(((later["reloads"] as? [String: Any])?["last"] as? [String: Any])?["trigger"] as? String == "sighup")
         let retry = try await http("POST", restarted.base.appendingPathComponent("v1/events"), body: deliveredEvent("e1", shipment: "S1"))
@@ -200,7 +209,7 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
 
     @Test func clientsSendingThroughAReloadAreAllAnsweredEachEventByOneRuleSet() async throws {
         let rules = try temporaryRuleSet(["mission.rules": missionRule])
-        let server = try ServedRedress([rules.path, "--state", scratchPath("serve", ".sqlite").path])
+        let server = try await blocking { try ServedRedress([rules.path, "--state", scratchPath("serve", ".sqlite").path]) }
         let events = server.base.appendingPathComponent("v1/events")
         try missionRule.replacingOccurrences(of: "refund 5 EUR", with: "refund 7 EUR").write(to: rules.appendingPathComponent("mission.rules"),
                                                                                             atomically: true, encoding: .utf8)
@@ -235,8 +244,8 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
     @Test func servedFromAnIRFileAReloadSaysThereIsNothingToReadAgain() async throws {
         let rules = try temporaryRuleSet(["mission.rules": missionRule])
         let ir = scratchPath("mission", ".json")
-        #expect(try redress(["compile", rules.path, "--out", ir.path]).status == 0)
-        let server = try ServedRedress([ir.path, "--state", scratchPath("serve", ".sqlite").path])
+        #expect(try await blocking { try redress(["compile", rules.path, "--out", ir.path]) }.status == 0)
+        let server = try await blocking { try ServedRedress([ir.path, "--state", scratchPath("serve", ".sqlite").path]) }
         let answer = try await http("POST", server.base.appendingPathComponent("v1/ruleset/reload"))
         #expect(answer.status == 409 && answer.json["switched"] as? Bool == false && (answer.json["error"] as? String)?.contains("IR file") == true)
     }
@@ -245,7 +254,7 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         let rules = try temporaryRuleSet(["mission.rules": missionRule])
         let draft = try temporaryRuleSet(["mission.rules": missionRule.replacingOccurrences(of: "> 2d", with: "> 4d")])
         let state = scratchPath("serve", ".sqlite").path
-        let server = try ServedRedress([rules.path, "--state", state, "--shadow", draft.path])
+        let server = try await blocking { try ServedRedress([rules.path, "--state", state, "--shadow", draft.path]) }
         let batch = [deliveredEvent("e1", shipment: "S1", delay: "3d"), deliveredEvent("e2", shipment: "S2", delay: "5d")].joined(separator: "\n")
         let answer = try await http("POST", server.base.appendingPathComponent("v1/events"), body: batch, contentType: "application/x-ndjson")
         #expect(amounts(answer) == ["5.00 EUR", "5.00 EUR"], "the answer is the active set's")
@@ -275,14 +284,16 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         let text = try await http("GET", server.base.appendingPathComponent("metrics")).body
         #expect(metric(text, #"redress_decisions_total{set="shadow",rule="mission"}"#) == 1)
         #expect(metric(text, #"redress_decisions_total{set="active",rule="mission"}"#) == 2)
-        #expect(try prometheusProblems(text) == "")
+        #expect(try await blocking { try prometheusProblems(text) } == "")
 
         // The shadow fails (its outbox table is gone): the active set serves on, the report says why.
         let sqlite = Process()
         sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         sqlite.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('DROP TABLE outbox'); c.commit()", state + ".shadow"]
-        try sqlite.run()
-        sqlite.waitUntilExit()
+        try await blocking {
+            try sqlite.run()
+            sqlite.waitUntilExit()
+        }
         #expect(sqlite.terminationStatus == 0)
         let more = [deliveredEvent("e3", shipment: "S3", delay: "6d"), deliveredEvent("e4", shipment: "S4", delay: "6d")].joined(separator: "\n")
         #expect(try await http("POST", server.base.appendingPathComponent("v1/events"), body: more, contentType: "application/x-ndjson").status == 200)
@@ -294,20 +305,20 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         let failed = try await http("GET", reportURL).body
         #expect(((json(failed)["shadow"] as? [String: Any])?["droppedEvents"] as? Int) == 3, "\(failed)")
         #expect(metric(try await http("GET", server.base.appendingPathComponent("metrics")).body, "redress_shadow_dropped_events") == 3)
-        #expect(server.stop(SIGTERM) == 0, "\(server.stderr)")
+        #expect(try await blocking { server.stop(SIGTERM) } == 0, "\(server.stderr)")
         #expect(server.stderr.contains("the shadow rule set stopped evaluating"))
     }
 
     @Test func withoutAShadowItsRoutesSaySoAndAShadowStateMustBeAnotherFile() async throws {
         let rules = try temporaryRuleSet(["mission.rules": missionRule])
-        let server = try ServedRedress([rules.path, "--state", scratchPath("serve", ".sqlite").path])
+        let server = try await blocking { try ServedRedress([rules.path, "--state", scratchPath("serve", ".sqlite").path]) }
         let missing = try await http("GET", server.base.appendingPathComponent("v1/shadow/report"))
         #expect(missing.status == 404 && missing.body.contains("--shadow"))
         let state = scratchPath("serve", ".sqlite").path
-        let same = try redress(["serve", rules.path, "--state", state, "--shadow", rules.path, "--shadow-state", state, "--listen", "127.0.0.1:0"])
+        let same = try await blocking { try redress(["serve", rules.path, "--state", state, "--shadow", rules.path, "--shadow-state", state, "--listen", "127.0.0.1:0"]) }
         #expect(same.status == 2 && same.stderr.hasPrefix("error: --shadow-state"), "\(same.stderr)")
         let broken = try temporaryRuleSet(["mission.rules": "rule mission when shipment.dealy > 2d then send apology\n"])
-        let draft = try redress(["serve", rules.path, "--state", scratchPath("serve", ".sqlite").path, "--shadow", broken.path, "--listen", "127.0.0.1:0"])
+        let draft = try await blocking { try redress(["serve", rules.path, "--state", scratchPath("serve", ".sqlite").path, "--shadow", broken.path, "--listen", "127.0.0.1:0"]) }
         #expect(draft.status == 1 && draft.stderr.contains("E0201"), "\(draft.stderr)")
     }
 }

@@ -48,6 +48,7 @@ public final class LiveRuleSet {
     var fresh = ProcessedSegment()
     var rows: [DecisionOutbox.Row] = []
     var group: IngestGroup
+    let log: IngestLogFile
     /// Ids answered as duplicates in this group: their decisions are read back after the commit.
     var retried: Set<String> = []
     public private(set) var lastSequence: Int64
@@ -97,14 +98,14 @@ public final class LiveRuleSet {
             }
             processed = try store.loadProcessed()
             outbox = try DecisionOutbox(store: store, path: path)
-            try IngestLog.create(store)
+            log = try IngestLogFile(statePath: path, store: store)
             lastSequence = try outbox.latestSequence()
             engine = Engine(program: program, state: engineState)
             engine.retention = retention
             engine.trackChanges()
             watermark = Watermark(engine: engine, clock: clock, lateness: lateness)
             group = IngestGroup(firstSequence: lastSequence)
-            try replay(IngestLog.groups(store))
+            try replay(log.groups)
             // A new state records the rules it belongs to at once.
             if loaded == nil { try checkpoint() }
         } catch let failure as ServiceFailure {
@@ -234,15 +235,18 @@ public final class LiveRuleSet {
     /// the caller must not acknowledge it.
     public func commit() throws(ServiceFailure) {
         if sinceCheckpoint + group.events.count >= checkpointEvery { return try checkpoint() }
-        let rows = self.rows, outbox = self.outbox, group = self.group
+        let rows = self.rows, outbox = self.outbox
+        // The events first (synced), then the commit that says they count.
+        let length = group.isEmpty ? log.bytes : try log.append(group)
         do {
             try store.append(processed: fresh) { db in
                 try outbox.insert(rows, db)
-                if !group.isEmpty { try IngestLog.append(group, db) }
+                try IngestLogFile.record(length, db)
             }
         } catch {
             throw ServiceFailure("cannot commit to the state: \(error)")
         }
+        log.committed(length)
         sinceCheckpoint += group.events.count
         committed()
     }
@@ -254,11 +258,12 @@ public final class LiveRuleSet {
             try store.save(engine.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: fingerprint, emitted: [],
                            processed: fresh, alongside: { db in
                                try outbox.insert(rows, db)
-                               try IngestLog.clear(db)
+                               try IngestLogFile.record(0, db)
                            })
         } catch {
             throw ServiceFailure("cannot commit to the state: \(error)")
         }
+        log.emptied()
         sinceCheckpoint = 0
         counts.checkpoints += 1
         committed()

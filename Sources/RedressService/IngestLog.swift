@@ -71,9 +71,8 @@ public struct IngestGroup: Equatable, Sendable {
 /// kilobyte each); as rows in SQLite they were written twice (its log, then its file) a page at
 /// a time, which halved the batches' throughput.
 ///
-/// What counts is the length the state records: a restart cuts the file back to it (a group
-/// appended but not committed was not acknowledged), and a checkpoint records 0 and then
-/// empties the file. A record: the outbox sequence before the group (8 bytes), the blob's
+/// What counts is the length the state records: a restart reads no further (a group appended
+/// but not committed was not acknowledged), and a checkpoint records 0. A record: the outbox sequence before the group (8 bytes), the blob's
 /// length (4) and the blob.
 final class IngestLogFile {
     let path: String
@@ -81,6 +80,12 @@ final class IngestLogFile {
     /// The length the state records (all that counts), and what was read back on opening.
     private(set) var bytes: Int64
     private(set) var groups: [IngestGroup] = []
+    /// The file's size: it is written over from the start after each checkpoint rather than cut,
+    /// since a sync of blocks already allocated need not update the file system's metadata (it
+    /// cost ten times as much on a file cut back and grown again at every checkpoint).
+    private var allocated: Int64 = 0
+    /// Past this the file is cut back at a checkpoint (a large backlog made it grow).
+    static let keptBytes: Int64 = 64 << 20
 
     /// Opens the file and cuts it back to the length the state records, reading what it holds.
     init(statePath: String, store: StateStore) throws(ServiceFailure) {
@@ -102,10 +107,9 @@ final class IngestLogFile {
             close(descriptor)
             throw ServiceFailure("\(path) is shorter than the state says it was (\(size) < \(recorded) bytes); it was changed outside redress")
         }
-        if size > recorded, ftruncate(descriptor, off_t(recorded)) != 0 {
-            close(descriptor)
-            throw ServiceFailure("cannot cut \(path) back to the last commit: \(String(cString: strerror(errno)))")
-        }
+        // Bytes past the recorded length (a group appended but not committed, or what an earlier
+        // round left) do not count; they are written over.
+        allocated = size
         var data = [UInt8](repeating: 0, count: Int(recorded))
         let read = data.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, Int(recorded), 0) }
         guard read == Int(recorded) else {
@@ -141,6 +145,7 @@ final class IngestLogFile {
         guard written == record.count, fdatasync(descriptor) == 0 else {
             throw ServiceFailure("cannot write \(path): \(String(cString: strerror(errno)))")
         }
+        allocated = max(allocated, bytes + Int64(record.count))
         return bytes + Int64(record.count)
     }
 
@@ -152,10 +157,10 @@ final class IngestLogFile {
     /// After the commit that recorded `length`.
     func committed(_ length: Int64) { bytes = length }
 
-    /// After a checkpoint recorded 0: the file emptied (a restart would cut it anyway).
+    /// After a checkpoint recorded 0: the file is written over from its start.
     func emptied() {
         bytes = 0
-        _ = ftruncate(descriptor, 0)
         groups.removeAll()
+        if allocated > Self.keptBytes, ftruncate(descriptor, 0) == 0 { allocated = 0 }
     }
 }

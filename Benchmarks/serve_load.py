@@ -7,7 +7,8 @@ Starts the release binary on a fresh state with rules/shop, then drives it with 
   2. 1,000-event batches (application/x-ndjson) over a few connections.
 
 Every request carries events with new ids (so each is evaluated, not answered as a retry),
-taken from rules/shop/events/history.jsonl. Acknowledgements are durable: the server answers
+taken from rules/shop/events/history.jsonl; each pass over the history renames its customers,
+orders and shipments (a new round of the same shop). Acknowledgements are durable: the server answers
 after the group's SQLite commit with synchronous = FULL. Prints events/s and p50/p99 latency.
 
     swift build -c release --product redress
@@ -29,16 +30,35 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # wrk's Lua: each thread numbers its own requests; every event gets the id
 # "<run>-<thread>-<request>-<line>", so nothing is a retry of anything sent before.
 LUA = r"""
-local lines = {}
+-- Each line of the history becomes a list of pieces: text, and two markers: ID (the event's id)
+-- and ROUND (after every entity key such as "C-10143"). Every pass over the history is a new
+-- round: the same shop with new customers, orders and shipments, so keys hold what a real
+-- customer's would (the same thousand customers placing orders for ever would make windows
+-- no shop has).
+local ID, ROUND = {}, {}
+local templates = {}
 for line in io.lines(os.getenv("REDRESS_EVENTS")) do
-  local escaped = line:gsub("%%", "%%%%")
-  lines[#lines + 1] = (escaped:gsub('"id":"[^"]*"', '"id":"%%s"', 1))
+  local pieces = {}
+  local marked = line:gsub('"id":"[^"]*"', '"id":"\1"', 1):gsub('"(%u+%-%d+)"', '"%1\2"')
+  local position = 1
+  while true do
+    local at = marked:find("[\1\2]", position)
+    if not at then
+      pieces[#pieces + 1] = marked:sub(position)
+      break
+    end
+    pieces[#pieces + 1] = marked:sub(position, at - 1)
+    pieces[#pieces + 1] = marked:sub(at, at) == "\1" and ID or ROUND
+    position = at + 1
+  end
+  templates[#templates + 1] = pieces
 end
 local batch = tonumber(os.getenv("REDRESS_BATCH"))
 local run = os.getenv("REDRESS_RUN")
 local threads = {}
 local counter = 0
 local next_line = 1
+local round = 0
 
 -- `prefix` and `index` are set per thread by setup (globals of the thread's Lua state).
 function setup(thread)
@@ -48,24 +68,35 @@ function setup(thread)
 end
 
 function init(args)
-  next_line = (index * 997) % #lines + 1
+  next_line = (index * 997) % #templates + 1
 end
 
 local ndjson = { ["Content-Type"] = "application/x-ndjson" }
 local json = { ["Content-Type"] = "application/json" }
 
+local function event(template, id, suffix)
+  local parts = {}
+  for i, piece in ipairs(template) do
+    if piece == ID then parts[i] = id elseif piece == ROUND then parts[i] = suffix else parts[i] = piece end
+  end
+  return table.concat(parts)
+end
+
 function request()
   counter = counter + 1
-  local parts = {}
+  local lines = {}
   for i = 1, batch do
-    local template = lines[next_line]
-    next_line = next_line % #lines + 1
-    parts[i] = string.format(template, prefix .. "-" .. counter .. "-" .. i)
+    lines[i] = event(templates[next_line], prefix .. "-" .. counter .. "-" .. i, "-" .. prefix .. "-" .. round)
+    next_line = next_line + 1
+    if next_line > #templates then
+      next_line = 1
+      round = round + 1
+    end
   end
   if batch == 1 then
-    return wrk.format("POST", "/v1/events", json, parts[1])
+    return wrk.format("POST", "/v1/events", json, lines[1])
   end
-  return wrk.format("POST", "/v1/events", ndjson, table.concat(parts, "\n"))
+  return wrk.format("POST", "/v1/events", ndjson, table.concat(lines, "\n"))
 end
 
 function done(summary, latency, requests)
@@ -84,9 +115,9 @@ def ensure_wrk():
     subprocess.run(["apt-get", "install", "-y", "wrk"], check=True)
 
 
-def start_server(binary, rules, state):
+def start_server(binary, rules, state, extra):
     server = subprocess.Popen([binary, "serve", rules, "--state", state, "--listen", "127.0.0.1:0",
-                               "--queue-limit", "1000000"],
+                               "--queue-limit", "1000000"] + extra,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = server.stdout.readline()
     match = re.match(r"listening on (http://\S+)", line)
@@ -120,6 +151,7 @@ def main():
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--batch-connections", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--serve-option", action="append", default=[], help="an option for serve (repeatable), e.g. --serve-option=--checkpoint-every=1000")
     parser.add_argument("--rules", default=os.path.join(ROOT, "rules/shop"), help="the rule set served (default rules/shop)")
     arguments = parser.parse_args()
     if not os.access(arguments.binary, os.X_OK):
@@ -131,7 +163,7 @@ def main():
             file.write(LUA)
         events = os.path.join(ROOT, "rules/shop/events/history.jsonl")
         state = os.path.join(scratch, "state.sqlite")
-        server, url = start_server(arguments.binary, arguments.rules, state)
+        server, url = start_server(arguments.binary, arguments.rules, state, arguments.serve_option)
         try:
             single = load(url, lua, events, 1, arguments.seconds, arguments.connections, arguments.threads, "single")
             batches = load(url, lua, events, 1000, arguments.seconds, arguments.batch_connections, arguments.threads, "batch")
@@ -139,7 +171,7 @@ def main():
         finally:
             server.send_signal(signal.SIGTERM)
             _, stderr = server.communicate(timeout=60)
-        print(f"{os.path.relpath(arguments.rules, ROOT)}, events from history.jsonl with new ids, durable acknowledgements (synchronous = FULL)")
+        print(f"{os.path.relpath(arguments.rules, ROOT)}, events from history.jsonl with new ids and a new round of keys per pass, durable acknowledgements (synchronous = FULL)")
         for name, result, connections in [("single events", single, arguments.connections),
                                           ("1,000-event batches", batches, arguments.batch_connections)]:
             print(f"{name}: {result['events_per_second']:,.0f} events/s over {connections} connections, "

@@ -8,25 +8,10 @@ active set). Options other than --shadow go to serve_load.py.
     python3 Benchmarks/serve_shadow_load.py [--shadow rules/shop] [--seconds 10] ...
 """
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve_load  # noqa: E402
-
-
-def with_shadow(draft):
-    """serve_load's start_server, with `--shadow` added to the command it starts."""
-    original = serve_load.start_server
-
-    def start_server(binary, rules, state):
-        popen = subprocess.Popen
-        subprocess.Popen = lambda command, **options: popen(command + ["--shadow", draft or rules], **options)
-        try:
-            return original(binary, rules, state)
-        finally:
-            subprocess.Popen = popen
-    return start_server
 
 
 def main():
@@ -34,13 +19,17 @@ def main():
     draft = None
     if "--shadow" in arguments:
         position = arguments.index("--shadow")
-        draft = arguments[position + 1] if position + 1 < len(arguments) else sys.exit("--shadow needs a rule set")
+        if position + 1 >= len(arguments):
+            sys.exit("--shadow needs a rule set")
+        draft = arguments[position + 1]
         del arguments[position:position + 2]
-    sys.argv = [sys.argv[0]] + arguments
+    rules = next((arguments[index + 1] for index, option in enumerate(arguments[:-1]) if option == "--rules"),
+                 os.path.join(serve_load.ROOT, "rules/shop"))
     print("== without a shadow")
+    sys.argv = [sys.argv[0]] + arguments
     serve_load.main()
-    print(f"== with --shadow {draft or 'the same rule set'}")
-    serve_load.start_server = with_shadow(draft)
+    print(f"== with --shadow {draft or rules}")
+    sys.argv = [sys.argv[0]] + arguments + [f"--serve-option=--shadow={draft or rules}"]
     serve_load.main()
 
 

@@ -55,6 +55,7 @@ public final class LiveRuleSet {
     var fresh = ProcessedSegment()
     var rows: [DecisionOutbox.Row] = []
     var group: IngestGroup
+    let log: IngestLogFile
     /// Ids answered as duplicates in this group: their decisions are read back after the commit.
     var retried: Set<String> = []
     public private(set) var lastSequence: Int64
@@ -115,7 +116,7 @@ public final class LiveRuleSet {
             }
             processed = try store.loadProcessed()
             outbox = try DecisionOutbox(store: store, path: path)
-            try IngestLog.create(store)
+            log = try IngestLogFile(statePath: path, store: store)
             lastSequence = try outbox.latestSequence()
             self.program = made
             fingerprint = made.fingerprint
@@ -125,14 +126,17 @@ public final class LiveRuleSet {
             engine.trackChanges()
             watermark = Watermark(engine: engine, clock: clock, lateness: lateness)
             group = IngestGroup(firstSequence: lastSequence)
-            try replay(IngestLog.groups(store))
+            try replay(log.groups)
             if made.fingerprint != program.fingerprint {
                 // Rules changed while stopped: switched to as a reload would (recorded, `startup`).
                 _ = try switchRules(to: program, trigger: "startup")
-            } else {
-                // The state records the rules it belongs to at once, with their program (what a
+            } else if loaded == nil {
+                // A new state records the rules it belongs to at once, with their program (what a
                 // later switch carries the state from).
                 try checkpoint(alongside: { db in try RuleSetRecord.record(program, db) })
+            } else {
+                // A state written before programs were recorded gets it now (the log stays as it is).
+                try store.write { db in try RuleSetRecord.recordIfMissing(program, db) }
             }
         } catch let failure as ServiceFailure {
             close(stateLock)
@@ -262,15 +266,18 @@ public final class LiveRuleSet {
     /// the caller must not acknowledge it.
     public func commit() throws(ServiceFailure) {
         if sinceCheckpoint + group.events.count >= checkpointEvery { return try checkpoint() }
-        let rows = self.rows, outbox = self.outbox, group = self.group
+        let rows = self.rows, outbox = self.outbox
+        // The events first (synced), then the commit that says they count.
+        let length = group.isEmpty ? log.bytes : try log.append(group)
         do {
             try store.append(processed: fresh) { db in
                 try outbox.insert(rows, db)
-                if !group.isEmpty { try IngestLog.append(group, db) }
+                try IngestLogFile.record(length, db)
             }
         } catch {
             throw ServiceFailure("cannot commit to the state: \(error)")
         }
+        log.committed(length)
         sinceCheckpoint += group.events.count
         committed()
     }
@@ -283,12 +290,13 @@ public final class LiveRuleSet {
             try store.save(engine.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: fingerprint, emitted: [],
                            processed: fresh, alongside: { db in
                                try outbox.insert(rows, db)
-                               try IngestLog.clear(db)
+                               try IngestLogFile.record(0, db)
                                try more?(db)
                            })
         } catch {
             throw ServiceFailure("cannot commit to the state: \(error)")
         }
+        log.emptied()
         sinceCheckpoint = 0
         counts.checkpoints += 1
         committed()
@@ -338,13 +346,14 @@ public final class LiveRuleSet {
         do {
             // Not tracked yet: the first changes are the whole state, replacing the old one's rows.
             try store.save(next.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: new.fingerprint, emitted: [], alongside: { db in
-                try IngestLog.clear(db)
+                try IngestLogFile.record(0, db)
                 try RuleSetRecord.record(new, db)
                 try RuleSetRecord.recordReload(reload, db)
             })
         } catch {
             throw ServiceFailure("cannot record the new rule set in the state: \(error)")
         }
+        log.emptied()
         program = new
         engine = next
         fingerprint = new.fingerprint

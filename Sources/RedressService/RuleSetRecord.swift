@@ -53,6 +53,13 @@ public enum RuleSetRecord {
                        arguments: [program.fingerprint, program.json()])
     }
 
+    /// Records the program unless the file holds it already (a startup on the same rules).
+    static func recordIfMissing(_ program: Program, _ db: Database) throws {
+        try createTables(db)
+        let recorded = try String.fetchOne(db, sql: "SELECT fingerprint FROM served_program WHERE id = 1")
+        if recorded != program.fingerprint { try record(program, db) }
+    }
+
     static func recordReload(_ reload: Reload, _ db: Database) throws {
         try createTables(db)
         let summary = reload.summary

@@ -383,6 +383,35 @@ final class OutcomeLog: @unchecked Sendable {
         #expect(error?.message.contains("changed outside redress") == true, "\(error?.message ?? "")")
     }
 
+    @Test func aGroupAppendedButNeverCommittedDoesNotCountAndAShortenedLogIsRefused() throws {
+        let program = try Self.shop()
+        let path = scratchState()
+        let clock = ManualClock(0)
+        var replayed = 0
+        do {
+            let live = try LiveRuleSet(program: program, state: path, clock: clock, lateness: 0, checkpointEvery: 1_000_000)
+            _ = try Self.feed(live, try Self.history(120), clock: clock, program: program)
+            replayed = live.sinceCheckpoint
+            // Killed after appending a group and before the commit that would have counted it.
+            var extra = IngestGroup(firstSequence: live.lastSequence)
+            extra.events = [.init(mark: 0, line: Array(try Self.history(121)[120].utf8))]
+            _ = try live.log.append(extra)
+        }
+        let logPath = path + "-ingest"
+        #expect(try #require(FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) > 100)
+        do {
+            let restarted = try LiveRuleSet(program: program, state: path, clock: clock, lateness: 0, checkpointEvery: 1_000_000)
+            #expect(restarted.counts.replayed == replayed)
+            #expect(replayed == 120)
+        }
+        // Shorter than the state says: something else changed it.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try handle.truncate(atOffset: 100)
+        try handle.close()
+        let error = #expect(throws: ServiceFailure.self) { try LiveRuleSet(program: program, state: path, clock: clock, lateness: 0) }
+        #expect(error?.message.contains("shorter than the state says") == true)
+    }
+
     @Test func aGroupReadsBackAsItWasWritten() {
         var group = IngestGroup(firstSequence: 7)
         group.events = [.init(mark: -5, line: Array("{\"a\":1}".utf8)), .init(mark: .max, line: [])]

@@ -105,9 +105,9 @@ public final class Evaluator: Service, @unchecked Sendable {
     /// service waits for the others to stop instead of ending the process.
     public var failureIsFatal = true
     /// How long a group waits for more requests once the first is queued, in milliseconds (0:
-    /// none). The active set's groups grow while a commit is being synced; a shadow's commits
-    /// are not synced, and without this it would commit nearly every request on its own, each a
-    /// transaction (measured: three times the processor time per single-event request).
+    /// none). The active set's groups grow while a commit is being synced; a shadow answers no
+    /// one, and without this it would commit nearly every request on its own, a transaction and
+    /// a log append each.
     public var gatherMilliseconds: Int64 = 0
     /// A shadow's thread runs at a lower priority (nice 10, on Linux): when the processor is
     /// busy, the active set's evaluation and the request threads come first, and the shadow
@@ -128,7 +128,7 @@ public final class Evaluator: Service, @unchecked Sendable {
         reader = EventReader(program: ruleSet.program)
         committed = CommittedSequence(ruleSet.lastSequence)
         published = ruleSet.engine.statistics
-        status = ServiceStatus(fingerprint: ruleSet.program.fingerprint, rules: ruleSet.program.rules.count, loadedAt: loadedAt,
+        status = ServiceStatus(fingerprint: ruleSet.fingerprint, rules: ruleSet.program.rules.count, loadedAt: loadedAt,
                                statistics: ruleSet.engine.statistics, counts: ruleSet.counts, latestSequence: ruleSet.lastSequence,
                                pendingDeadlines: ruleSet.engine.state.pending.count, lateEvents: 0, queuedEvents: 0, queueLimit: queueLimit)
         status.stateKeys = ruleSet.engine.stateKeyCount

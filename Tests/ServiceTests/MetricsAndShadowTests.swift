@@ -78,6 +78,13 @@ func sample(_ text: String, _ series: String) -> Double? {
         let shadowSide = shown.first?["shadow"] as? [String]
         #expect(subject == "shipment:S1")
         #expect(shadowSide == [])
+        // Bounded: past `subjectLimit` subjects, decisions are counted, not followed.
+        let bounded = ShadowComparison(since: "", subjectLimit: 1)
+        bounded.add(try group(active, lines), side: .active)
+        let limited = try #require(try JSONSerialization.jsonObject(with: Data(bounded.json(active: status, shadow: status, queuedEvents: 0,
+                                                                                          droppedEvents: 0, failure: nil).utf8)) as? [String: Any])
+        #expect((limited["disagreements"] as? [String: Any])?["untrackedSubjects"] as? Int == 1)
+        #expect((limited["disagreements"] as? [String: Any])?["count"] as? Int == 1)
         // Deterministic: the same evaluations read the same.
         #expect(comparison.json(active: status, shadow: status, queuedEvents: 0, droppedEvents: 0, failure: nil)
                 == comparison.json(active: status, shadow: status, queuedEvents: 0, droppedEvents: 0, failure: nil))

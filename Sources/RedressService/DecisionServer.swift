@@ -53,6 +53,8 @@ public struct DecisionServer: Sendable {
         self.shadow = shadow
         let comparison = shadow.map { _ in ShadowComparison(since: since) }
         self.comparison = comparison
+        metrics.register(set: "active")
+        if shadow != nil { metrics.register(set: "shadow") }
         // Counted on each evaluator's thread after its commits (set before either runs).
         evaluator.observe = { group in
             metrics.count(group, set: "active")

@@ -49,6 +49,15 @@ public final class ServiceMetrics: Sendable {
     static var reloads: MetricNameDescriptor { name("reloads", "total", "Rule set reloads asked for, by outcome (switched, refused, failed).") }
     static var shadowDropped: MetricNameDescriptor { name("shadow_dropped_events", "", "Events the shadow did not evaluate (its queue was full or it failed).") }
 
+    /// The series without a rule or type label, at 0 before anything happens, so that an alert
+    /// on `rate(redress_dead_letters_total[5m])` or on reloads has a series from the start.
+    public func register(set: String) {
+        for descriptor in [Self.duplicates, Self.deadLetters, Self.commits] { _ = registry.makeCounter(descriptor: descriptor, labels: [("set", set)]) }
+        for outcome in ["switched", "unchanged", "refused", "failed"] where set == "active" {
+            _ = registry.makeCounter(descriptor: Self.reloads, labels: [("outcome", outcome)])
+        }
+    }
+
     /// What one durable group commit did, counted under `set`.
     public func count(_ group: CommittedGroup, set: String) {
         let program = group.program

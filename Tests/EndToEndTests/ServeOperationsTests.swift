@@ -141,7 +141,11 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         // Behind the token when asked to be.
         let guarded = try await blocking { try ServedRedress([rules.path, "--state", scratchPath("serve", ".sqlite").path, "--token-file", tokenFile.path, "--metrics-need-token"]) }
         #expect(try await http("GET", guarded.base.appendingPathComponent("metrics")).status == 401)
-        #expect(try await http("GET", guarded.base.appendingPathComponent("metrics"), token: "t0ken").status == 200)
+        let fresh = try await http("GET", guarded.base.appendingPathComponent("metrics"), token: "t0ken")
+        #expect(fresh.status == 200)
+        // Before anything happened, the series alerts read are there at 0.
+        #expect(metric(fresh.body, #"redress_dead_letters_total{set="active"}"#) == 0)
+        #expect(metric(fresh.body, #"redress_reloads_total{outcome="refused"}"#) == 0)
         #expect(server.stderr.contains("notice redress.serve: ") && server.stderr.contains("[redress] starting"),
                 "structured logs on standard error: \(server.stderr)")
     }

@@ -94,12 +94,13 @@ struct Serve: ParsableCommand {
         let server = DecisionServer(evaluator: evaluator, options: options)
         var logger = Logger(label: "redress.serve")
         logger.logLevel = .notice
+        let ending = Ending()
         let application = server.application(logger: logger) { address in
+            ending.listening()
             Output.write("listening on http://\(address)\n")
         }
         // The command line is synchronous; the server runs on Swift's concurrency (and NIO's
         // threads) while this thread waits for it to end.
-        let ending = Ending()
         let finished = DispatchSemaphore(value: 0)
         Task {
             do {
@@ -111,6 +112,10 @@ struct Serve: ParsableCommand {
         }
         finished.wait()
         if let failure = ending.failure {
+            guard ending.wasListening else {
+                Output.error("error: cannot listen on \(listen): \(failure)")
+                throw ExitCode(2)
+            }
             Output.error("error: \(failure)")
             Output.error("note: what was acknowledged is in the state; start again with the same --state to go on")
             throw ExitCode(2)
@@ -121,7 +126,11 @@ struct Serve: ParsableCommand {
     }
 
     final class Ending: @unchecked Sendable {
+        let lock = NSLock()
         var failure: String? = nil
+        private var listened = false
+        func listening() { lock.withLock { listened = true } }
+        var wasListening: Bool { lock.withLock { listened } }
     }
 
     /// `--listen HOST:PORT` (an IPv6 host in brackets).

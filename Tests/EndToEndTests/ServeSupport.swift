@@ -110,9 +110,9 @@ func timedHTTP(_ method: String, _ url: URL, body: String? = nil, timeout: TimeI
 }
 
 /// A delivered shipment the mission rule decides on (one decision per event), with its own id.
-func deliveredEvent(_ id: String, shipment: String, delay: String = "3d") -> String {
+func deliveredEvent(_ id: String, shipment: String, delay: String = "3d", customer: String? = nil) -> String {
     "{\"event\":\"shipment.delivered\",\"time\":\"2026-06-05T10:00:00Z\",\"id\":\"\(id)\",\"shipment\":{\"id\":\"\(shipment)\",\"delay\":\"\(delay)\"},"
-        + "\"order\":{\"id\":\"O-\(shipment)\",\"total\":\"50.00 EUR\"},\"customer\":{\"id\":\"C-\(shipment)\",\"tier\":\"VIP\",\"country\":\"DE\"}}"
+        + "\"order\":{\"id\":\"O-\(shipment)\",\"total\":\"50.00 EUR\"},\"customer\":{\"id\":\"\(customer ?? "C-\(shipment)")\",\"tier\":\"VIP\",\"country\":\"DE\"}}"
 }
 
 let missionRule = "rule mission when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology\n"

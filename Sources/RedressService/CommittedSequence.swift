@@ -36,6 +36,8 @@ public final class CommittedSequence: @unchecked Sendable {
 
     /// Waits until the latest sequence is past `cursor`, for at most `timeout`.
     public func wait(beyond cursor: Int64, timeout: Duration) async {
+        // Already newer: no task to start (and none to wait for a thread).
+        if lock.withLock({ finished || value > cursor }) { return }
         let id: UInt64 = lock.withLock {
             nextWaiter += 1
             return nextWaiter

@@ -55,9 +55,10 @@ public final class DecisionOutbox: @unchecked Sendable {
                     CREATE INDEX IF NOT EXISTS \(table)_event ON \(table) (event_id) WHERE origin = 0;
                     """)
             }
-            var configuration = Configuration()
-            configuration.readonly = true
-            reader = try DatabaseQueue(path: path, configuration: configuration)
+            // Only read through; not opened read-only: a read-only connection that closes last
+            // cannot tidy SQLite's WAL files, and a connection opened next then failed now and
+            // then ("disk I/O error").
+            reader = try DatabaseQueue(path: path)
         } catch {
             throw ServiceFailure("cannot open the outbox in \(path): \(error)")
         }

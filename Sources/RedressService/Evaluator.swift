@@ -233,11 +233,18 @@ public final class Evaluator: Service, @unchecked Sendable {
     public func run() async throws {
         start()
         do {
-            try await withGracefulShutdownHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    whenEnded(continuation)
+            // Ended by a graceful shutdown (a signal), or by cancellation: the service group cancels
+            // the others when one fails (the server cannot bind its address), and this one must end
+            // too, or the process would never exit.
+            try await withTaskCancellationHandler {
+                try await withGracefulShutdownHandler {
+                    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                        whenEnded(continuation)
+                    }
+                } onGracefulShutdown: {
+                    self.stop()
                 }
-            } onGracefulShutdown: {
+            } onCancel: {
                 self.stop()
             }
         } catch let error as ServiceFailure where !failureIsFatal {

@@ -99,8 +99,17 @@ final class IngestLogFile {
         } catch {
             throw ServiceFailure("\(error)")
         }
+        let existed = access(path, F_OK) == 0
         descriptor = open(path, O_RDWR | O_CREAT, 0o644)
         guard descriptor >= 0 else { throw ServiceFailure("cannot open \(path): \(String(cString: strerror(errno)))") }
+        if !existed {
+            // The new file's name synced too: after a power loss the state may count on it.
+            let directory = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY)
+            if directory >= 0 {
+                _ = fsync(directory)
+                close(directory)
+            }
+        }
         bytes = recorded
         let size = Int64(lseek(descriptor, 0, SEEK_END))
         guard size >= recorded else {

@@ -143,9 +143,13 @@ struct Serve: ParsableCommand {
         // An IR file is not read again: what it was compiled from is not known.
         let reloadable = !(ruleSet.count == 1 && ruleSet[0].hasSuffix(".json"))
         let server = DecisionServer(evaluator: evaluator, options: options, source: reloadable ? source : nil, shadow: shadowEvaluator, since: started)
-        logger.notice("starting", metadata: ["ruleSet": "\(ruleSet.joined(separator: " "))", "fingerprint": "\(program.fingerprint)", "rules": "\(program.rules.count)",
-                                             "state": "\(state)", "shadow": "\(draft.map { "\($0.fingerprint) in \(shadowPath)" } ?? "none")"])
+        let described: Logger.Metadata = ["ruleSet": "\(ruleSet.joined(separator: " "))", "fingerprint": "\(program.fingerprint)", "rules": "\(program.rules.count)",
+                                          "state": "\(state)", "shadow": "\(draft.map { "\($0.fingerprint) in \(shadowPath)" } ?? "none")"]
+        let ending = Ending()
         let application = server.application(logger: logger) { address in
+            ending.listening()
+            // Logged once serving (a process that cannot bind says so as its first line).
+            logger.notice("listening", metadata: described.merging(["address": "\(address)"]) { $1 })
             Output.write("listening on http://\(address)\n")
         }
         // SIGHUP: read the rule set again, as POST /v1/ruleset/reload does.
@@ -161,7 +165,6 @@ struct Serve: ParsableCommand {
         defer { hangup.cancel() }
         // The command line is synchronous; the server runs on Swift's concurrency (and NIO's
         // threads) while this thread waits for it to end.
-        let ending = Ending()
         let finished = DispatchSemaphore(value: 0)
         Task {
             do {
@@ -172,19 +175,28 @@ struct Serve: ParsableCommand {
             finished.signal()
         }
         finished.wait()
-        logger.notice("stopped", metadata: ["failure": "\(ending.failure ?? "none")"])
         if let failure = ending.failure {
+            guard ending.wasListening else {
+                Output.error("error: cannot listen on \(listen): \(failure)")
+                throw ExitCode(2)
+            }
+            logger.error("stopped", metadata: ["failure": "\(failure)"])
             Output.error("error: \(failure)")
             Output.error("note: what was acknowledged is in the state; start again with the same --state to go on")
             throw ExitCode(2)
         }
+        logger.notice("stopped")
         let status = evaluator.currentStatus
         Output.error("stopped after a final commit: \(status.counts.accepted) events accepted, \(status.counts.duplicates) duplicates, "
                      + "\(status.counts.deadLetters) dead letters, outbox at \(status.latestSequence)")
     }
 
     final class Ending: @unchecked Sendable {
+        let lock = NSLock()
         var failure: String? = nil
+        private var listened = false
+        func listening() { lock.withLock { listened = true } }
+        var wasListening: Bool { lock.withLock { listened } }
     }
 
     /// `--listen HOST:PORT` (an IPv6 host in brackets).

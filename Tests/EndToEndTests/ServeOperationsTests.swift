@@ -146,7 +146,7 @@ func amounts(_ answer: HTTPAnswer) -> [String?] {
         // Before anything happened, the series alerts read are there at 0.
         #expect(metric(fresh.body, #"redress_dead_letters_total{set="active"}"#) == 0)
         #expect(metric(fresh.body, #"redress_reloads_total{outcome="refused"}"#) == 0)
-        #expect(server.stderr.contains("notice redress.serve: ") && server.stderr.contains("[redress] starting"),
+        #expect(server.stderr.contains("notice redress.serve: ") && server.stderr.contains("[redress] listening"),
                 "structured logs on standard error: \(server.stderr)")
     }
 

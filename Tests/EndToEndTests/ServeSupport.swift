@@ -93,10 +93,26 @@ func http(_ method: String, _ url: URL, body: String? = nil, contentType: String
     return HTTPAnswer(status: http?.statusCode ?? 0, body: String(decoding: data, as: UTF8.self), headers: http?.allHeaderFields ?? [:])
 }
 
+/// The same, with the moment the answer arrived as URLSession's own thread saw it: a test that
+/// awaits the answer may get a thread much later in a full parallel run, and must not count that.
+func timedHTTP(_ method: String, _ url: URL, body: String? = nil, timeout: TimeInterval = 120) async throws -> (HTTPAnswer, Date) {
+    var request = URLRequest(url: url, timeoutInterval: timeout)
+    request.httpMethod = method
+    if let body { request.httpBody = Data(body.utf8) }
+    return try await withCheckedThrowingContinuation { continuation in
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            let arrived = Date()
+            if let error { return continuation.resume(throwing: error) }
+            let http = response as? HTTPURLResponse
+            continuation.resume(returning: (HTTPAnswer(status: http?.statusCode ?? 0, body: String(decoding: data ?? Data(), as: UTF8.self)), arrived))
+        }.resume()
+    }
+}
+
 /// A delivered shipment the mission rule decides on (one decision per event), with its own id.
-func deliveredEvent(_ id: String, shipment: String, delay: String = "3d") -> String {
+func deliveredEvent(_ id: String, shipment: String, delay: String = "3d", customer: String? = nil) -> String {
     "{\"event\":\"shipment.delivered\",\"time\":\"2026-06-05T10:00:00Z\",\"id\":\"\(id)\",\"shipment\":{\"id\":\"\(shipment)\",\"delay\":\"\(delay)\"},"
-        + "\"order\":{\"id\":\"O-\(shipment)\",\"total\":\"50.00 EUR\"},\"customer\":{\"id\":\"C-\(shipment)\",\"tier\":\"VIP\",\"country\":\"DE\"}}"
+        + "\"order\":{\"id\":\"O-\(shipment)\",\"total\":\"50.00 EUR\"},\"customer\":{\"id\":\"\(customer ?? "C-\(shipment)")\",\"tier\":\"VIP\",\"country\":\"DE\"}}"
 }
 
 let missionRule = "rule mission when shipment.delay > 2d and customer.tier == VIP then refund 5 EUR, send apology\n"

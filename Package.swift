@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "RedressReview", targets: ["RedressReview"]),
         .library(name: "RedressLanguageServices", targets: ["RedressLanguageServices"]),
         .library(name: "RedressService", targets: ["RedressService"]),
+        .library(name: "RedressStudio", targets: ["RedressStudio"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -61,7 +62,9 @@ let package = Package(
         // The durable state: the engine's state and checkpoints in SQLite (GRDB).
         .target(
             name: "RedressState",
-            dependencies: ["RedressEngine", "RedressEvents", "RedressIR", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["RedressEngine", "RedressEvents", "RedressIR", .product(name: "GRDB", package: "GRDB.swift"),
+                           // SQLite's own interface, for the rows a checkpoint writes (`RowStatement`).
+                           .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
         // Running over event sources: the reading pipelines that feed the engine, and output.
         .target(
@@ -99,11 +102,25 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The web workbench (`redress studio`): a JSON API over the language services, rule tests,
+        // explanations, simulation and diffs, and the page itself. The page's source files are in
+        // Page/ and embedded in EmbeddedPage.swift (a test keeps the two equal), so the binary
+        // serves them with nothing beside it.
+        .target(
+            name: "RedressStudio",
+            dependencies: [
+                "RedressLanguageServices", "RedressReview", "RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents",
+                "RedressIR", "RedressSemantics", "RedressSyntax",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Page"]
+        ),
         .executableTarget(
             name: "redress",
             dependencies: [
                 "RedressSyntax", "RedressSemantics", "RedressIR", "RedressEvents", "RedressEngine", "RedressState", "RedressRuntime",
-                "RedressSimulation", "RedressReview", "RedressLanguageServices", "RedressService",
+                "RedressSimulation", "RedressReview", "RedressLanguageServices", "RedressService", "RedressStudio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,6 +151,10 @@ let package = Package(
             // A test changes the state file by hand (an outbox row deleted).
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"]),
+        .testTarget(name: "StudioTests", dependencies: [
+            "RedressStudio", "RedressLanguageServices", "RedressReview", "RedressSimulation", "RedressSemantics", "RedressSyntax",
+        ]),
+        // Browser/ holds the Selenium walkthrough the browser test runs with Python.
+        .testTarget(name: "EndToEndTests", dependencies: ["RedressSyntax", "RedressSemantics"], exclude: ["Browser"]),
     ]
 )

@@ -148,7 +148,7 @@ func timedRun(_ file: URL, state: Bool, passes: Int = 3) -> (seconds: Double, ok
     return (best, ok)
 }
 
-/// 5. `run --state` (checkpoints every 1,000 events, the default) against `run`.
+/// 5. `run --state` (checkpoints every 10,000 events, the default) against `run`.
 func measureState() {
     let plain = timedRun(events(1_000_000), state: false), stateful = timedRun(events(1_000_000), state: true)
     print(String(format: "5. redress run --state, 1,000,000 events: %.2f s; without --state %.2f s: %.2f of its speed   target ≥ 0.5%@",

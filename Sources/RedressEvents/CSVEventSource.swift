@@ -442,6 +442,8 @@ public final class CSVEventSource {
     /// Why the main file stopped early (a read error), or nil; read after the last row.
     public var readFailure: String? { csv.failure }
     let fileName: String
+    /// The main file as given (`-` for standard input).
+    let path: String
 
     public private(set) var header: [String] = []
     /// Data rows read so far (blank and bad rows included; the header is not a row).
@@ -543,25 +545,48 @@ public final class CSVEventSource {
     /// the directory of the main file (the current directory for standard input);
     /// `joinPaths` (join name → path) overrides them.
     /// `limits` bound the header, rows and quoted fields of the main and the joined files.
-    public init(mapping: EventMapping, program: Program, descriptor: Int32, path: String, joinPaths: [String: String] = [:],
-                limits: CSVLimits = CSVLimits()) throws(OpenError) {
+    public convenience init(mapping: EventMapping, program: Program, descriptor: Int32, path: String, joinPaths: [String: String] = [:],
+                            limits: CSVLimits = CSVLimits()) throws(OpenError) {
+        try self.init(mapping: mapping, program: program, reader: CSVReader(descriptor: descriptor, delimiter: mapping.delimiter, limits: limits),
+                      header: nil, path: path, joinPaths: joinPaths, limits: limits)
+    }
+
+    /// The events `program` gets from the rows `leader` reads, through `mapping` (the same
+    /// mapping file, loaded for this program): `current()` maps the row the leader read last.
+    /// One input is then read once for several rule sets (`simulate --baseline`, `diff`), as
+    /// standard input must be.
+    public convenience init(mapping: EventMapping, program: Program, sharingRowsOf leader: CSVEventSource,
+                            joinPaths: [String: String] = [:]) throws(OpenError) {
+        try self.init(mapping: mapping, program: program, reader: leader.csv, header: leader.header, path: leader.path,
+                      joinPaths: joinPaths, limits: leader.limits)
+    }
+
+    /// `header`: the main file's columns when its header was read already (by a leader), or
+    /// nil to read it here.
+    init(mapping: EventMapping, program: Program, reader csv: CSVReader, header known: [String]?, path: String,
+         joinPaths: [String: String], limits: CSVLimits) throws(OpenError) {
         self.mapping = mapping
         self.program = program
         self.limits = limits
+        self.path = path
         requiredSlots = program.requiredSlotsByEvent
         enumCases = program.enums.map { Dictionary(uniqueKeysWithValues: $0.cases.enumerated().map { ($1, Int64($0)) }) }
-        csv = CSVReader(descriptor: descriptor, delimiter: mapping.delimiter, limits: limits)
+        self.csv = csv
         fileName = path == "-" ? "standard input" : (path as NSString).lastPathComponent
         var diagnostics: [Diagnostic] = []
 
-        guard csv.next() else {
-            if let failure = csv.failure {
-                throw OpenError(diagnostics: [Diagnostic(.invalidSchema, "cannot read \(fileName): \(failure)", at: Label(file: mapping.path, span: .empty))])
+        if let known {
+            header = known
+        } else {
+            guard csv.next() else {
+                if let failure = csv.failure {
+                    throw OpenError(diagnostics: [Diagnostic(.invalidSchema, "cannot read \(fileName): \(failure)", at: Label(file: mapping.path, span: .empty))])
+                }
+                throw OpenError(diagnostics: [Diagnostic(.invalidSchema, "\(fileName) is empty: a CSV file starts with a header row naming its columns",
+                                                         at: Label(file: mapping.path, span: .empty))])
             }
-            throw OpenError(diagnostics: [Diagnostic(.invalidSchema, "\(fileName) is empty: a CSV file starts with a header row naming its columns",
-                                                     at: Label(file: mapping.path, span: .empty))])
+            header = (0..<csv.fieldCount).map { csv.field($0).trimmingCharacters(in: .whitespaces) }
         }
-        header = (0..<csv.fieldCount).map { csv.field($0).trimmingCharacters(in: .whitespaces) }
         var mainColumns: [String: Int] = [:]
         for (index, name) in header.enumerated() where mainColumns[name] == nil { mainColumns[name] = index }
 
@@ -787,6 +812,12 @@ public final class CSVEventSource {
     /// Reads the next row; nil at the end of the file.
     public func next() -> Row? {
         guard csv.next() else { return nil }
+        return current()
+    }
+
+    /// The row the reader is at (read by this source's `next()`, or by the leader it shares
+    /// rows with), mapped to this program's events.
+    public func current() -> Row {
         rows += 1
         let number = csv.recordLine
         if csv.isBlank {

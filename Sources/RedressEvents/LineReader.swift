@@ -140,6 +140,14 @@ public final class LineReader {
         }
     }
 
+    /// Bytes of a regular file not yet handed out (its size now, less what was read); nil for a
+    /// pipe or terminal, whose length is not known.
+    public var bytesLeft: Int64? {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        return max(0, Int64(status.st_size) - consumed)
+    }
+
     /// Whether `next` can hand out a line without waiting for more input: a whole line is in
     /// the buffer, or the input has ended. A reader of a pipe asks before it would block, so
     /// that what it has gathered goes on at once (a live stream, not a file being read through).

@@ -151,9 +151,21 @@ public final class ProcessedEvents: @unchecked Sendable {
         }
     }
 
-    func grow(_ part: Int) {
+    /// Makes room for `total` events in all, so that the parts do not grow a quarter at a time
+    /// while they are added (each growth moves every hash of the part: over a run that starts
+    /// empty, about four moves per event). The parts' shares of `total` are even up to a few
+    /// standard deviations, which the room allows for.
+    public func reserve(_ total: Int) {
+        let partCount = parts.count
+        let share = Double(total) / Double(partCount)
+        let expected = Int(share + 4 * share.squareRoot()) + 16
+        let capacity = expected + expected / 4 + 1
+        for part in 0..<partCount where capacities[part] < capacity { grow(part, to: capacity) }
+    }
+
+    func grow(_ part: Int, to wanted: Int? = nil) {
         let old = parts[part], oldCapacity = capacities[part]
-        let capacity = oldCapacity + oldCapacity / 4 + 1
+        let capacity = wanted ?? (oldCapacity + oldCapacity / 4 + 1)
         let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
         slots.initialize(repeating: 0, count: capacity)
         for index in 0..<oldCapacity where old[index] != 0 { _ = ProcessedEvents.place(old[index], in: slots, capacity: capacity) }

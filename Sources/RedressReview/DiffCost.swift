@@ -77,12 +77,14 @@ public struct CostDiff: Sendable, Codable, Equatable {
 
     /// Replays the same events through both programs (each read with its own program's slots).
     public static func replay(old: Program, new: Program, oldEvents: [Event], newEvents: [Event], oldDeadLetters: Int, newDeadLetters: Int,
-                              renames: [String: String] = [:], rates: [String: Int64] = [:]) -> CostDiff? {
+                              renames: [String: String] = [:], rates: [String: Int64] = [:], shouldStop: () -> Bool = { false }) -> CostDiff? {
         var before = Simulation(program: old), after = Simulation(program: new)
         before.rates = rates
         after.rates = rates
-        let comparison = Comparison(current: after.replay(newEvents, deadLetters: newDeadLetters),
-                                    baseline: before.replay(oldEvents, deadLetters: oldDeadLetters))
+        // nil as well when `shouldStop` said stop (a workbench cancelled the replay).
+        guard let current = after.replay(newEvents, deadLetters: newDeadLetters, shouldStop: shouldStop),
+              let baseline = before.replay(oldEvents, deadLetters: oldDeadLetters, shouldStop: shouldStop) else { return nil }
+        let comparison = Comparison(current: current, baseline: baseline)
         // Costs beyond 64-bit minor units cannot be totalled exactly: no cost rather than a wrong one.
         guard !comparison.current.overflowed, !comparison.baseline.overflowed else { return nil }
         return CostDiff(comparison: comparison, currency: new.currencies[Int(new.catalog.currency)], renames: renames)

@@ -3,6 +3,30 @@ import RedressIR
 import RedressEvents
 import RedressEngine
 
+/// How events are written, for a run or a replay: JSON lines (docs/events.md), or CSV rows through
+/// a mapping (docs/events.md, "CSV input") loaded for each program, with joined files by name.
+public enum EventFormat {
+    case jsonLines
+    /// One mapping per program, in the order of the programs (the same file, loaded for each).
+    case csv(mappings: [EventMapping], joinPaths: [String: String])
+}
+
+/// Why an input could not be opened or read: a message, or the diagnostics of a CSV file that does
+/// not fit its mapping (they point into the mapping; the command renders them).
+public struct InputFailure: Error, CustomStringConvertible {
+    public var message: String
+    /// The CSV file and its mapping do not fit (missing columns, unreadable joined files).
+    public var mapping: CSVEventSource.OpenError? = nil
+    public var description: String { message }
+}
+
+extension CSVLimits {
+    /// Rows bounded like lines of JSON (`--max-line-bytes`); a header longer than 64 KiB is no CSV header.
+    public static func bounding(lines maximumLineLength: Int) -> CSVLimits {
+        CSVLimits(headerBytes: min(CSVLimits.defaultHeaderBytes, maximumLineLength), rowBytes: maximumLineLength)
+    }
+}
+
 /// One thing an event source hands the run loop, in input order.
 public enum SourceItem {
     /// The events of one unit of input: one JSON line, or all the events a CSV row maps to
@@ -37,6 +61,63 @@ public protocol EventSource: AnyObject {
     /// with nothing new); it returns in how many milliseconds it wants to be called again, or
     /// nil to wait for input only. Before each item the source tells `session` what it consumed.
     func read(into session: RunSession, idle: () -> Int64?, _ body: (SourceItem, Int) -> Bool)
+    /// Called once before the loop reads: input to keep before the first unit (bad rows of a
+    /// CSV file's joined files). Returns the first of them when `strict` stops the run there.
+    func start(_ session: RunSession, strict: Bool) throws(RunFailure) -> DeadLetter?
+    /// Whether the input is live (a pipe, a terminal, a followed file): it may go quiet, and is
+    /// checkpointed when it does. A file read through is never quiet for long.
+    var live: Bool { get }
+    /// What the summary says was read ("read 5 rows (1 blank)"), or nil for "read N events".
+    var readSummary: String? { get }
+    /// More for the summary, after the events and decisions.
+    var extraSummary: [String] { get }
+}
+
+extension EventSource {
+    public func start(_ session: RunSession, strict: Bool) throws(RunFailure) -> DeadLetter? { nil }
+    public var live: Bool { false }
+    public var readSummary: String? { nil }
+    public var extraSummary: [String] { [] }
+}
+
+/// A run's input, opened before the run's session touches its state: CSV through a mapping reads
+/// its header and loads its joined files here, so a file that does not fit its mapping stops the
+/// run before anything is written. The source the loop reads is made from it once the session
+/// knows where to resume (`source(…)`).
+public enum RunInput {
+    case jsonLines
+    case csv(CSVEventSource)
+
+    /// `descriptor` is open on the input at its start; `path` names it (`-` for standard input).
+    public static func open(_ format: EventFormat, program: Program, descriptor: Int32, path: String,
+                            maximumLineLength: Int = LineLimit.defaultBytes) throws(InputFailure) -> RunInput {
+        guard case .csv(let mappings, let joinPaths) = format, let mapping = mappings.first else { return .jsonLines }
+        do {
+            return .csv(try CSVEventSource(mapping: mapping, program: program, descriptor: descriptor, path: path, joinPaths: joinPaths,
+                                           limits: .bounding(lines: maximumLineLength)))
+        } catch {
+            throw InputFailure(message: "cannot read \(path) through the mapping", mapping: error)
+        }
+    }
+
+    /// Remarks about joined files (keys of `rows: one` joins that appear more than once).
+    public var warnings: [String] {
+        if case .csv(let rows) = self { return rows.warnings }
+        return []
+    }
+
+    /// The source the run loop reads for `session`. `follow` and `wake` are for JSON lines (a
+    /// followed file, a stop signal that ends a wait for input).
+    public func source(program: Program, descriptor: Int32, path: String, session: RunSession, maximumLineLength: Int,
+                       follow: Bool = false, wake: Int32? = nil) throws(RunFailure) -> EventSource {
+        switch self {
+        case .jsonLines:
+            return try JSONLinesSource(program: program, descriptor: descriptor, path: path, session: session,
+                                       maximumLineLength: maximumLineLength, follow: follow, wake: wake)
+        case .csv(let rows):
+            return CSVRowSource(rows, path: path, session: session)
+        }
+    }
 }
 
 /// JSON lines (docs/events.md), parsed on a second thread while the caller evaluates
@@ -45,6 +126,7 @@ public protocol EventSource: AnyObject {
 public final class JSONLinesSource: EventSource {
     public let unit = "line"
     public let name: String
+    public let live: Bool
     let pipeline: EventPipeline
     public var failure: String? { pipeline.failure }
 
@@ -52,6 +134,8 @@ public final class JSONLinesSource: EventSource {
     public init(program: Program, descriptor: Int32, path: String, session: RunSession, maximumLineLength: Int,
                 follow: Bool = false, wake: Int32? = nil) throws(RunFailure) {
         name = path
+        var status = stat()
+        live = follow || fstat(descriptor, &status) != 0 || status.st_mode & S_IFMT != S_IFREG
         var prefix: StreamHash? = nil
         var firstLine = 0
         if session.store != nil, session.consumedInput.isFile {
@@ -96,10 +180,36 @@ public final class CSVRowSource: EventSource {
     public private(set) var rowsRead = 0
     public private(set) var blankRows = 0
 
+    /// Bad rows of joined files this run kept (on the first run of a state only), said apart.
+    var joinProblemsKept = 0
+    let deadLetterPath: String
+
     public init(_ rows: CSVEventSource, path: String, session: RunSession) {
         name = path
         self.rows = rows
+        deadLetterPath = session.deadLetterPath
         rows.identifying = session.store != nil
+    }
+
+    /// Rows of joined files that could not be read are kept once, on the first run: the one
+    /// whose state has consumed nothing and kept nothing yet (a new state has a checkpoint from
+    /// its start; a run killed before the next one is first again). Not on a resume.
+    public func start(_ session: RunSession, strict: Bool) throws(RunFailure) -> DeadLetter? {
+        let firstRun = session.checkpoint.map { $0.position == 0 && $0.deadLetterBytes == 0 && session.engine.statistics.events == 0 } ?? true
+        guard firstRun, !rows.joinProblems.isEmpty else { return nil }
+        for letter in rows.joinProblems {
+            if strict { return letter }
+            try session.keep(letter, counted: false)
+        }
+        try session.saveCheckpoint()
+        joinProblemsKept = rows.joinProblems.count
+        return nil
+    }
+
+    public var readSummary: String? { "read \(rowsRead) row\(rowsRead == 1 ? "" : "s") (\(blankRows) blank)" }
+
+    public var extraSummary: [String] {
+        joinProblemsKept == 0 ? [] : ["\(joinProblemsKept) bad row\(joinProblemsKept == 1 ? "" : "s") of joined files kept in \(deadLetterPath)"]
     }
 
     public func read(into session: RunSession, idle: () -> Int64?, _ body: (SourceItem, Int) -> Bool) {
@@ -149,8 +259,10 @@ extension RunSession {
             emit(watermark.fireDue())
             sink.flush()
             // A live input that pauses is checkpointed: what was decided before the pause is
-            // then durable however long the next event takes to come.
-            if store != nil, sinceCheckpoint > 0, failure == nil {
+            // then durable however long the next event takes to come. (A file read through
+            // pauses too, whenever evaluating catches up with reading: a checkpoint each time
+            // would be a sync per batch.)
+            if store != nil, source.live, sinceCheckpoint > 0, failure == nil {
                 do throws(RunFailure) { try saveCheckpoint() } catch { failure = error }
             }
             return watermark.millisecondsUntilDue()
@@ -191,6 +303,9 @@ extension RunSession {
             return true
         }
         if let failure { throw failure }
+        // The checkpoint still being written: the run's ending waits for it, and a failed one
+        // cuts the files back (`fail`) whatever the ending.
+        try settle()
         if let readFailure = source.failure {
             sink.flush()
             throw RunFailure("cannot read \(source.name): \(readFailure)")

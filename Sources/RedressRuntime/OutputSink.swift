@@ -50,8 +50,13 @@ public final class OutputSink {
     /// Pipes, terminals and devices cannot be synced (EINVAL); that is no failure.
     public func synchronize() {
         flush()
-        if failure == nil, fsync(descriptor) != 0, errno != EINVAL, errno != ENOTSUP, errno != EROFS {
-            failure = String(cString: strerror(errno))
-        }
+        if failure == nil, let reason = OutputSink.sync(descriptor) { failure = reason }
+    }
+
+    /// Puts a file's bytes on disk; why not, or nil. Pipes, terminals and devices cannot be
+    /// synced (EINVAL): that is no failure.
+    static func sync(_ descriptor: Int32) -> String? {
+        if fsync(descriptor) != 0, errno != EINVAL, errno != ENOTSUP, errno != EROFS { return String(cString: strerror(errno)) }
+        return nil
     }
 }

@@ -144,6 +144,8 @@ public final class EventPipeline: @unchecked Sendable {
 
     func produce() {
         var more = true
+        var reserved = false
+        let firstByte = lines.consumed
         while more {
             free.wait()
             lock.lock()
@@ -192,6 +194,14 @@ public final class EventPipeline: @unchecked Sendable {
                 // Nothing more without waiting for input (a pipe that is quiet): hand over what
                 // was read instead of holding it until the batch is full.
                 if batch.count > 0, !lines.hasLineWithoutWaiting { break }
+            }
+            if let processed, !reserved {
+                // Room in the set for the rest of a file, from the first batch's bytes per line.
+                reserved = true
+                if batch.count > 0, let left = lines.bytesLeft {
+                    let perLine = max(1, (lines.consumed - firstByte) / Int64(batch.count))
+                    processed.reserve(processed.count + batch.count + Int(left / perLine))
+                }
             }
             if let processed {
                 // A batch at a time: its slots are fetched first, all at once (independent loads

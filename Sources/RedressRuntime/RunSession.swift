@@ -43,6 +43,8 @@ public final class RunSession {
     /// them back to this, so they agree with the state a restart will resume from.
     var checkpointedOutput: Int64
     var checkpointedDeadLetters: Int64
+    /// With a state: writes the checkpoints, one at a time, while the run goes on.
+    let writer: CheckpointWriter?
     var emitted: [String] = []
     var sinceCheckpoint = 0
     /// The engine's counts when this process began (non-zero when resuming), and the bad lines
@@ -118,6 +120,7 @@ public final class RunSession {
         }
         processed = loadedProcessed
         self.store = store
+        writer = store.map { [fingerprint = program.fingerprint] in CheckpointWriter(store: $0, fingerprint: fingerprint) }
         self.checkpoint = checkpoint
         inputDescriptor = input
         consumedInput = ConsumedInput(descriptor: input, path: events)
@@ -157,6 +160,8 @@ public final class RunSession {
     }
 
     deinit {
+        // A checkpoint being written still syncs the files: it ends before they are closed.
+        _ = writer?.wait()
         if output != STDOUT_FILENO { close(output) }
         if let deadLetterDescriptor { close(deadLetterDescriptor) }
         if let stateLock { close(stateLock) }
@@ -244,11 +249,14 @@ public final class RunSession {
         try checkWrites()
     }
 
-    /// Counts `handled` lines (or events) and checkpoints every `every` of them.
+    /// Counts `handled` lines (or events) and checkpoints every `every` of them (or a little
+    /// later, when the last checkpoint is still being written).
     public func advance(by handled: Int, every: Int) throws(RunFailure) {
         sinceCheckpoint += handled
         try checkWrites()
-        if store != nil, sinceCheckpoint >= every { try saveCheckpoint() }
+        // A checkpoint due while the last one is still being written (a slow sync on a busy
+        // disk) is not waited for: it is taken at the first unit after that one is done.
+        if store != nil, sinceCheckpoint >= every, writer?.busy != true { try beginCheckpoint() }
     }
 
     /// A decision or dead letter that could not be written ends the run (exit 2) at once: going
@@ -262,24 +270,47 @@ public final class RunSession {
         }
     }
 
+    /// Takes a checkpoint and waits until it is on disk.
     public func saveCheckpoint() throws(RunFailure) {
-        guard let store else { return }
-        sink.synchronize()
-        deadLetterSink?.synchronize()
+        try beginCheckpoint()
+        try settle()
+    }
+
+    /// Takes a checkpoint and hands it to the writer (`CheckpointWriter`), which syncs the files
+    /// and commits it while the run goes on; first waits for the one before, so that one at a
+    /// time is in flight. What it records is taken now: the engine's changes, the files'
+    /// lengths (their bytes written, not yet synced), the input consumed, the events processed.
+    public func beginCheckpoint() throws(RunFailure) {
+        guard let writer else { return }
+        try settle()
+        sink.flush()
+        deadLetterSink?.flush()
         try checkWrites()
-        let outputBytes = outputStart + sink.written
-        let deadLetterBytes = deadLetterStart + (deadLetterSink?.written ?? 0)
-        do {
-            try store.save(engine.takeChanges(), outputBytes: outputBytes, deadLetterBytes: deadLetterBytes, program: fingerprint, emitted: emitted,
-                           input: checkpointedInput(), processed: fresh)
-        } catch {
-            try fail("\(error)")
-        }
-        checkpointedOutput = outputBytes
-        checkpointedDeadLetters = deadLetterBytes
-        emitted.removeAll(keepingCapacity: true)
-        fresh.removeAll()
+        let job = CheckpointWriter.Job(
+            changes: engine.takeChanges(), outputBytes: outputStart + sink.written,
+            deadLetterBytes: deadLetterSink.map { deadLetterStart + $0.written }, emitted: emitted, input: checkpointedInput(),
+            processed: fresh, output: output, deadLetters: deadLetterDescriptor, outputName: outputPath ?? "standard output",
+            deadLetterName: deadLetterPath)
+        writer.submit(job)
+        // New buffers: the job holds the old ones.
+        emitted = []
+        fresh = ProcessedSegment()
         sinceCheckpoint = 0
+    }
+
+    /// Waits for the checkpoint being written, if any; when it failed, ends the run (`fail`).
+    public func settle() throws(RunFailure) {
+        guard let writer else { return }
+        let failure = writer.wait()
+        takeCommitted()
+        if let failure { try fail(failure) }
+    }
+
+    /// The lengths the last committed checkpoint recorded: what a failure cuts the files back to.
+    func takeCommitted() {
+        guard let committed = writer?.committed else { return }
+        checkpointedOutput = committed.output
+        if let deadLetters = committed.deadLetters { checkpointedDeadLetters = deadLetters }
     }
 
     /// Ends the run with exit 2 and the reason. With a state, the output and dead-letter files
@@ -287,6 +318,9 @@ public final class RunSession {
     /// and a restart writes nothing twice.
     public func fail(_ message: String) throws(RunFailure) -> Never {
         guard store != nil else { throw RunFailure(message) }
+        // A checkpoint still being written may yet commit: the files are cut back to the last that did.
+        _ = writer?.wait()
+        takeCommitted()
         if output != STDOUT_FILENO { _ = ftruncate(output, off_t(checkpointedOutput)) }
         if let deadLetterDescriptor { _ = ftruncate(deadLetterDescriptor, off_t(checkpointedDeadLetters)) }
         throw RunFailure(message, note: "the output was left as at the last checkpoint; run again with the same --state to go on")

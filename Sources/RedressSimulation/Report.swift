@@ -57,6 +57,16 @@ public struct Report: Sendable {
     /// Decisions held back, and what they would have cost, by the kind of policy (limit, cap,
     /// group, rollout, missing key).
     public var savedByPolicy: [Line] = []
+    /// A decision a policy held back: the rule and its subject.
+    public struct HeldBackExample: Sendable, Equatable {
+        public var rule: String
+        public var subject: String
+    }
+    /// How many decisions per policy are kept as examples.
+    public static let heldBackExampleCount = 3
+    /// The first decisions each policy held back, by the keys of `savedByPolicy` (the workbench
+    /// shows them; the table, JSON and CSV do not).
+    public var heldBackExamples: [String: [HeldBackExample]] = [:]
     /// Decisions of seasonal rules outside their `active … until …` dates, and what they would
     /// have cost, by rule. Not money saved by a policy: the rule is simply not in force then.
     public var outOfSeason: [Line] = []

@@ -30,9 +30,19 @@ public struct Simulation {
 
     /// Replays `events` (any order) and returns the report.
     public func replay(_ events: [Event], deadLetters: Int = 0) -> Report {
+        // Never stopped, so never nil.
+        replay(events, deadLetters: deadLetters, shouldStop: { false }) ?? Report(program: program)
+    }
+
+    /// The same, asking `shouldStop` every 4,096 events: nil when it said stop (a workbench
+    /// cancels a long replay this way).
+    public func replay(_ events: [Event], deadLetters: Int = 0, shouldStop: () -> Bool) -> Report? {
         let ordered = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
         let replay = Replay(self)
-        for event in ordered { replay.feed(event) }
+        for (index, event) in ordered.enumerated() {
+            if index & 4095 == 0, shouldStop() { return nil }
+            replay.feed(event)
+        }
         var report = replay.finish(deadLetters: deadLetters)
         report.outOfOrder = zip(events, events.dropFirst()).filter { $0.time > $1.time }.count
         return report
@@ -50,6 +60,8 @@ public final class Replay {
     let tally: Tally
     var outcomeSlots: (value: Int, key: Int)? = nil
     var saved: [String: Report.Line] = [:]
+    /// The first decisions each policy held back, by policy (what a reader checks the saving against).
+    var heldBackExamples: [String: [Report.HeldBackExample]] = [:]
     /// Decisions of seasonal rules outside their `active` dates, by rule: not saved by a policy.
     var outOfSeason: [String: Report.Line] = [:]
     let pricing: Pricing
@@ -96,6 +108,10 @@ public final class Replay {
             } else {
                 let key = Engine.reason(outcome)
                 exact = self.saved[key, default: Report.Line(key: key, decisions: 0, cost: 0)].add(cost: cost) && exact
+                if self.heldBackExamples[key, default: []].count < Report.heldBackExampleCount {
+                    let rule = ruleNames.indices.contains(draft.rule) ? ruleNames[draft.rule] : "?"
+                    self.heldBackExamples[key, default: []].append(Report.HeldBackExample(rule: rule, subject: draft.subjectKey))
+                }
             }
             if !exact { self.report.overflowed = true }
         }
@@ -149,8 +165,74 @@ public final class Replay {
         report.finish(engine)
         tally.fold(into: &report)
         report.savedByPolicy = saved.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
+        report.heldBackExamples = heldBackExamples
         report.outOfSeason = outOfSeason.values.sorted { ($1.cost, $0.key) < ($0.cost, $1.key) }
         return report
+    }
+}
+
+extension Replay {
+    /// How a streamed replay ended.
+    public enum Streamed {
+        case report(Report)
+        /// An event was earlier than one before it: the caller replays from memory, sorted.
+        case unsorted
+        /// The input could not be read (the message says why).
+        case failed(String)
+    }
+
+    /// Replays `source` as it is read, in one pass, so memory does not grow with the input:
+    /// for input already in time order, which is checked as it goes. Events are lent in place
+    /// (no copy per event). On a file the parsing threads hold back the events that trigger
+    /// nothing (most of them); the order is then checked per chunk, from the times of all its
+    /// events, before any of them is fed. `progress` is called every 10,000 events (and dead
+    /// letters) with how many there were so far.
+    public func stream(_ source: LendingSource, progress: ((Int) -> Void)? = nil) -> Streamed {
+        // JSON-lines events are a few hundred bytes each.
+        if source.size > 0 { reserve(events: Int(source.size / 256)) }
+        var bad = 0
+        var sorted = true
+        var count = 0
+        func counted() {
+            count += 1
+            if let progress, count % 10_000 == 0 { progress(count) }
+        }
+        let deadLetter: (DeadLetter, Int) -> Bool = { _, _ in
+            counted()
+            bad += 1
+            return true
+        }
+        let screens = (0..<source.workers).compactMap { _ in screen() }
+        let failure: String?
+        if source.workers > 0, screens.count == source.workers {
+            var latest = Int64.min
+            failure = source.read(screens: screens, screened: { chunk in
+                if !chunk.ordered || (chunk.first != .min && chunk.first < latest) {
+                    sorted = false
+                    return false
+                }
+                latest = max(latest, chunk.latest)
+                count += chunk.count
+                self.skip(chunk)
+                return true
+            }, event: { event, _ in
+                counted()
+                self.feed(event)
+                return true
+            }, deadLetter: deadLetter)
+        } else {
+            failure = source.read(event: { event, _ in
+                counted()
+                if event.pointee.time < self.lastTime {
+                    sorted = false
+                    return false
+                }
+                self.feed(event)
+                return true
+            }, deadLetter: deadLetter)
+        }
+        if let failure { return .failed(failure) }
+        return sorted ? .report(finish(deadLetters: bad)) : .unsorted
     }
 }
 

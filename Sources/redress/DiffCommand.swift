@@ -65,18 +65,10 @@ struct Diff: ParsableCommand {
                 Output.error("error: the catalogs price in \(oldCurrency) (OLD) and \(newCurrency) (NEW); --events compares costs in one currency")
                 throw ExitCode(2)
             }
-            var oldEvents: [Event] = [], newEvents: [Event] = []
-            var oldBad = 0, newBad = 0
-            for file in events {
-                let read = try EventInput.read([oldProgram, newProgram], events: file, mapping: mapping, join: join)
-                oldEvents += read[0].0
-                oldBad += read[0].1
-                newEvents += read[1].0
-                newBad += read[1].1
-            }
+            let read = try EventInput.collect([oldProgram, newProgram], events: events, mapping: mapping, join: join)
             let renames = diff.pairedNames
-            let cost = CostDiff.replay(old: oldProgram, new: newProgram, oldEvents: oldEvents, newEvents: newEvents,
-                                        oldDeadLetters: oldBad, newDeadLetters: newBad, renames: renames,
+            let cost = CostDiff.replay(old: oldProgram, new: newProgram, oldEvents: read[0].events, newEvents: read[1].events,
+                                        oldDeadLetters: read[0].deadLetters, newDeadLetters: read[1].deadLetters, renames: renames,
                                         rates: try ExchangeRates.read(rates, program: newProgram))
             guard let cost else {
                 Output.error("error: the projected costs do not fit in 64-bit minor units (over 92 quadrillion); check the events' amounts")

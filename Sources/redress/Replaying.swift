@@ -3,6 +3,7 @@ import Foundation
 import RedressIR
 import RedressEvents
 import RedressEngine
+import RedressRuntime
 import RedressSemantics
 import RedressSyntax
 import Yams
@@ -18,56 +19,85 @@ enum ReplayClock {
     }
 }
 
-/// Reading events for replays, shared by `simulate` (its `--baseline`) and `diff`, which both
-/// replay one input through more than one rule set.
+/// The input options of `run` and of the replays (`simulate`, its `--baseline`, `diff`):
+/// `--mapping` and `--join` turned into the runtime's `EventFormat`, a replay's events collected
+/// through `ReplaySource` (each input read once for all the rule sets), and failures printed.
 enum EventInput {
-    /// The events for each program. JSON lines are read once and parsed for every program (each
-    /// program has its own slots); CSV is read once per program, through the mapping.
-    static func read(_ programs: [Program], events: String, mapping: String?, join: [String],
-                     maximumLineLength: Int = LineLimit.defaultBytes) throws -> [([Event], Int)] {
-        var results = [([Event], Int)](repeating: ([], 0), count: programs.count)
-        if let mapping {
-            for (index, program) in programs.enumerated() {
-                let (source, input) = try Run.openMapped(program, mapping: mapping, events: events, join: join, maximumLineLength: maximumLineLength)
-                defer { InputFile.close(input) }
-                while let row = source.next() {
-                    switch row {
-                    case .events(let events): results[index].0 += events
-                    case .deadLetter: results[index].1 += 1
-                    case .blank: break
-                    }
-                }
-                if let failure = source.readFailure {
-                    Output.error("error: cannot read \(events): \(failure)")
-                    throw ExitCode(2)
-                }
-            }
-            return results
+    /// JSON lines, or with `--mapping` CSV through the mapping loaded for each program.
+    static func format(_ programs: [Program], mapping: String?, join: [String]) throws -> (EventFormat, DiagnosticRenderer?) {
+        guard let mapping else { return (.jsonLines, nil) }
+        var mappings: [EventMapping] = []
+        var renderer: DiagnosticRenderer? = nil
+        var joinPaths: [String: String] = [:]
+        for (index, program) in programs.enumerated() {
+            // One mapping file: its warnings are said once, its errors for whichever rule set has them.
+            let (loaded, shown) = try EventInput.loadMapping(mapping, for: program, warnings: index == 0)
+            mappings.append(loaded)
+            renderer = shown
+            joinPaths = try EventInput.joinPaths(join, of: loaded)
         }
-        let input = try InputFile.open(events)
-        defer { InputFile.close(input) }
-        let readers = programs.map { EventReader(program: $0) }
-        var scratch = programs.map { Event(slotCount: $0.slots.count) }
-        let lines = LineReader(descriptor: input, maximumLineLength: maximumLineLength)
-        while lines.next({ line, number in
-            if lines.overlongLength > 0 {
-                for index in programs.indices { results[index].1 += 1 }
-                return
-            }
-            if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
-            for index in programs.indices {
-                if readers[index].read(line, number: number, into: &scratch[index]) == nil {
-                    results[index].0.append(scratch[index])
-                } else {
-                    results[index].1 += 1
-                }
-            }
-        }) {}
-        if let failure = lines.failure {
-            Output.error("error: cannot read \(events): \(failure)")
+        return (.csv(mappings: mappings, joinPaths: joinPaths), renderer)
+    }
+
+    /// The events of `events` (one history, in order) for each program; exit 2 when an input
+    /// cannot be read.
+    static func collect(_ programs: [Program], events: [String], mapping: String?, join: [String],
+                        maximumLineLength: Int = LineLimit.defaultBytes) throws -> [ReplayEvents] {
+        let (format, renderer) = try format(programs, mapping: mapping, join: join)
+        do {
+            return try ReplaySource.collect(programs, paths: events, format: format, maximumLineLength: maximumLineLength,
+                                            warn: { Output.error("warning: \($0)") })
+        } catch {
+            try exit(error, mapping: mapping, renderer: renderer)
+        }
+    }
+
+    /// Reads the mapping at `path` for `program`, printing its diagnostics (exit 2 on errors;
+    /// warnings only when `warnings`); the renderer shows later diagnostics that point into it.
+    static func loadMapping(_ path: String, for program: Program, warnings: Bool = true) throws -> (EventMapping, DiagnosticRenderer) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            Output.error("error: cannot read the mapping \(path)")
             throw ExitCode(2)
         }
-        return results
+        let mappingSource = SourceFile(path: path, text: text)
+        let renderer = DiagnosticRenderer(files: [path: mappingSource])
+        let (loaded, diagnostics) = EventMapping.load(mappingSource, program: program)
+        if !diagnostics.isEmpty, warnings || loaded == nil { Output.error(renderer.human(diagnostics)) }
+        guard let mapping = loaded else {
+            Output.error("error: the mapping \(path) has errors; see docs/events.md, \"CSV input\"")
+            throw ExitCode(2)
+        }
+        return (mapping, renderer)
+    }
+
+    /// `--join NAME=PATH` options, checked against the mapping's joins.
+    static func joinPaths(_ join: [String], of mapping: EventMapping) throws -> [String: String] {
+        var joinPaths: [String: String] = [:]
+        for option in join {
+            guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
+                Output.error("error: --join takes NAME=PATH, found `\(option)`")
+                throw ExitCode(2)
+            }
+            let name = String(option[..<equals])
+            guard mapping.joins.contains(where: { $0.name == name }) else {
+                Output.error("error: --join \(name): the mapping has no join `\(name)`; its joins are \(mapping.joins.map(\.name).joined(separator: ", "))")
+                throw ExitCode(2)
+            }
+            joinPaths[name] = String(option[option.index(after: equals)...])
+        }
+        return joinPaths
+    }
+
+    /// Prints why an input could not be read (with the diagnostics of a CSV file that does not
+    /// fit its mapping) and exits 2.
+    static func exit(_ failure: InputFailure, mapping: String?, renderer: DiagnosticRenderer?) throws -> Never {
+        if let refused = failure.mapping, let renderer, let mapping {
+            Output.error(renderer.human(refused.diagnostics))
+            Output.error("error: \(failure.message) \(mapping)")
+        } else {
+            Output.error("error: \(failure.message)")
+        }
+        throw ExitCode(2)
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import RedressIR
 import RedressEvents
 import RedressEngine
+import RedressRuntime
 import RedressSyntax
 
 enum RolloutFormat: String, ExpressibleByArgument, CaseIterable { case human, json }
@@ -85,18 +86,18 @@ struct Rollout: ParsableCommand {
     func count(_ path: String, _ membership: RolloutMembership) throws -> (Int, Int, Int) {
         let input = try InputFile.open(path)
         defer { InputFile.close(input) }
-        let lines = LineReader(descriptor: input)
-        let reader = EventReader(program: membership.program)
-        var event = Event(slotCount: membership.program.slots.count)
         var seen = Set<String>()
         var included = 0, bad = 0
-        while lines.next({ line, number in
-            if lines.overlongLength > 0 { bad += 1; return }
-            if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
-            guard reader.read(line, number: number, into: &event) == nil else { bad += 1; return }
-            if let customer = membership.customer(of: event), seen.insert(customer).inserted, membership.includes(customer: customer) { included += 1 }
-        }) {}
-        if let failure = lines.failure {
+        let source = ReplaySource(programs: [membership.program], descriptor: input, path: path)
+        source.read { _, item, _ in
+            switch item {
+            case .deadLetter: bad += 1
+            case .event(let event):
+                if let customer = membership.customer(of: event.pointee), seen.insert(customer).inserted, membership.includes(customer: customer) { included += 1 }
+            }
+            return true
+        }
+        if let failure = source.failure {
             Output.error("error: cannot read \(path): \(failure)")
             throw ExitCode(2)
         }

@@ -71,7 +71,9 @@ struct Run: ParsableCommand {
         return ms
     }
 
-    // CSV input through a YAML mapping (docs/events.md, "CSV input"): see RunCommand+Mapping.swift.
+    // CSV input through a YAML mapping (docs/events.md, "CSV input"): rows are processed in the
+    // order of the file; a row is a unit (its events go to the engine together, a bad row is one
+    // dead letter, checkpoints fall between rows). The runtime's `RunInput` and `CSVRowSource`.
     @Option(help: "Read --events as CSV through this YAML mapping (docs/events.md, \"CSV input\").")
     var mapping: String?
 
@@ -126,19 +128,33 @@ struct Run: ParsableCommand {
             Output.error("error: --follow follows a file of JSON lines; give --events FILE (a pipe is read as it comes anyway)")
             throw ExitCode(2)
         }
-        if let mapping { return try runMapped(program, mapping: mapping, until: untilMs, retention: retentionMs) }
-        let wake = StopSignal.install()
+        let (format, renderer) = try EventInput.format([program], mapping: mapping, join: join)
+        // A stop signal ends a wait for JSON lines (a pipe, a followed file); CSV is read as a batch.
+        let wake = mapping == nil ? StopSignal.install() : nil
         let input = try InputFile.open(events)
         defer { InputFile.close(input) }
+        let opened: RunInput
+        do {
+            opened = try RunInput.open(format, program: program, descriptor: input, path: events, maximumLineLength: maxLineBytes)
+        } catch {
+            try EventInput.exit(error, mapping: mapping, renderer: renderer)
+        }
+        for warning in opened.warnings { Output.error("warning: \(warning)") }
         try reportingFailure {
             let session = try RunSession(program: program, state: state, out: out, deadLetters: deadLetters, input: input, events: events,
                                          retention: retentionMs)
             for notice in session.notices { Output.error(notice) }
-            let source = try JSONLinesSource(program: program, descriptor: input, path: events, session: session,
-                                             maximumLineLength: maxLineBytes, follow: follow, wake: wake)
+            let source = try opened.source(program: program, descriptor: input, path: events, session: session,
+                                           maximumLineLength: maxLineBytes, follow: follow, wake: wake)
+            if let stop = try source.start(session, strict: strict) {
+                Output.error("error: \(stop.reason) (line \(stop.line))")
+                throw ExitCode(1)
+            }
             let watermark = Watermark(engine: session.engine, clock: wallClock, lateness: latenessMs)
             try finish(session, ending: session.run(source, watermark: watermark, strict: strict, checkpointEvery: checkpointEvery),
-                       until: untilMs, summary: { session.summary(extra: Run.late(watermark) + $0) })
+                       until: untilMs) { stopped in
+                session.summary(read: source.readSummary, badUnit: source.unit, extra: source.extraSummary + Run.late(watermark) + stopped)
+            }
         }
     }
 

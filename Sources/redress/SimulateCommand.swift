@@ -169,146 +169,41 @@ struct Simulate: ParsableCommand {
     }
 
 
-    /// Streams sorted JSON lines through one replay; nil when an event is earlier than the one
-    /// before it (the caller then replays from memory, sorted).
+    /// Streams sorted JSON lines through one replay (`Replay.stream`); nil when an event is
+    /// earlier than the one before it (the caller then replays from memory, sorted).
     func streamed(_ simulation: Simulation) throws -> Report? {
         let events = self.events[0]
         let input = try InputFile.open(events)
         defer { InputFile.close(input) }
-        let replay = Replay(simulation)
-        var bad = 0
-        var sorted = true
-        let reader = EventReader(program: simulation.program)
-        let slotCount = simulation.program.slots.count
-        // A file is parsed on all cores in chunks; a pipe line by line on a second thread.
-        let chunked = ChunkedEventPipeline(reader: reader, descriptor: input, slotCount: slotCount, maximumLineLength: maxLineBytes)
-        let piped = chunked == nil
-            ? EventPipeline(reader: reader, lines: LineReader(descriptor: input, maximumLineLength: maxLineBytes), slotCount: slotCount) : nil
+        let source = LendingSource(program: simulation.program, descriptor: input, path: events, maximumLineLength: maxLineBytes)
         // A progress bar on standard error, only on a terminal.
-        let size = lseek(input, 0, SEEK_END)
-        lseek(input, 0, SEEK_SET)
-        let showProgress = isatty(STDERR_FILENO) == 1 && size > 0
-        // JSON-lines events are a few hundred bytes each.
-        if size > 0 { replay.reserve(events: Int(size / 256)) }
-        var count = 0
+        let showProgress = isatty(STDERR_FILENO) == 1 && source.size > 0
         defer { if showProgress { Output.error("\r\u{1B}[K", newline: false) } }
-        func counted() {
-            count += 1
-            if showProgress, count % 10_000 == 0 {
-                let done = chunked?.progress ?? piped?.progress ?? 0
-                Output.error("\r" + ProgressBar.line(done: done, total: Int64(size), events: count), newline: false)
-            }
+        let progress: ((Int) -> Void)? = showProgress ? { count in
+            Output.error("\r" + ProgressBar.line(done: source.progress, total: source.size, events: count), newline: false)
+        } : nil
+        switch Replay(simulation).stream(source, progress: progress) {
+        case .report(let report): return report
+        case .unsorted: return nil
+        case .failed(let message):
+            Output.error("error: \(message)")
+            throw ExitCode(2)
         }
-        let feed: (UnsafePointer<Event>, Int) -> Bool = { event, _ in
-            counted()
-            if event.pointee.time < replay.lastTime {
-                sorted = false
-                return false
-            }
-            replay.feed(event)
-            return true
-        }
-        let deadLetter: (DeadLetter, Int) -> Bool = { _, _ in
-            counted()
-            bad += 1
-            return true
-        }
-        if let chunked {
-            // Events are lent in place: no copy per event. The parsing threads hold back the
-            // events that trigger nothing (most of them); order is then checked per chunk, from
-            // the times of all its events, before any of them is fed.
-            let screens = (0..<chunked.workers).compactMap { _ in replay.screen() }
-            var latest = Int64.min
-            let screened: (ChunkedEventPipeline.Screened) -> Bool = { chunk in
-                if !chunk.ordered || (chunk.first != .min && chunk.first < latest) {
-                    sorted = false
-                    return false
-                }
-                latest = max(latest, chunk.latest)
-                count += chunk.count
-                replay.skip(chunk)
-                return true
-            }
-            let admitted: (UnsafePointer<Event>, Int) -> Bool = { event, _ in
-                counted()
-                replay.feed(event)
-                return true
-            }
-            let failure = screens.count == chunked.workers
-                ? chunked.run(screens: screens, screened: screened, event: admitted, deadLetter: deadLetter)
-                : chunked.run(event: feed, deadLetter: deadLetter)
-            if let failure {
-                Output.error("error: \(events): \(failure)")
-                throw ExitCode(2)
-            }
-        } else {
-            piped?.run { item, number in
-                switch item {
-                // (No processed set is given: a replay takes every event, repeated or not.)
-                case .event(var event), .alreadyProcessed(var event): withUnsafePointer(to: &event) { feed($0, number) }
-                case .deadLetter(let letter), .alreadyKept(let letter): deadLetter(letter, number)
-                }
-            }
-            if let failure = piped?.failure {
-                Output.error("error: cannot read \(events): \(failure)")
-                throw ExitCode(2)
-            }
-        }
-        return sorted ? replay.finish(deadLetters: bad) : nil
     }
 
-    /// `NAME=V1,V2,…`: the parameter and its values, written as in rules (`2d`, `5 EUR`, `5%`, `3`).
+    /// `NAME=V1,V2,…`: the parameter and its values (read by `Sweep.values`, which the workbench uses too).
     func sweepValues(_ text: String, program: Program) throws -> (String, [RuntimeValue]) {
-        guard let equals = text.firstIndex(of: "="), let parameter = program.parameters.first(where: { $0.name == String(text[..<equals]) }) else {
-            Output.error("error: --sweep takes NAME=V1,V2,… with NAME a parameter of the rule set (\(program.parameters.map(\.name).joined(separator: ", ")))")
+        do { return try Sweep.values(text, program: program) } catch {
+            Output.error("error: \(error)")
             throw ExitCode(2)
         }
-        var values: [RuntimeValue] = []
-        for item in text[text.index(after: equals)...].split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            let kind = parameter.value.kind
-            /// Exact: a value with more decimals than the unit keeps is refused, never rounded.
-            func scaled(_ number: String, _ places: Int) -> Int64? {
-                Decimal(string: number).flatMap { FixedPoint.exact($0, places: places) }
-            }
-            var value: RuntimeValue? = nil
-            switch kind {
-            case .duration: value = TimeFormat.duration(item).map { RuntimeValue(.duration, $0) }
-            case .integer: value = Int64(item).map { RuntimeValue(.integer, $0) }
-            case .decimal: value = scaled(item, 6).map { RuntimeValue(.decimal, $0) }
-            case .percent where item.hasSuffix("%"): value = scaled(String(item.dropLast()), 4).map { RuntimeValue(.percent, $0) }
-            case .money:
-                let currency = program.currencies[Int(parameter.value.unit)]
-                let parts = item.split(separator: " ")
-                if parts.count == 2, String(parts[1]) == currency.code {
-                    value = scaled(String(parts[0]), currency.minorUnits).map { RuntimeValue(.money, $0, unit: parameter.value.unit) }
-                }
-            default: break
-            }
-            guard let value else {
-                Output.error("error: --sweep \(parameter.name): `\(item)` is not a \(parameter.type) (write it as in a rule, e.g. `\(ValueText.describe(parameter.value, program: program))`)")
-                throw ExitCode(2)
-            }
-            values.append(value)
-        }
-        guard !values.isEmpty else {
-            Output.error("error: --sweep \(parameter.name)= needs at least one value, e.g. \(parameter.name)=\(ValueText.describe(parameter.value, program: program))")
-            throw ExitCode(2)
-        }
-        return (parameter.name, values)
     }
 
-    /// The events for each program (see `EventInput.read`, shared with `diff`).
+    /// The events for each program: several files are one history, read in order, then
+    /// replayed together in time order.
     func read(_ programs: [Program]) throws -> [([Event], Int)] {
-        // Several files are one history: read each, then replay them together in time order.
-        var merged = [([Event], Int)](repeating: ([], 0), count: programs.count)
-        for file in events {
-            for (index, (collected, bad)) in try EventInput.read(programs, events: file, mapping: mapping, join: join,
-                                                                 maximumLineLength: maxLineBytes).enumerated() {
-                merged[index].0 += collected
-                merged[index].1 += bad
-            }
-        }
-        if events.count > 1 { RepeatedInput.warnAboutRepeatedIDs(merged[0].0) }
-        return merged
+        let merged = try EventInput.collect(programs, events: events, mapping: mapping, join: join, maximumLineLength: maxLineBytes)
+        if events.count > 1 { RepeatedInput.warnAboutRepeatedIDs(merged[0].events) }
+        return merged.map { ($0.events, $0.deadLetters) }
     }
 }

@@ -229,4 +229,19 @@ struct DocumentationTests {
         let expected = "ratio \(shown(low))–\(shown(high)) over \(words[ratios.count] ?? String(ratios.count)) runs"
         #expect(readme.contains(expected), "README.md should say \(expected) (Benchmarks/README.md)")
     }
+
+    /// CI runs the README's test command, exactly: the last line of .ci/run is the README's line
+    /// marked `# the tests (what .ci/run runs)`, without that comment.
+    @Test func continuousIntegrationRunsTheReadmesTestCommand() throws {
+        let readme = read(repositoryRoot.appendingPathComponent("README.md"))
+        let marker = "# the tests (what .ci/run runs)"
+        let line = try #require(readme.split(separator: "\n").first { $0.hasSuffix(marker) }, "README.md has no line marked `\(marker)`")
+        let command = line.dropLast(marker.count).trimmingCharacters(in: .whitespaces)
+        let script = read(repositoryRoot.appendingPathComponent(".ci/run")).split(separator: "\n").map(String.init)
+        #expect(script.last == command, ".ci/run must end with the README's test command")
+        // The browser tests need Chromium, its driver and Selenium; the command installs them when missing.
+        #expect(command.hasPrefix(".ci/test-tools && "))
+        let tools = read(repositoryRoot.appendingPathComponent(".ci/test-tools"))
+        #expect(tools.contains("apt-get install -y -qq chromium chromium-driver") && tools.contains("selenium==4.51.0"))
+    }
 }

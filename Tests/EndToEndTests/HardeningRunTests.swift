@@ -115,19 +115,31 @@ import Testing
         #expect(second.stderr.contains("another redress run is using the state"))
         #expect(!FileManager.default.fileExists(atPath: out), "nothing written by the refused run")
         close(holder)
-        // Two real processes started together: exactly one writes, no decision key twice. A checkpoint
-        // per event keeps the first run going until the second has started (one every ten did
-        // while each checkpoint rewrote the whole state).
+        // Two real processes started together: exactly one writes, no decision key twice. Each
+        // reads a pipe that stays open until one of them has ended: the one holding the lock
+        // cannot end before (it waits for more input), so the other meets the lock, whatever
+        // the timing. (A checkpoint per event once kept the first run going long enough; with
+        // checkpoints written beside the run it is done before the second has started.)
+        let lines = read(Self.history).split(separator: "\n", omittingEmptySubsequences: false).prefix(70)
+        let events = Data((lines.joined(separator: "\n") + "\n").utf8)
+        // Written whole before either reads: it fits in a pipe's buffer.
+        #expect(events.count < 60_000)
         for _ in 0..<3 {
             for file in [state, state + "-wal", state + "-shm", out] { try? FileManager.default.removeItem(atPath: file) }
-            let arguments = ["run", "rules/shop", "--events", Self.history.path, "--state", state, "--out", out, "--checkpoint-every", "1"]
+            let arguments = ["run", "rules/shop", "--events", "-", "--state", state, "--out", out, "--checkpoint-every", "1"]
             let collected = Collected()
             let group = DispatchGroup()
-            for _ in 0..<2 {
+            let ended = DispatchSemaphore(value: 0)
+            let pipes = [Pipe(), Pipe()]
+            for pipe in pipes { try pipe.fileHandleForWriting.write(contentsOf: events) }
+            for pipe in pipes {
                 DispatchQueue.global().async(group: group) {
-                    if let result = try? redress(arguments) { collected.add(result) }
+                    if let result = try? redress(arguments, input: pipe.fileHandleForReading) { collected.add(result) }
+                    ended.signal()
                 }
             }
+            ended.wait()
+            for pipe in pipes { try pipe.fileHandleForWriting.close() }
             group.wait()
             let results = collected.results
             #expect(results.count == 2 && results.allSatisfy(\.exitedNormally))

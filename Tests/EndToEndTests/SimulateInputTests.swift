@@ -67,6 +67,40 @@ struct SimulateInputTests {
         #expect(piped.status == 0 && !piped.stderr.contains("bad line"), "\(piped.stderr)")
     }
 
+    static let olist = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/olist")
+
+    /// CSV on standard input for two rule sets (`--baseline`, `diff`): read once for both, so
+    /// the second is not handed an input already read to its end ("standard input is empty").
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: olist.appendingPathComponent("orders.csv").path), "needs ../shared/data/olist"))
+    func csvOnStandardInputIsReadOnceForBothRuleSets() throws {
+        let rows = try Data(contentsOf: Self.olist.appendingPathComponent("orders.csv")).split(separator: 10, omittingEmptySubsequences: false).prefix(200)
+        let csv = Data(rows.joined(separator: [10])) + Data([10])
+        let orders = try Self.file(String(decoding: csv, as: UTF8.self), "orders.csv")
+        let mapped = ["--mapping", "rules/olist/olist.mapping.yaml"] + ["payments=order_payments.csv", "reviews=order_reviews.csv", "customers=customers.csv"]
+            .flatMap { ["--join", $0.replacingOccurrences(of: "=", with: "=\(Self.olist.path)/")] }
+        func piped(_ arguments: [String]) throws -> Run {
+            let pipe = Pipe()
+            try pipe.fileHandleForWriting.write(contentsOf: csv)
+            try pipe.fileHandleForWriting.close()
+            return try redress(arguments, input: pipe.fileHandleForReading)
+        }
+        let simulate = ["simulate", "rules/olist", "--baseline", "rules/olist", "--format", "json"]
+        let fromFile = try redress(simulate + ["--events", orders.path] + mapped)
+        let fromPipe = try piped(simulate + ["--events", "-"] + mapped)
+        #expect(fromFile.status == 0 && fromPipe.status == 0, "\(fromFile.stderr)\n\(fromPipe.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(fromPipe.stdout.utf8)) as? [String: Any])
+        let comparison = try #require(report["comparison"] as? [String: Any]), current = try #require(report["report"] as? [String: Any])
+        let decisions = try #require(current["decisions"] as? Int)
+        #expect(decisions > 0 && comparison["baselineCostMinor"] as? Int == current["costMinor"] as? Int, "\(fromPipe.stdout)")
+        #expect(fromPipe.stdout == fromFile.stdout)
+
+        let diff = try piped(["diff", "rules/olist", "rules/olist", "--events", "-"] + mapped)
+        #expect(diff.status == 0, "\(diff.stderr)")
+        let events = try #require(diff.stdout.firstMatch(of: /over ([0-9,]+) events/)?.1)
+        #expect(Int(events.replacingOccurrences(of: ",", with: "")) ?? 0 > 0, "\(diff.stdout)")
+        #expect(diff.stdout == (try redress(["diff", "rules/olist", "rules/olist", "--events", orders.path] + mapped)).stdout)
+    }
+
     @Test func aDirectoryIsAnIOErrorNotAnEmptyInput() throws {
         let mapped = ["--mapping", "rules/olist/olist.mapping.yaml"]
         for arguments in [["simulate", "rules/shop", "--events", "rules"], ["run", "rules/shop", "--events", "rules", "--out", "/dev/null"],

@@ -53,6 +53,39 @@ import RedressRuntime
         #expect(Self.lines(out).count == 5)
     }
 
+    /// CSV through a mapping, as `run --mapping` opens it (`RunInput`): rows of joined files that
+    /// cannot be read are kept once, on the first run, said apart in the summary, and stop a
+    /// strict run before any row.
+    @Test func badRowsOfJoinedFilesAreKeptOnceOnTheFirstRun() throws {
+        let program = CSVFixture.program()
+        let csv = "id,placed,closed\nO1,7/9/2017 21:57,7/12/2017 9:57\nO2,7/10/2017 8:00,\nO3,7/11/2017 8:00,7/11/2017 7:00\n"
+        let directory = CSVFixture.directory(CSVEventSourceTests.joined.merging(["main.csv": csv]) { a, _ in a })
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("main.csv").path
+        let format = EventFormat.csv(mappings: [CSVFixture.mapping(CSVEventSourceTests.joinMapping, program: program)], joinPaths: [:])
+        let (out, dead) = (Self.scratch("out.jsonl"), Self.scratch("dead.jsonl"))
+        func run(state: String, strict: Bool = false) throws -> (summary: String?, stop: DeadLetter?) {
+            let input = open(path, O_RDONLY)
+            defer { close(input) }
+            let opened = try RunInput.open(format, program: program, descriptor: input, path: path)
+            let session = try RunSession(program: program, state: state, out: out, deadLetters: dead, input: input, events: path)
+            let source = try opened.source(program: program, descriptor: input, path: path, session: session, maximumLineLength: 1 << 20)
+            if let stop = try source.start(session, strict: strict) { return (nil, stop) }
+            _ = try session.run(source, watermark: Watermark(engine: session.engine), strict: strict, checkpointEvery: 2)
+            return (try session.finish(summary: session.summary(read: source.readSummary, badUnit: source.unit, extra: source.extraSummary)), nil)
+        }
+        let stopped = try run(state: Self.scratch("strict.db"), strict: true)
+        #expect(stopped.summary == nil && stopped.stop?.reason == "payments.csv (join `payments`): the key column order_id is empty")
+
+        let state = Self.scratch("s.db")
+        let first = try #require(try run(state: state).summary)
+        #expect(first.hasPrefix("read 3 rows (0 blank), 3 events, 2 decisions") && first.contains("1 bad row of joined files kept in \(dead)"), "\(first)")
+        #expect(Self.lines(dead).count == 1 && Self.lines(dead)[0].contains("payments.csv"))
+        let again = try #require(try run(state: state).summary)
+        #expect(!again.contains("joined files"), "\(again)")
+        #expect(Self.lines(dead).count == 1 && Self.lines(out).count == 2)
+    }
+
     @Test func aNewDayFileOnTheSameStateGivesWhatOneRunOverBothGives() throws {
         let program = try #require(compile(Self.rules))
         let (day1, day2, both) = (Self.scratch("day1.jsonl"), Self.scratch("day2.jsonl"), Self.scratch("both.jsonl"))

@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "RedressSimulation", targets: ["RedressSimulation"]),
         .library(name: "RedressReview", targets: ["RedressReview"]),
         .library(name: "RedressLanguageServices", targets: ["RedressLanguageServices"]),
+        .library(name: "RedressService", targets: ["RedressService"]),
         .library(name: "RedressStudio", targets: ["RedressStudio"]),
     ],
     dependencies: [
@@ -87,6 +88,20 @@ let package = Package(
         // What editors ask while rules are written (completion, hover, definitions, diagnostics
         // as you type), and the Language Server Protocol on top of it (`redress lsp`).
         .target(name: "RedressLanguageServices", dependencies: ["RedressSemantics", "RedressSyntax"]),
+        // `redress serve`: live evaluation behind HTTP, with group-committed acknowledgements and a
+        // durable outbox in the state's SQLite file.
+        .target(
+            name: "RedressService",
+            dependencies: [
+                "RedressSimulation", "RedressRuntime", "RedressState", "RedressEngine", "RedressEvents", "RedressIR",
+                "RedressSemantics", "RedressSyntax",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // The web workbench (`redress studio`): a JSON API over the language services, rule tests,
         // explanations, simulation and diffs, and the page itself. The page's source files are in
         // Page/ and embedded in EmbeddedPage.swift (a test keeps the two equal), so the binary
@@ -105,9 +120,10 @@ let package = Package(
             name: "redress",
             dependencies: [
                 "RedressSyntax", "RedressSemantics", "RedressIR", "RedressEvents", "RedressEngine", "RedressState", "RedressRuntime",
-                "RedressSimulation", "RedressReview", "RedressLanguageServices", "RedressStudio",
+                "RedressSimulation", "RedressReview", "RedressLanguageServices", "RedressService", "RedressStudio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Speed measurements; run in release mode (see Benchmarks/README.md). Never part of the tests.
@@ -130,6 +146,11 @@ let package = Package(
         .testTarget(name: "ReviewTests", dependencies: ["RedressReview", "RedressSimulation", "RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSyntax"], exclude: ["Fixtures"]),
         .testTarget(name: "LanguageServicesTests", dependencies: ["RedressLanguageServices", "RedressSemantics", "RedressSyntax"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "ServiceTests", dependencies: [
+            "RedressService", "RedressRuntime", "RedressState", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSyntax",
+            // A test changes the state file by hand (an outbox row deleted).
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "StudioTests", dependencies: [
             "RedressStudio", "RedressLanguageServices", "RedressReview", "RedressSimulation", "RedressSemantics", "RedressSyntax",
         ]),

@@ -400,7 +400,7 @@ public final class RunSession {
     /// An exclusive, non-blocking lock on the state file, held until the process ends. It is
     /// `flock`, which SQLite's own (`fcntl`) locks do not see, on a descriptor never closed while
     /// the database is open (closing one would drop SQLite's locks: POSIX lock semantics).
-    static func lockState(_ path: String) throws(RunFailure) -> Int32 {
+    public static func lockState(_ path: String) throws(RunFailure) -> Int32 {
         let descriptor = Foundation.open(path, O_RDWR | O_CREAT, 0o644)
         guard descriptor >= 0 else {
             throw RunFailure("cannot open the state \(path): \(String(cString: strerror(errno)))")

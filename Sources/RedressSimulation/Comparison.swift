@@ -13,6 +13,23 @@ public struct Comparison: Sendable {
         public var baselineCost: Int64
         public var cost: Int64
         public var delta: Int64
+
+        /// `serve`'s shadow report builds its rows live (the active set as the baseline).
+        public init(rule: String, baselineDecisions: Int, decisions: Int, baselineCost: Int64, cost: Int64) {
+            self.rule = rule
+            self.baselineDecisions = baselineDecisions
+            self.decisions = decisions
+            self.baselineCost = baselineCost
+            self.cost = cost
+            // Saturating: a difference past Int64 is shown at the bound rather than trapping.
+            let (difference, overflow) = cost.subtractingReportingOverflow(baselineCost)
+            delta = overflow ? (cost < baselineCost ? -.max : .max) : difference
+        }
+
+        /// The order of the rows: the largest change first, then by name.
+        public static func largerChangeFirst(_ a: Row, _ b: Row) -> Bool {
+            (abs(b.delta), a.rule) < (abs(a.delta), b.rule)
+        }
     }
 
     public let current: Report
@@ -29,8 +46,8 @@ public struct Comparison: Sendable {
         return names.map { name in
             let now = current.rules.first { $0.key == name }, before = baseline.rules.first { $0.key == name }
             return Row(rule: name, baselineDecisions: before?.decisions ?? 0, decisions: now?.decisions ?? 0,
-                       baselineCost: before?.cost ?? 0, cost: now?.cost ?? 0, delta: (now?.cost ?? 0) - (before?.cost ?? 0))
-        }.sorted { (abs($1.delta), $0.rule) < (abs($0.delta), $1.rule) }
+                       baselineCost: before?.cost ?? 0, cost: now?.cost ?? 0)
+        }.sorted(by: Row.largerChangeFirst)
     }
 
     public var delta: Int64 { current.cost - baseline.cost }

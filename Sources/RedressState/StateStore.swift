@@ -227,8 +227,11 @@ public final class StateStore {
     /// Records a checkpoint: the changed entries (`Engine.takeChanges()`), the emitted decisions'
     /// keys, the position and the input it is in, and the events processed since the last
     /// checkpoint, in one transaction. Its work is proportional to the changes.
+    /// `alongside` writes more rows in the same transaction (`serve`'s outbox: its decisions are
+    /// durable exactly when the state that made them is).
     public func save(_ changes: StateChanges, outputBytes: Int64, deadLetterBytes: Int64, program fingerprint: String,
-                     emitted: [String], input: ConsumedInput? = nil, processed: ProcessedSegment = ProcessedSegment()) throws(StoreError) {
+                     emitted: [String], input: ConsumedInput? = nil, processed: ProcessedSegment = ProcessedSegment(),
+                     alongside: ((Database) throws -> Void)? = nil) throws(StoreError) {
         let state = changes.state
         let encoder = StateStore.pendingEncoder()
         do {
@@ -256,10 +259,7 @@ public final class StateStore {
                 }
                 let emit = RowStatement(try db.cachedStatement(sql: "INSERT OR IGNORE INTO emitted (key, position) VALUES (?, ?)"), db)
                 for key in emitted { try emit.execute(key, Int64(state.position)) }
-                if !processed.isEmpty {
-                    try db.execute(sql: "INSERT INTO processed (newest, identities) VALUES (?, ?)",
-                                   arguments: [processed.newest, Data(processed.bytes)])
-                }
+                try StateStore.insert(processed, db)
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO checkpoint (id, position, output_bytes, dead_letter_bytes, program, clock, pending, statistics,
                                                        input_path, input_device, input_inode, input_bytes, input_hash)
@@ -268,11 +268,53 @@ public final class StateStore {
                                      String(decoding: try encoder.encode(state.statistics), as: UTF8.self),
                                      input?.path, input.map { Int64(bitPattern: $0.device) }, input.map { Int64(bitPattern: $0.inode) },
                                      input?.bytes, input.map { Int64(bitPattern: $0.prefixHash) }])
+                try alongside?(db)
                 return db.totalChangesCount - before
             }
         } catch {
             throw .database("\(error)")
         }
+    }
+
+    /// Records events processed, and `alongside` more rows (`serve`'s outbox and the log of what it
+    /// evaluated since the last checkpoint), in one transaction, without a checkpoint: the
+    /// engine's state is saved less often than events are acknowledged, and restored by
+    /// evaluating the logged events again.
+    public func append(processed: ProcessedSegment, alongside: (Database) throws -> Void) throws(StoreError) {
+        do {
+            try database.write { db in
+                try StateStore.insert(processed, db)
+                try alongside(db)
+            }
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    /// Every commit synced to disk before it returns (`synchronous = FULL`), for a caller that
+    /// acknowledges what it commits (`serve`): then an acknowledged commit survives a power loss,
+    /// not only the process being killed.
+    public func syncEveryCommit() throws(StoreError) {
+        do {
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    /// Runs `body` in one transaction on the store's connection (the tables of `serve`'s outbox).
+    public func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try database.write(body)
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    /// One row per segment of events processed (none for an empty one).
+    static func insert(_ processed: ProcessedSegment, _ db: Database) throws {
+        guard !processed.isEmpty else { return }
+        try db.execute(sql: "INSERT INTO processed (newest, identities) VALUES (?, ?)", arguments: [processed.newest, Data(processed.bytes)])
     }
 
     /// Records a whole state at once, replacing what the store held.

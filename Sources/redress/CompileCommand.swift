@@ -3,6 +3,7 @@ import Foundation
 import RedressIR
 import RedressSemantics
 import RedressSyntax
+import RedressService
 
 enum Emit: String, ExpressibleByArgument, CaseIterable { case ir }
 
@@ -39,45 +40,31 @@ struct Compile: ParsableCommand {
 
 /// Turns the rule-set arguments of `compile`, `run` and `explain` into a program: a compiled
 /// IR file (`.json`) is loaded as it is; rule sources are checked and lowered, and any errors
-/// are printed as `check` prints them.
+/// are printed as `check` prints them (the reading itself is `RuleSetSource`'s, which `serve`
+/// also reloads with).
 enum RuleSetInput {
     static func compile(_ paths: [String], schema: String?, catalog: String?, extraFields: [String] = []) throws -> Program {
-        if paths.count == 1, paths[0].hasSuffix(".json") {
-            guard let data = FileManager.default.contents(atPath: paths[0]) else {
-                Output.error("error: cannot read \(paths[0])")
-                throw ExitCode(2)
-            }
-            do { return try Program.load(json: data) } catch {
-                Output.error("error: \(paths[0]): \(error)")
-                throw ExitCode(2)
-            }
+        switch RuleSetSource(paths: paths, schema: schema, catalog: catalog, extraFields: extraFields).compile() {
+        case .success(let program):
+            return program
+        case .failure(let rejection):
+            report(rejection)
+            if case .unreadable = rejection { throw ExitCode(2) }
+            throw ExitCode(1)
         }
-        let locations: [RuleSetLocation]
-        let report: RuleSetReport
-        do {
-            locations = try RuleSetLoader.locate(paths, schema: schema, catalog: catalog)
-            guard locations.count == 1 else {
-                Output.error(locations.isEmpty ? "error: no .rules files found in \(paths.joined(separator: ", "))"
-                                               : "error: give one rule set (one directory); found \(locations.count)")
-                throw ExitCode(2)
-            }
-            report = try RuleSetLoader.check(locations[0])
-        } catch let error as LoadError {
-            Output.error("error: \(error)")
-            throw ExitCode(2)
-        }
-        let errors = report.diagnostics.filter { $0.severity == .error }
-        if !errors.isEmpty {
+    }
+
+    /// A rejected rule set on standard error: the errors as `check` prints them, then why.
+    static func report(_ rejection: RuleSetSource.Rejection) {
+        switch rejection {
+        case .unreadable(let message):
+            Output.error("error: \(message)")
+        case .errors(let report):
             let renderer = DiagnosticRenderer(files: report.sources, colour: false)
-            Output.error(renderer.human(errors))
-            Output.error("error: the rule set has \(errors.count) error\(errors.count == 1 ? "" : "s"); see `redress check`")
-            throw ExitCode(1)
-        }
-        let (program, problems) = Program.compile(report, extraFields: extraFields)
-        guard let program else {
+            Output.error(renderer.human(report.diagnostics.filter { $0.severity == .error }))
+            Output.error("error: \(rejection.message)")
+        case .lowering(let problems):
             for problem in problems { Output.error("error: \(problem)") }
-            throw ExitCode(1)
         }
-        return program
     }
 }

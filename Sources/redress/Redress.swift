@@ -12,7 +12,7 @@ struct Redress: ParsableCommand {
         abstract: "Rules for proactive customer compensation: check and format them, compile them, run them over events and explain their decisions.",
         version: version,
         subcommands: [Check.self, Format.self, Compile.self, Run.self, Explain.self, Simulate.self, Test.self, Diff.self, Rollout.self,
-                      LanguageServerCommand.self, StudioCommand.self]
+                      LanguageServerCommand.self, StudioCommand.self, Serve.self]
     )
 }
 

@@ -1,0 +1,454 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import RedressEngine
+import RedressEvents
+import RedressIR
+
+/// The answer to one ingest request.
+public enum IngestOutcome: Sendable {
+    /// Evaluated and durable: a result per line, in order.
+    case done([IngestResult])
+    /// The queue is full (HTTP 503): nothing of the request was evaluated; send it again later.
+    case overloaded
+    /// The service is stopping or has failed (HTTP 503): nothing of it was evaluated.
+    case unavailable(String)
+}
+
+/// What one group commit did, for whoever counts (the metrics, the shadow report).
+public struct CommittedGroup: Sendable {
+    public var requests: Int
+    public var results: [[IngestResult]]
+    public var deadlineFired: Bool
+    /// Seconds from taking the group to its durable commit.
+    public var seconds: Double
+    public var latestSequence: Int64
+    /// The decisions committed, those of deadlines included, in outbox order.
+    public var decisions: [Decision] = []
+    /// Events evaluated, by type, and decisions held back, by `rule|reason`, in this group.
+    public var eventsByType: [String: Int] = [:]
+    public var heldBack: [String: Int] = [:]
+    /// The program that made them (a reload may come between two groups), and its fingerprint
+    /// (`Program.fingerprint` hashes the whole IR each time it is read: not per group).
+    public var program: Program
+    public var fingerprint: String
+}
+
+/// A request's lines, queued for the evaluator. Parsed on the request's thread with the reader
+/// of the rule set served then (`generation`); parsed again on the evaluator's thread when a
+/// reload switched the rule set in between (its events then have another layout), or when
+/// not parsed at all (what the active set hands a shadow).
+struct Submission {
+    var items: [IngestItem]?
+    var generation: Int
+    /// Events it holds, as far as known when queued (what the queue limit counts), and the
+    /// bytes of the body it keeps (what `queueByteLimit` counts).
+    var events: Int
+    var bytes = 0
+    var parse: @Sendable (EventReader) -> [IngestItem]
+    var answer: @Sendable (IngestOutcome) -> Void
+}
+
+/// A request to switch the rule set, answered once the evaluator did it (or could not).
+struct Switch {
+    var program: Program
+    var trigger: String
+    var answer: @Sendable (Result<RuleSetRecord.Reload, ServiceFailure>) -> Void
+}
+
+/// The one evaluator of a served rule set: a thread of its own owns the `LiveRuleSet` (its
+/// engine is not shared). Request handlers queue their lines and wait; the thread takes every
+/// request queued so far, evaluates them in arrival order, commits them in one transaction
+/// (one sync for all: group commit), and only then answers them. While requests keep coming,
+/// each commit's sync is what the next group waits behind, so groups grow with the load. A
+/// quiet evaluator wakes for the next deadline the wall clock will pass.
+///
+/// The queue is bounded by the events it holds: past `queueLimit` a request is refused
+/// (HTTP 503) rather than held in memory without bound.
+///
+/// A reload switches the rule set on this thread between two groups (`reload`), so every event
+/// is read and evaluated by one rule set, never half of each. A shadow rule set (`--shadow`) has
+/// an evaluator of its own, which this one hands each committed request to, in order.
+public final class Evaluator: Service, @unchecked Sendable {
+    let ruleSet: LiveRuleSet
+    /// The outbox, for the request threads (reads only).
+    public let outbox: DecisionOutbox
+    public let queueLimit: Int
+    /// Which rule set it evaluates: `active`, or `shadow` (its metrics label).
+    public let role: String
+    let condition = NSCondition()
+    // Guarded by `condition`:
+    var queue: [Submission] = []
+    var queuedEvents = 0
+    var queuedBytes = 0
+    var switches: [Switch] = []
+    /// The reader of the rule set served, and its number (one more per switch).
+    var reader: EventReader
+    var generation = 0
+    var stopping = false
+    var failure: String? = nil
+    var running = false
+    var status: ServiceStatus
+    var ended: CheckedContinuation<Void, any Error>? = nil
+    var endResult: Result<Void, ServiceFailure>? = nil
+
+    /// The latest committed outbox sequence, for long-polling readers.
+    public let committed: CommittedSequence
+    /// Called on the evaluator's thread after each commit (the place for counters). Set before
+    /// the service runs.
+    public var observe: (@Sendable (CommittedGroup) -> Void)? = nil
+    /// The shadow's evaluator, which each committed request is handed to (set before it runs).
+    public var shadow: Evaluator? = nil
+    /// Events the shadow refused (its queue full, or it failed): never evaluated by it.
+    var shadowDropped = 0
+    /// When false (a shadow), a failed commit ends this evaluator only: it is logged, and the
+    /// service waits for the others to stop instead of ending the process.
+    public var failureIsFatal = true
+    /// How long a group waits for more requests once the first is queued, in milliseconds (0:
+    /// none). The active set's groups grow while a commit is being synced; a shadow answers no
+    /// one, and without this it would commit nearly every request on its own, a transaction and
+    /// a log append each.
+    public var gatherMilliseconds: Int64 = 0
+    /// A shadow's thread runs at a lower priority (nice 10, on Linux): when the processor is
+    /// busy, the active set's evaluation and the request threads come first, and the shadow
+    /// falls behind (its queue bounded, what it drops counted) rather than slowing them.
+    public var yieldsProcessor = false
+    /// The most bytes of request bodies its queue may keep (nil: not counted). A shadow keeps
+    /// the bodies it has yet to read past their requests' end; this bounds that memory.
+    public var queueByteLimit: Int? = nil
+    public var logger = Logger(label: "redress.serve")
+    /// The statistics at the last publication (what the next group's counts are measured from).
+    var published: EngineState.Statistics
+
+    public init(ruleSet: LiveRuleSet, queueLimit: Int, loadedAt: String, role: String = "active") {
+        self.ruleSet = ruleSet
+        outbox = ruleSet.outbox
+        self.queueLimit = queueLimit
+        self.role = role
+        reader = EventReader(program: ruleSet.program)
+        committed = CommittedSequence(ruleSet.lastSequence)
+        published = ruleSet.engine.statistics
+        status = ServiceStatus(fingerprint: ruleSet.fingerprint, rules: ruleSet.program.rules.count, loadedAt: loadedAt,
+                               statistics: ruleSet.engine.statistics, counts: ruleSet.counts, latestSequence: ruleSet.lastSequence,
+                               pendingDeadlines: ruleSet.engine.state.pending.count, lateEvents: 0, queuedEvents: 0, queueLimit: queueLimit)
+        status.stateKeys = ruleSet.engine.stateKeyCount
+        status.lastReload = try? ruleSet.reloads(limit: 1).first
+    }
+
+    /// The program served now (it changes with a reload).
+    public var program: Program { condition.withLock { reader.program } }
+
+    /// The reader of the rule set served now, with its generation: a request parsed with it is
+    /// submitted with that generation.
+    public var currentReader: (generation: Int, reader: EventReader) { condition.withLock { (generation, reader) } }
+
+    /// Queues a request's lines; `answer` is called once, from the evaluator's thread (or at
+    /// once when the request is refused). Items made by the current reader need no `parse`.
+    public func submit(_ items: [IngestItem], answer: @escaping @Sendable (IngestOutcome) -> Void) {
+        let generation = condition.withLock { self.generation }
+        submit(Submission(items: items, generation: generation, events: items.count, parse: { _ in items }, answer: answer))
+    }
+
+    /// Queues a request parsed with the reader of `generation`; `parse` reads its body again
+    /// should the rule set have switched before it is evaluated.
+    public func submit(_ items: [IngestItem], generation: Int, bytes: Int = 0, parse: @escaping @Sendable (EventReader) -> [IngestItem]) async -> IngestOutcome {
+        await withCheckedContinuation { continuation in
+            submit(Submission(items: items, generation: generation, events: items.count, bytes: bytes, parse: parse,
+                              answer: { continuation.resume(returning: $0) }))
+        }
+    }
+
+    func submit(_ submission: Submission) {
+        let answer = submission.answer
+        condition.lock()
+        if let failure {
+            condition.unlock()
+            return answer(.unavailable(failure))
+        }
+        if stopping || !running {
+            condition.unlock()
+            return answer(.unavailable("the service is stopping"))
+        }
+        // A request larger than the whole queue is taken when the queue is empty: refused
+        // for ever otherwise, though its size is within the body limit.
+        if queuedEvents > 0, queuedEvents + submission.events > queueLimit {
+            condition.unlock()
+            return answer(.overloaded)
+        }
+        if let queueByteLimit, queuedBytes > 0, queuedBytes + submission.bytes > queueByteLimit {
+            condition.unlock()
+            return answer(.overloaded)
+        }
+        queue.append(submission)
+        queuedEvents += submission.events
+        queuedBytes += submission.bytes
+        condition.signal()
+        condition.unlock()
+    }
+
+    public func submit(_ items: [IngestItem]) async -> IngestOutcome {
+        await withCheckedContinuation { continuation in
+            submit(items) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Why it stopped evaluating, if a commit failed.
+    public var failureMessage: String? { condition.withLock { failure } }
+
+    /// Whether it evaluates (for `/readyz`): started, not stopping, not failed.
+    public var isReady: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return running && !stopping && failure == nil
+    }
+
+    public var currentStatus: ServiceStatus {
+        condition.lock()
+        defer { condition.unlock() }
+        var copy = status
+        copy.queuedEvents = queuedEvents
+        copy.shadowDropped = shadowDropped
+        return copy
+    }
+
+    /// Switches to `program` between two groups; answers with the reload recorded, or why the
+    /// old rule set goes on serving (the switch could not be written, or the service stops).
+    public func reload(_ program: Program, trigger: String) async -> Result<RuleSetRecord.Reload, ServiceFailure> {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            guard running, !stopping, failure == nil else {
+                condition.unlock()
+                let reason = failure ?? (stopping ? "the service is stopping" : "the service is not evaluating yet")
+                return continuation.resume(returning: .failure(ServiceFailure(reason)))
+            }
+            switches.append(Switch(program: program, trigger: trigger, answer: { continuation.resume(returning: $0) }))
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// The service's life: starts the thread, and on graceful shutdown lets it answer what is
+    /// queued, commit, and end. Throws if a commit failed (the process then exits non-zero and
+    /// a restart resumes from the last commit).
+    public func run() async throws {
+        start()
+        do {
+            // Ended by a graceful shutdown (a signal), or by cancellation: the service group cancels
+            // the others when one fails (the server cannot bind its address), and this one must end
+            // too, or the process would never exit.
+            try await withTaskCancellationHandler {
+                try await withGracefulShutdownHandler {
+                    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                        whenEnded(continuation)
+                    }
+                } onGracefulShutdown: {
+                    self.stop()
+                }
+            } onCancel: {
+                self.stop()
+            }
+        } catch let error as ServiceFailure where !failureIsFatal {
+            // A shadow that failed: the active rule set serves on; this one waits to be stopped.
+            logger.error("the \(role) rule set stopped evaluating", metadata: ["error": "\(error.message)"])
+            try? await gracefulShutdown()
+        }
+    }
+
+    func start() {
+        condition.withLock { running = true }
+        let yields = yieldsProcessor
+        let thread = Thread { [self] in
+            #if os(Linux)
+            // A nice value is per thread on Linux (`who` 0: the calling thread).
+            if yields { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
+            #endif
+            loop()
+        }
+        thread.name = "redress-\(role)"
+        thread.start()
+    }
+
+    func whenEnded(_ continuation: CheckedContinuation<Void, any Error>) {
+        condition.lock()
+        if let endResult {
+            condition.unlock()
+            continuation.resume(with: endResult.mapError { $0 })
+        } else {
+            ended = continuation
+            condition.unlock()
+        }
+    }
+
+    /// Asks the thread to finish: queued requests are still evaluated and answered.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    func loop() {
+        var result: Result<Void, ServiceFailure> = .success(())
+        do throws(ServiceFailure) {
+            try evaluateUntilStopped()
+        } catch {
+            result = .failure(error)
+        }
+        condition.lock()
+        running = false
+        if case .failure(let failure) = result {
+            self.failure = failure.message
+            // Whatever is still queued was not evaluated: refused, not lost silently.
+            for request in queue { request.answer(.unavailable(failure.message)) }
+            queue.removeAll()
+            queuedEvents = 0
+        }
+        for request in switches { request.answer(.failure(ServiceFailure(self.failure ?? "the service stopped"))) }
+        switches.removeAll()
+        endResult = result
+        let continuation = ended
+        ended = nil
+        condition.unlock()
+        committed.finish()
+        continuation?.resume(with: result.mapError { $0 })
+    }
+
+    /// How long input must pause before the engine's state is checkpointed, in milliseconds.
+    static let quietMilliseconds: Int64 = 100
+
+    func evaluateUntilStopped() throws(ServiceFailure) {
+        while true {
+            condition.lock()
+            while queue.isEmpty, switches.isEmpty, !stopping {
+                var wait = ruleSet.millisecondsUntilDue()
+                // Events logged since the last checkpoint: checkpointed once input pauses.
+                if ruleSet.sinceCheckpoint > 0 { wait = min(wait ?? Self.quietMilliseconds, Self.quietMilliseconds) }
+                guard let wait else {
+                    condition.wait()
+                    continue
+                }
+                if wait <= 0 { break }
+                if !condition.wait(until: Date(timeIntervalSinceNow: Double(wait) / 1000)) { break }
+            }
+            if gatherMilliseconds > 0, !queue.isEmpty {
+                // Let more requests join the group: one commit for all of them.
+                let until = Date(timeIntervalSinceNow: Double(gatherMilliseconds) / 1000)
+                while !stopping, switches.isEmpty, queuedEvents < queueLimit / 2, condition.wait(until: until) {}
+            }
+            var group = queue
+            queue.removeAll(keepingCapacity: true)
+            queuedEvents = 0
+            queuedBytes = 0
+            let finishing = stopping && group.isEmpty
+            let pendingSwitches = switches
+            switches.removeAll()
+            let (current, reader) = (generation, self.reader)
+            let refuseSwitches = stopping
+            condition.unlock()
+            if refuseSwitches {
+                for request in pendingSwitches { request.answer(.failure(ServiceFailure("the service is stopping"))) }
+            }
+
+            let start = DispatchTime.now().uptimeNanoseconds
+            // Requests read by another rule set's reader (a switch came in between) are read again.
+            for index in group.indices where group[index].items == nil || group[index].generation != current {
+                group[index].items = group[index].parse(reader)
+            }
+            var results = group.map { ruleSet.evaluate($0.items ?? []) }
+            let fired = ruleSet.fireDue()
+            do throws(ServiceFailure) {
+                if finishing || (group.isEmpty && ruleSet.sinceCheckpoint > 0) {
+                    // Stopping, or a quiet moment: the engine's state is checkpointed.
+                    try ruleSet.checkpoint()
+                } else if ruleSet.hasUncommitted {
+                    // (A group of duplicates only has nothing to commit, but its answers to read back.)
+                    try ruleSet.commit()
+                }
+                try ruleSet.answerDuplicates(&results)
+            } catch {
+                logger.error("commit failed; nothing of the group was acknowledged", metadata: ["set": "\(role)", "error": "\(error.message)"])
+                for request in group { request.answer(.unavailable("not durable: \(error.message)")) }
+                throw error
+            }
+            // Published before answering: a client that was answered and then reads the outbox
+            // (or its status) sees what it was told.
+            publish(group: results, fired: fired, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            handToShadow(group, results)
+            for (request, result) in zip(group, results) { request.answer(.done(result)) }
+            if !refuseSwitches { for request in pendingSwitches { request.answer(switchRules(request)) } }
+            if finishing { return }
+        }
+    }
+
+    /// Hands the committed requests to the shadow, in the order they were evaluated; it reads
+    /// them with its own reader on its own thread. A full or failed shadow refuses them, and
+    /// they are counted, never waited for.
+    func handToShadow(_ group: [Submission], _ results: [[IngestResult]]) {
+        guard let shadow else { return }
+        for (request, result) in zip(group, results) {
+            let events = result.reduce(0) { if case .deadLetter = $1 { $0 } else { $0 + 1 } }
+            guard events > 0 else { continue }
+            shadow.submit(Submission(items: nil, generation: -1, events: events, bytes: request.bytes, parse: request.parse, answer: { [self] outcome in
+                if case .done = outcome { return }
+                condition.withLock { shadowDropped += events }
+            }))
+        }
+    }
+
+    /// Switches the rule set (between groups, nothing uncommitted); a failure leaves the old
+    /// one serving.
+    func switchRules(_ request: Switch) -> Result<RuleSetRecord.Reload, ServiceFailure> {
+        do throws(ServiceFailure) {
+            let reload = try ruleSet.switchRules(to: request.program, trigger: request.trigger)
+            let next = EventReader(program: ruleSet.program)
+            condition.withLock {
+                reader = next
+                generation += 1
+                status.fingerprint = reload.fingerprint
+                status.rules = reload.rules
+                status.loadedAt = reload.time
+                status.lastReload = reload
+                status.reloads += 1
+                status.pendingDeadlines = ruleSet.engine.state.pending.count
+                status.stateKeys = ruleSet.engine.stateKeyCount
+            }
+            logger.notice("switched rule set", metadata: ["set": "\(role)", "fingerprint": "\(reload.fingerprint)", "previous": "\(reload.previous)",
+                                                          "trigger": "\(reload.trigger)", "stateCarried": "\(reload.summary.carried)",
+                                                          "stateDropped": "\(reload.summary.dropped)"])
+            return .success(reload)
+        } catch {
+            logger.error("could not switch the rule set; the old one serves on", metadata: ["set": "\(role)", "error": "\(error.message)"])
+            return .failure(error)
+        }
+    }
+
+    func publish(group: [[IngestResult]], fired: Bool, seconds: Double) {
+        let engine = ruleSet.engine
+        let statistics = engine.statistics
+        condition.lock()
+        status.statistics = statistics
+        status.counts = ruleSet.counts
+        status.latestSequence = ruleSet.lastSequence
+        status.pendingDeadlines = engine.state.pending.count
+        status.stateKeys = engine.stateKeyCount
+        status.lateEvents = ruleSet.lateEvents
+        condition.unlock()
+        committed.publish(ruleSet.lastSequence)
+        let decisions = ruleSet.takeDecided()
+        if let observe, !group.isEmpty || fired {
+            observe(CommittedGroup(requests: group.count, results: group, deadlineFired: fired, seconds: seconds,
+                                   latestSequence: ruleSet.lastSequence, decisions: decisions,
+                                   eventsByType: Self.difference(statistics.eventsByType, published.eventsByType),
+                                   heldBack: Self.difference(statistics.heldBack, published.heldBack), program: ruleSet.program,
+                                   fingerprint: ruleSet.fingerprint))
+        }
+        published = statistics
+    }
+
+    /// What grew from `before` to `now`, by key.
+    static func difference(_ now: [String: Int], _ before: [String: Int]) -> [String: Int] {
+        var grown: [String: Int] = [:]
+        for (key, count) in now where count > before[key, default: 0] { grown[key] = count - before[key, default: 0] }
+        return grown
+    }
+}

@@ -103,9 +103,8 @@ let package = Package(
             ]
         ),
         // The web workbench (`redress studio`): a JSON API over the language services, rule tests,
-        // explanations, simulation and diffs, and the page itself. The page's source files are in
-        // Page/ and embedded in EmbeddedPage.swift (a test keeps the two equal), so the binary
-        // serves them with nothing beside it.
+        // explanations, simulation and diffs, and the page itself. The page's files in Page/ are
+        // compiled into the binary (`embedInCode`), so it serves them with nothing beside it.
         .target(
             name: "RedressStudio",
             dependencies: [
@@ -114,7 +113,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["Page"]
+            resources: [.embedInCode("Page/index.html"), .embedInCode("Page/studio.css"), .embedInCode("Page/studio.js")]
         ),
         .executableTarget(
             name: "redress",

@@ -46,15 +46,8 @@ public final class OutputSink {
         pending.removeAll(keepingCapacity: true)
     }
 
-    /// Flushes and asks the system to put the bytes on disk (before a checkpoint refers to them).
-    /// Pipes, terminals and devices cannot be synced (EINVAL); that is no failure.
-    public func synchronize() {
-        flush()
-        if failure == nil, let reason = OutputSink.sync(descriptor) { failure = reason }
-    }
-
-    /// Puts a file's bytes on disk; why not, or nil. Pipes, terminals and devices cannot be
-    /// synced (EINVAL): that is no failure.
+    /// Puts a file's bytes on disk (before a checkpoint refers to them; `CheckpointWriter`); why
+    /// not, or nil. Pipes, terminals and devices cannot be synced (EINVAL): that is no failure.
     static func sync(_ descriptor: Int32) -> String? {
         if fsync(descriptor) != 0, errno != EINVAL, errno != ENOTSUP, errno != EROFS { return String(cString: strerror(errno)) }
         return nil

@@ -105,11 +105,7 @@ public final class RunSession {
                     checkpoint = saved
                     engineState = savedState
                 }
-                // Ids of events older than the retention are forgotten with the keys they touched
-                // (an event older than that, given again, is evaluated again; docs/events.md).
-                if let retention, engineState.clock > .min, case let (horizon, overflow) = engineState.clock.subtractingReportingOverflow(retention), !overflow {
-                    try store?.dropProcessedEvents(before: horizon)
-                }
+                try store?.dropProcessedEvents(olderThan: retention, clock: engineState.clock)
                 loadedProcessed = try store?.loadProcessed()
             } catch {
                 throw RunFailure("\(error)")

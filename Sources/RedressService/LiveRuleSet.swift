@@ -111,9 +111,7 @@ public final class LiveRuleSet {
                 engineState = loaded.state
                 made = loaded.program
             }
-            if let retention, engineState.clock > .min, case let (horizon, overflow) = engineState.clock.subtractingReportingOverflow(retention), !overflow {
-                try store.dropProcessedEvents(before: horizon)
-            }
+            try store.dropProcessedEvents(olderThan: retention, clock: engineState.clock)
             processed = try store.loadProcessed()
             outbox = try DecisionOutbox(store: store, path: path)
             log = try IngestLogFile(statePath: path, store: store)

@@ -211,6 +211,16 @@ public final class StateStore {
     /// The hook for a retention of event time (`run` calls it with none yet: ids are kept for
     /// as long as the state is; see docs/events.md, "Restarts").
     @discardableResult
+    /// Forgets the ids of events older than `retention` before the state's `clock`, as the keys
+    /// they touched are forgotten (an event older than that, given again, is evaluated again;
+    /// docs/events.md). Nothing with no retention, on a state that has seen no event, or when the
+    /// horizon would fall before the earliest time.
+    public func dropProcessedEvents(olderThan retention: Int64?, clock: Int64) throws(StoreError) {
+        guard let retention, clock > .min else { return }
+        let (horizon, overflow) = clock.subtractingReportingOverflow(retention)
+        if !overflow { _ = try dropProcessedEvents(before: horizon) }
+    }
+
     public func dropProcessedEvents(before time: Int64) throws(StoreError) -> Int {
         do {
             return try database.write { db in

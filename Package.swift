@@ -131,6 +131,8 @@ let package = Package(
         .executableTarget(name: "LanguageBenchmark", dependencies: ["GeneratedRuleSet", "RedressLanguageServices", "RedressSemantics", "RedressSyntax"],
                           path: "Benchmarks/LanguageBenchmark"),
         .executableTarget(name: "GenerateEvents", path: "Benchmarks/GenerateEvents"),
+        // The load client of Benchmarks/serve_load.py (lighter than wrk's Lua on the same two cores).
+        .executableTarget(name: "ServeLoad", path: "Benchmarks/ServeLoad"),
         .executableTarget(name: "RunBenchmark", dependencies: ["RedressRuntime", "RedressEngine", "RedressEvents", "RedressIR", "RedressSemantics", "RedressSimulation"], path: "Benchmarks/RunBenchmark"),
         .testTarget(name: "SyntaxTests", dependencies: ["RedressSyntax"], exclude: ["Fixtures"]),
         .testTarget(name: "SemanticsTests", dependencies: ["RedressSemantics"], exclude: ["Fixtures"]),

@@ -16,7 +16,17 @@ public struct OutboxEntry: Sendable, Equatable {
 
     /// The decision's JSON object with its sequence first: `{"sequence":7,"rule":…}`.
     public var json: String {
-        "{\"sequence\":\(sequence)," + decision.dropFirst()
+        var text = ""
+        appendJSON(to: &text)
+        return text
+    }
+
+    /// `json`, appended.
+    public func appendJSON(to text: inout String) {
+        text += "{\"sequence\":"
+        text += String(sequence)
+        text += ","
+        text += decision.dropFirst()
     }
 }
 
@@ -75,9 +85,9 @@ public final class DecisionOutbox: @unchecked Sendable {
     /// Inserts rows inside the caller's transaction.
     func insert(_ rows: [Row], _ db: Database) throws {
         guard !rows.isEmpty else { return }
-        let statement = try db.cachedStatement(sql: "INSERT INTO \(table) (sequence, origin, event_id, decision) VALUES (?, ?, ?, ?)")
+        let statement = RowStatement(try db.cachedStatement(sql: "INSERT INTO \(table) (sequence, origin, event_id, decision) VALUES (?, ?, ?, ?)"), db)
         for row in rows {
-            try statement.execute(arguments: [row.sequence, row.origin.rawValue, row.eventID, row.decision])
+            try statement.execute(row.sequence, Int64(row.origin.rawValue), row.eventID, row.decision)
         }
     }
 

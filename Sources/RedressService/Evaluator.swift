@@ -58,10 +58,12 @@ struct Switch {
 
 /// The one evaluator of a served rule set: a thread of its own owns the `LiveRuleSet` (its
 /// engine is not shared). Request handlers queue their lines and wait; the thread takes every
-/// request queued so far, evaluates them in arrival order, commits them in one transaction
-/// (one sync for all: group commit), and only then answers them. While requests keep coming,
-/// each commit's sync is what the next group waits behind, so groups grow with the load. A
-/// quiet evaluator wakes for the next deadline the wall clock will pass.
+/// request queued so far, evaluates them in arrival order, and hands the group's commit to a
+/// second thread (the committer), which writes it in one transaction (one sync for all: group
+/// commit) and only then answers the requests. The evaluator goes on with the next group
+/// meanwhile, and groups evaluated while a commit is being written are written together, so
+/// the syncs per event fall as the load rises. A quiet evaluator wakes for the next deadline
+/// the wall clock will pass.
 ///
 /// The queue is bounded by the events it holds: past `queueLimit` a request is refused
 /// (HTTP 503) rather than held in memory without bound.
@@ -256,6 +258,7 @@ public final class Evaluator: Service, @unchecked Sendable {
 
     func start() {
         condition.withLock { running = true }
+        startCommitter()
         let yields = yieldsProcessor
         let thread = Thread { [self] in
             #if os(Linux)
@@ -294,6 +297,9 @@ public final class Evaluator: Service, @unchecked Sendable {
         } catch {
             result = .failure(error)
         }
+        // The commits on their way are written (and answered) before the service says it ended.
+        _ = awaitCommit()
+        closeCommits()
         condition.lock()
         running = false
         if case .failure(let failure) = result {
@@ -354,30 +360,170 @@ public final class Evaluator: Service, @unchecked Sendable {
             for index in group.indices where group[index].items == nil || group[index].generation != current {
                 group[index].items = group[index].parse(reader)
             }
-            var results = group.map { ruleSet.evaluate($0.items ?? []) }
+            let results = group.map { ruleSet.evaluate($0.items ?? []) }
             let fired = ruleSet.fireDue()
-            do throws(ServiceFailure) {
-                if finishing || (group.isEmpty && ruleSet.sinceCheckpoint > 0) {
-                    // Stopping, or a quiet moment: the engine's state is checkpointed.
-                    try ruleSet.checkpoint()
-                } else if ruleSet.hasUncommitted {
-                    // (A group of duplicates only has nothing to commit, but its answers to read back.)
-                    try ruleSet.commit()
-                }
-                try ruleSet.answerDuplicates(&results)
-            } catch {
-                logger.error("commit failed; nothing of the group was acknowledged", metadata: ["set": "\(role)", "error": "\(error.message)"])
-                for request in group { request.answer(.unavailable("not durable: \(error.message)")) }
-                throw error
+            // Stopping, or a quiet moment: the engine's state is checkpointed. (A group of
+            // duplicates only has nothing to commit, but its answers to read back, in order.)
+            let pending = finishing || (group.isEmpty && ruleSet.sinceCheckpoint > 0) ? ruleSet.takeCheckpoint() : ruleSet.takeCommit()
+            let job = CommitJob(pending: pending, requests: group, results: results, fired: fired, start: start, snapshot: snapshot())
+            if let failure = commitState.withLock({ commitFailure }) {
+                for request in group { request.answer(.unavailable("not durable: \(failure.message)")) }
+                throw failure
             }
-            // Published before answering: a client that was answered and then reads the outbox
-            // (or its status) sees what it was told.
-            publish(group: results, fired: fired, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            handToShadow(group, results)
-            for (request, result) in zip(group, results) { request.answer(.done(result)) }
+            submit(job)
+            if finishing || (!refuseSwitches && !pendingSwitches.isEmpty) {
+                // A switch needs everything written; so does the end.
+                if let failure = awaitCommit() {
+                    for request in pendingSwitches { request.answer(.failure(failure)) }
+                    throw failure
+                }
+            }
             if !refuseSwitches { for request in pendingSwitches { request.answer(switchRules(request)) } }
             if finishing { return }
         }
+    }
+
+    /// A group evaluated, and what its commit writes: written and answered on `committer`.
+    struct CommitJob: @unchecked Sendable {
+        var pending: LiveRuleSet.PendingCommit
+        var requests: [Submission]
+        var results: [[IngestResult]]
+        var fired: Bool
+        var start: UInt64
+        var snapshot: Snapshot
+    }
+
+    /// What the status and the metrics show after a group, taken on the evaluator's thread
+    /// (the engine is its alone) and published once the group's commit is durable.
+    struct Snapshot {
+        var statistics: EngineState.Statistics
+        var counts: LiveRuleSet.Counts
+        var latestSequence: Int64
+        var pendingDeadlines: Int
+        var stateKeys: Int
+        var decisions: [Decision]
+        var program: Program
+        var fingerprint: String
+    }
+
+    func snapshot() -> Snapshot {
+        let engine = ruleSet.engine
+        return Snapshot(statistics: engine.statistics, counts: ruleSet.counts, latestSequence: ruleSet.lastSequence,
+                        pendingDeadlines: engine.state.pending.count, stateKeys: engine.stateKeyCount, decisions: ruleSet.takeDecided(),
+                        program: ruleSet.program, fingerprint: ruleSet.fingerprint)
+    }
+
+    /// Writes group commits on a thread of their own, in order, so that the evaluator evaluates
+    /// the next groups while a commit's syncs (the ingest log's and SQLite's) are on their way
+    /// to disk: measured, the syncs and the SQLite work took as long as the evaluation, and the
+    /// evaluator waited on them. Commits queued while one is written are written together
+    /// (one log append, one transaction, two syncs for all), so the syncs per event fall as the
+    /// load rises, as the groups do.
+    let commitState = NSCondition()
+    // Guarded by `commitState`:
+    var commits: [CommitJob] = []
+    var commitWriting = false
+    var commitsClosed = false
+    var commitFailure: ServiceFailure? = nil
+    /// Groups evaluated and waiting for their commit at most: past it the evaluator waits (what
+    /// it holds in memory stays bounded).
+    static let queuedCommitLimit = 8
+
+    func startCommitter() {
+        let thread = Thread { [self] in writeCommits() }
+        thread.name = "redress-\(role)-commit"
+        thread.start()
+    }
+
+    func submit(_ job: CommitJob) {
+        commitState.lock()
+        while commits.count >= Self.queuedCommitLimit, commitFailure == nil { commitState.wait() }
+        commits.append(job)
+        commitState.broadcast()
+        commitState.unlock()
+    }
+
+    /// Waits until every commit submitted is written; returns why one failed (then nothing
+    /// more is written).
+    func awaitCommit() -> ServiceFailure? {
+        commitState.lock()
+        defer { commitState.unlock() }
+        while commitWriting || (!commits.isEmpty && commitFailure == nil) { commitState.wait() }
+        return commitFailure
+    }
+
+    /// The committer's thread, until `closeCommits`.
+    func writeCommits() {
+        while true {
+            commitState.lock()
+            while commits.isEmpty, !commitsClosed { commitState.wait() }
+            if commits.isEmpty {
+                commitState.unlock()
+                return
+            }
+            let jobs = commits
+            commits.removeAll()
+            let failed = commitFailure
+            commitWriting = true
+            commitState.broadcast()
+            commitState.unlock()
+            let failure = failed.map { failure in
+                // After a failure nothing more is written: what was queued is refused.
+                for job in jobs { for request in job.requests { request.answer(.unavailable("not durable: \(failure.message)")) } }
+                return failure
+            } ?? write(jobs)
+            commitState.lock()
+            commitWriting = false
+            if let failure { commitFailure = failure }
+            commitState.broadcast()
+            commitState.unlock()
+        }
+    }
+
+    /// Ends the committer's thread once what was submitted is written.
+    func closeCommits() {
+        commitState.withLock {
+            commitsClosed = true
+            commitState.broadcast()
+        }
+    }
+
+    /// On the committer's thread: writes the commits, and only then answers their requests (a
+    /// failed write answers them "not durable").
+    func write(_ jobs: [CommitJob]) -> ServiceFailure? {
+        do throws(ServiceFailure) {
+            try ruleSet.write(jobs.map(\.pending))
+        } catch {
+            logger.error("commit failed; nothing of the group was acknowledged", metadata: ["set": "\(role)", "error": "\(error.message)"])
+            for job in jobs { for request in job.requests { request.answer(.unavailable("not durable: \(error.message)")) } }
+            return error
+        }
+        for (index, job) in jobs.enumerated() {
+            if let failure = answer(job) {
+                for later in jobs[(index + 1)...] { for request in later.requests { request.answer(.unavailable("not durable: \(failure.message)")) } }
+                return failure
+            }
+        }
+        return nil
+    }
+
+    /// After its commit was written: the duplicates' first decisions, the status and counters,
+    /// the shadow, then the answers.
+    func answer(_ job: CommitJob) -> ServiceFailure? {
+        var results = job.results
+        do throws(ServiceFailure) {
+            try ruleSet.answerDuplicates(&results, retried: job.pending.retried)
+        } catch {
+            logger.error("cannot read the decisions of retried events", metadata: ["set": "\(role)", "error": "\(error.message)"])
+            for request in job.requests { request.answer(.unavailable("not answered: \(error.message)")) }
+            return error
+        }
+        // Published before answering: a client that was answered and then reads the outbox
+        // (or its status) sees what it was told.
+        publish(job.snapshot, group: results, fired: job.fired, seconds: Double(DispatchTime.now().uptimeNanoseconds - job.start) / 1e9)
+        handToShadow(job.requests, results)
+        for (request, result) in zip(job.requests, results) { request.answer(.done(result)) }
+        return nil
     }
 
     /// Hands the committed requests to the shadow, in the order they were evaluated; it reads
@@ -422,25 +568,24 @@ public final class Evaluator: Service, @unchecked Sendable {
         }
     }
 
-    func publish(group: [[IngestResult]], fired: Bool, seconds: Double) {
-        let engine = ruleSet.engine
-        let statistics = engine.statistics
+    /// On `committer`, after the commit: the status, the long-polling readers and the counters.
+    func publish(_ snapshot: Snapshot, group: [[IngestResult]], fired: Bool, seconds: Double) {
+        let statistics = snapshot.statistics
         condition.lock()
         status.statistics = statistics
-        status.counts = ruleSet.counts
-        status.latestSequence = ruleSet.lastSequence
-        status.pendingDeadlines = engine.state.pending.count
-        status.stateKeys = engine.stateKeyCount
-        status.lateEvents = ruleSet.lateEvents
+        status.counts = snapshot.counts
+        status.latestSequence = snapshot.latestSequence
+        status.pendingDeadlines = snapshot.pendingDeadlines
+        status.stateKeys = snapshot.stateKeys
+        status.lateEvents = snapshot.counts.lateEvents
         condition.unlock()
-        committed.publish(ruleSet.lastSequence)
-        let decisions = ruleSet.takeDecided()
+        committed.publish(snapshot.latestSequence)
         if let observe, !group.isEmpty || fired {
             observe(CommittedGroup(requests: group.count, results: group, deadlineFired: fired, seconds: seconds,
-                                   latestSequence: ruleSet.lastSequence, decisions: decisions,
+                                   latestSequence: snapshot.latestSequence, decisions: snapshot.decisions,
                                    eventsByType: Self.difference(statistics.eventsByType, published.eventsByType),
-                                   heldBack: Self.difference(statistics.heldBack, published.heldBack), program: ruleSet.program,
-                                   fingerprint: ruleSet.fingerprint))
+                                   heldBack: Self.difference(statistics.heldBack, published.heldBack), program: snapshot.program,
+                                   fingerprint: snapshot.fingerprint))
         }
         published = statistics
     }

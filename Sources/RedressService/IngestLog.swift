@@ -17,7 +17,8 @@ import RedressState
 public struct IngestGroup: Equatable, Sendable {
     public struct Entry: Equatable, Sendable {
         public var mark: Int64
-        public var line: [UInt8]
+        /// A slice of the request's body (or of the log read back): not a copy per event.
+        public var line: ArraySlice<UInt8>
     }
     /// The outbox's latest sequence before the group: the replay checks that it gives the same.
     public var firstSequence: Int64
@@ -30,9 +31,14 @@ public struct IngestGroup: Equatable, Sendable {
     public var isEmpty: Bool { events.isEmpty && fireMark == .min }
 
     /// Little-endian: per event its mark (8 bytes), its length (4) and its bytes; then the fire mark.
-    var blob: Data {
-        var data = Data()
-        data.reserveCapacity(events.reduce(8) { $0 + 12 + $1.line.count })
+    var blob: Data { Data(record(prefix: 0)) }
+
+    /// The blob after `prefix` bytes left for the caller, in one buffer (the events are most
+    /// of what a commit writes: copied once).
+    func record(prefix: Int) -> [UInt8] {
+        var data: [UInt8] = []
+        data.reserveCapacity(events.reduce(prefix + 8) { $0 + 12 + $1.line.count })
+        data.append(contentsOf: repeatElement(0, count: prefix))
         func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
         for entry in events {
             append(entry.mark)
@@ -57,7 +63,7 @@ public struct IngestGroup: Equatable, Sendable {
         }
         while bytes.count - position > 8 {
             guard let mark = read(Int64.self), let length = read(UInt32.self), position + Int(length) <= bytes.count else { return nil }
-            events.append(Entry(mark: mark, line: Array(bytes[position..<(position + Int(length))])))
+            events.append(Entry(mark: mark, line: bytes[position..<(position + Int(length))]))
             position += Int(length)
         }
         guard let mark = read(Int64.self), position == bytes.count else { return nil }
@@ -144,12 +150,22 @@ final class IngestLogFile {
     deinit { close(descriptor) }
 
     /// Appends a group and syncs it; returns the length the commit is to record.
-    func append(_ group: IngestGroup) throws(ServiceFailure) -> Int64 {
-        var record = Data()
-        let blob = group.blob
-        withUnsafeBytes(of: group.firstSequence.littleEndian) { record.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt32(blob.count).littleEndian) { record.append(contentsOf: $0) }
-        record.append(blob)
+    func append(_ group: IngestGroup) throws(ServiceFailure) -> Int64 { try append([group]) }
+
+    /// Appends groups with one write and one sync (commits written together); returns the
+    /// length the commit is to record.
+    func append(_ groups: [IngestGroup]) throws(ServiceFailure) -> Int64 {
+        // Each record's head (sequence, blob length) is filled in before the blob it leaves room for.
+        var record: [UInt8] = []
+        for group in groups where !group.isEmpty {
+            let start = record.count
+            record += group.record(prefix: 12)
+            record.withUnsafeMutableBytes { buffer in
+                buffer.storeBytes(of: group.firstSequence.littleEndian, toByteOffset: start, as: Int64.self)
+                buffer.storeBytes(of: UInt32(buffer.count - start - 12).littleEndian, toByteOffset: start + 8, as: UInt32.self)
+            }
+        }
+        guard !record.isEmpty else { return bytes }
         let written = record.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(bytes)) }
         guard written == record.count, fdatasync(descriptor) == 0 else {
             throw ServiceFailure("cannot write \(path): \(String(cString: strerror(errno)))")

@@ -9,7 +9,7 @@ import RedressRuntime
 /// What one line of a request asks for: an event to evaluate, or a line that could not be read.
 public enum IngestItem: Sendable {
     /// An event and its JSON text (logged until the next checkpoint; see `IngestGroup`).
-    case event(Event, line: [UInt8])
+    case event(Event, line: ArraySlice<UInt8>)
     case deadLetter(line: Int, reason: String)
 }
 
@@ -24,9 +24,10 @@ public enum IngestResult: Sendable, Equatable {
 }
 
 /// A rule set served live: the program, its engine and state store, the watermark its deadlines
-/// fire on, the events it has processed (by id), its outbox and its ingest log. Used by one
-/// thread only (the evaluator's). A shadow rule set (`--shadow`) is a second instance with its
-/// own state file and outbox.
+/// fire on, the events it has processed (by id), its outbox and its ingest log. The evaluator's
+/// thread evaluates and takes commits (`takeCommit`); the committer's thread writes them
+/// (`write`), which touches only the store, the log and the outbox, never the engine. A shadow
+/// rule set (`--shadow`) is a second instance with its own state file and outbox.
 ///
 /// A group commit makes durable the ids of the events evaluated, their decisions (the outbox)
 /// and the events themselves (the ingest log); the engine's state is checkpointed every
@@ -263,55 +264,133 @@ public final class LiveRuleSet {
     /// changes in place of the log. Whatever it throws, nothing of this group is durable, and
     /// the caller must not acknowledge it.
     public func commit() throws(ServiceFailure) {
-        if sinceCheckpoint + group.events.count >= checkpointEvery { return try checkpoint() }
-        let rows = self.rows, outbox = self.outbox
-        // The events first (synced), then the commit that says they count.
-        let length = group.isEmpty ? log.bytes : try log.append(group)
+        let pending = takeCommit()
+        try write(pending)
+        // Kept for `answerDuplicates(_:)`, which a caller committing on one thread calls next.
+        retried = pending.retried
+    }
+
+    /// Commits what is pending with the engine's state, and empties the log; `more` writes
+    /// more rows in the same transaction.
+    public func checkpoint(alongside more: ((Database) throws -> Void)? = nil) throws(ServiceFailure) {
+        try write(takeCheckpoint(alongside: more))
+    }
+
+    /// What one commit writes, taken on the evaluator's thread (`takeCommit`) and written by
+    /// `write`, which may run on another thread while the next group is evaluated: the engine
+    /// and the fields the evaluator keeps are never touched by `write`.
+    public struct PendingCommit: @unchecked Sendable {
+        var processed: ProcessedSegment
+        var rows: [DecisionOutbox.Row]
+        var group: IngestGroup
+        /// The engine's changes since the last checkpoint: this commit is a checkpoint, and
+        /// records an empty log instead of appending `group` to it.
+        var changes: StateChanges?
+        var alongside: ((Database) throws -> Void)?
+        /// Ids answered as duplicates: their first decisions are read after the commit.
+        public var retried: Set<String>
+        public var isEmpty: Bool { processed.isEmpty && rows.isEmpty && group.isEmpty && changes == nil }
+    }
+
+    /// Takes what the next commit writes: a checkpoint once `checkpointEvery` events were logged
+    /// since the last, the log otherwise.
+    public func takeCommit() -> PendingCommit {
+        if sinceCheckpoint + group.events.count >= checkpointEvery { return takeCheckpoint() }
+        let pending = PendingCommit(processed: fresh, rows: rows, group: group, retried: retried)
+        sinceCheckpoint += group.events.count
+        if !pending.isEmpty { counts.commits += 1 }
+        taken()
+        return pending
+    }
+
+    /// Takes a checkpoint of the engine's state with what is pending.
+    public func takeCheckpoint(alongside more: ((Database) throws -> Void)? = nil) -> PendingCommit {
+        let pending = PendingCommit(processed: fresh, rows: rows, group: group, changes: engine.takeChanges(), alongside: more, retried: retried)
+        sinceCheckpoint = 0
+        counts.checkpoints += 1
+        counts.commits += 1
+        taken()
+        return pending
+    }
+
+    func taken() {
+        fresh.removeAll()
+        rows.removeAll(keepingCapacity: true)
+        retried.removeAll()
+        group = IngestGroup(firstSequence: lastSequence)
+    }
+
+    /// Writes a commit taken by `takeCommit`, commits in the order they were taken. A commit
+    /// that throws leaves the state as it was before it, and nothing taken after it may be
+    /// written (the evaluator stops).
+    public func write(_ pending: PendingCommit) throws(ServiceFailure) { try write([pending]) }
+
+    /// Writes commits taken one after another, in as few transactions as they allow: those
+    /// without a checkpoint share one log append (one sync) and one transaction; a checkpoint
+    /// is a transaction of its own. Whatever it throws, the commits from the one that failed on
+    /// are not durable.
+    public func write(_ commits: [PendingCommit]) throws(ServiceFailure) {
+        var run: [PendingCommit] = []
+        for pending in commits {
+            if pending.changes == nil {
+                run.append(pending)
+                continue
+            }
+            try writeLogged(run)
+            run.removeAll()
+            try writeCheckpoint(pending)
+        }
+        try writeLogged(run)
+    }
+
+    func writeCheckpoint(_ pending: PendingCommit) throws(ServiceFailure) {
+        let outbox = self.outbox, rows = pending.rows
         do {
-            try store.append(processed: fresh) { db in
-                try outbox.insert(rows, db)
+            try store.save(pending.changes ?? StateChanges(), outputBytes: 0, deadLetterBytes: 0, program: fingerprint, emitted: [],
+                           processed: pending.processed, alongside: { db in
+                               try outbox.insert(rows, db)
+                               try IngestLogFile.record(0, db)
+                               try pending.alongside?(db)
+                           })
+        } catch {
+            throw ServiceFailure("cannot commit to the state: \(error)")
+        }
+        log.emptied()
+    }
+
+    func writeLogged(_ commits: [PendingCommit]) throws(ServiceFailure) {
+        let commits = commits.filter { !$0.isEmpty }
+        guard !commits.isEmpty else { return }
+        var processed = ProcessedSegment()
+        for commit in commits {
+            processed.identities += commit.processed.identities
+            processed.newest = max(processed.newest, commit.processed.newest)
+        }
+        let outbox = self.outbox
+        // The events first (synced), then the commit that says they count.
+        let length = try log.append(commits.map(\.group))
+        do {
+            try store.append(processed: processed) { db in
+                for commit in commits { try outbox.insert(commit.rows, db) }
                 try IngestLogFile.record(length, db)
             }
         } catch {
             throw ServiceFailure("cannot commit to the state: \(error)")
         }
         log.committed(length)
-        sinceCheckpoint += group.events.count
-        committed()
-    }
-
-    /// Commits what is pending with the engine's state, and empties the log; `more` writes
-    /// more rows in the same transaction.
-    public func checkpoint(alongside more: ((Database) throws -> Void)? = nil) throws(ServiceFailure) {
-        let rows = self.rows, outbox = self.outbox
-        do {
-            try store.save(engine.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: fingerprint, emitted: [],
-                           processed: fresh, alongside: { db in
-                               try outbox.insert(rows, db)
-                               try IngestLogFile.record(0, db)
-                               try more?(db)
-                           })
-        } catch {
-            throw ServiceFailure("cannot commit to the state: \(error)")
-        }
-        log.emptied()
-        sinceCheckpoint = 0
-        counts.checkpoints += 1
-        committed()
-    }
-
-    func committed() {
-        counts.commits += 1
-        fresh.removeAll()
-        rows.removeAll(keepingCapacity: true)
-        group = IngestGroup(firstSequence: lastSequence)
     }
 
     /// After a commit: the decisions each duplicate's first evaluation caused.
     public func answerDuplicates(_ results: inout [[IngestResult]]) throws(ServiceFailure) {
+        try answerDuplicates(&results, retried: retried)
+        retried.removeAll()
+    }
+
+    /// After the commit that took `retried`: every earlier commit is written by then, so the
+    /// first evaluation of each duplicate is in the outbox.
+    public func answerDuplicates(_ results: inout [[IngestResult]], retried: Set<String>) throws(ServiceFailure) {
         guard !retried.isEmpty else { return }
         let found = try outbox.entries(ofEvents: retried)
-        retried.removeAll()
         for request in results.indices {
             for index in results[request].indices {
                 if case .duplicate(let line, let id, _) = results[request][index] {

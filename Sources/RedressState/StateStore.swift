@@ -356,11 +356,12 @@ public final class StateStore {
 /// A prepared statement run once per row through SQLite's own interface: a checkpoint writes a
 /// row per key touched (three per decision of a `once` rule), and GRDB's arguments (an array of
 /// boxed values per row, checked and bound one by one) cost more than SQLite's work on the row.
-struct RowStatement {
+/// `serve`'s outbox inserts its rows with it too.
+public struct RowStatement {
     let statement: OpaquePointer
     let database: Database
 
-    init(_ statement: Statement, _ database: Database) {
+    public init(_ statement: Statement, _ database: Database) {
         self.statement = statement.sqliteStatement
         self.database = database
     }
@@ -406,6 +407,14 @@ struct RowStatement {
     func execute(_ first: String, _ second: Int64) throws {
         bind(1, first)
         sqlite3_bind_int64(statement, 2, second)
+        try step()
+    }
+
+    public func execute(_ first: Int64, _ second: Int64, _ third: String, _ fourth: String) throws {
+        sqlite3_bind_int64(statement, 1, first)
+        sqlite3_bind_int64(statement, 2, second)
+        bind(3, third)
+        bind(4, fourth)
         try step()
     }
 }

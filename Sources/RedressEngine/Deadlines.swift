@@ -18,7 +18,7 @@ extension Engine {
             if let pending = state.pending[next.key], pending.deadline == next.deadline {
                 due.append(pending)
                 state.pending[next.key] = nil
-                changed?.pending.insert(next.key)
+                noteChange(\.pending, \.unstoredPending, next.key, present: true)
             }
         }
         guard !due.isEmpty else { return [] }

@@ -105,22 +105,56 @@ public final class Draft: Sendable, Codable {
 
 extension Decision {
     /// One JSON line, keys in a fixed order (deterministic output without sorting at runtime).
+    /// Appended piece by piece into one string: `serve` writes one per decision on its
+    /// evaluator's thread, and the temporaries of `+` were 7% of that thread's time.
     public func jsonLine() -> String {
-        var out = "{\"rule\":" + JSONText.quote(rule)
-        out += ",\"subject\":{\"entity\":" + JSONText.quote(subject.entity) + ",\"key\":" + JSONText.quote(subject.key) + "}"
-        if let customer { out += ",\"customer\":" + JSONText.quote(customer) }
-        out += ",\"event\":{\"type\":" + JSONText.quote(event.type) + ",\"id\":" + JSONText.quote(event.id)
-            + ",\"line\":\(event.line),\"time\":" + JSONText.quote(event.time) + "}"
-        out += ",\"time\":" + JSONText.quote(time) + ",\"actions\":["
+        var out = ""
+        out.reserveCapacity(384)
+        out += "{\"rule\":"
+        JSONText.append(rule, to: &out)
+        out += ",\"subject\":{\"entity\":"
+        JSONText.append(subject.entity, to: &out)
+        out += ",\"key\":"
+        JSONText.append(subject.key, to: &out)
+        out += "}"
+        if let customer {
+            out += ",\"customer\":"
+            JSONText.append(customer, to: &out)
+        }
+        out += ",\"event\":{\"type\":"
+        JSONText.append(event.type, to: &out)
+        out += ",\"id\":"
+        JSONText.append(event.id, to: &out)
+        out += ",\"line\":"
+        out += String(event.line)
+        out += ",\"time\":"
+        JSONText.append(event.time, to: &out)
+        out += "},\"time\":"
+        JSONText.append(time, to: &out)
+        out += ",\"actions\":["
         for (index, action) in actions.enumerated() {
             if index > 0 { out += "," }
-            out += "{\"verb\":" + JSONText.quote(action.verb)
-            if let amount = action.amount { out += ",\"amount\":" + JSONText.quote(amount) }
-            if let argument = action.argument { out += ",\"argument\":" + JSONText.quote(argument) }
-            if let channel = action.channel { out += ",\"channel\":" + JSONText.quote(channel) }
+            out += "{\"verb\":"
+            JSONText.append(action.verb, to: &out)
+            if let amount = action.amount {
+                out += ",\"amount\":"
+                JSONText.append(amount, to: &out)
+            }
+            if let argument = action.argument {
+                out += ",\"argument\":"
+                JSONText.append(argument, to: &out)
+            }
+            if let channel = action.channel {
+                out += ",\"channel\":"
+                JSONText.append(channel, to: &out)
+            }
             out += "}"
         }
-        out += "],\"occurrence\":\(occurrence),\"key\":" + JSONText.quote(key) + "}"
+        out += "],\"occurrence\":"
+        out += String(occurrence)
+        out += ",\"key\":"
+        JSONText.append(key, to: &out)
+        out += "}"
         return out
     }
 }
@@ -128,9 +162,20 @@ extension Decision {
 /// JSON string literals, escaped as RFC 8259 asks.
 public enum JSONText {
     public static func quote(_ text: String) -> String {
+        var out = ""
+        append(text, to: &out)
+        return out
+    }
+
+    /// `quote(text)`, appended to `out`.
+    public static func append(_ text: String, to out: inout String) {
+        out += "\""
         // Most texts (ids, names, amounts) need no escaping: then no per-character work.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 34 || $0 == 92 }) { return "\"" + text + "\"" }
-        var out = "\""
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 34 || $0 == 92 }) {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -146,7 +191,7 @@ public enum JSONText {
                 }
             }
         }
-        return out + "\""
+        out += "\""
     }
 }
 

@@ -396,11 +396,11 @@ public final class Engine {
                 let subject = frame.slots[program.rules[rule].subjectKey.slot]
                 guard !subject.isMissing else { continue }
                 let key = "\(rule)|\(keyText(subject))"
-                state.answered[key] = lent.pointee.time
-                changed?.answered.insert(key)
+                let earlier = state.answered.updateValue(lent.pointee.time, forKey: key)
+                noteChange(\.answered, \.unstoredAnswered, key, present: earlier != nil)
                 if let pending = state.pending[key], pending.deadline >= lent.pointee.time {
                     state.pending[key] = nil
-                    changed?.pending.insert(key)
+                    noteChange(\.pending, \.unstoredPending, key, present: true)
                 }
             }
         }
@@ -428,8 +428,9 @@ public final class Engine {
                     let name = program.rules[index].name
                     for field in missing {
                         let key = "\(name)|\(field)"
-                        state.misses[key, default: 0] += 1
-                        changed?.misses.insert(key)
+                        let earlier = state.misses[key]
+                        state.misses[key] = (earlier ?? 0) + 1
+                        noteChange(\.misses, \.unstoredMisses, key, present: earlier != nil)
                     }
                     note(index, .conditionUnknown(missing: missing))
                 } else {
@@ -456,7 +457,7 @@ public final class Engine {
                 if state.pending[key] == nil {
                     state.pending[key] = EngineState.Pending(deadline: deadline, awaitedEvent: absence.event,
                                                              keySlot: program.rules[index].subjectKey.slot, draft: draft)
-                    changed?.pending.insert(key)
+                    noteChange(\.pending, \.unstoredPending, key, present: false)
                     queue.insert((deadline, key))
                 }
                 note(index, .waiting(deadline: deadline))

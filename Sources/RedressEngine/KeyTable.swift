@@ -36,6 +36,13 @@ public final class KeyTable<Value> {
     @usableFromInline var index: [UInt64]
     @usableFromInline var mask: Int
     @usableFromInline let seed = KeyTableSeed.value
+    /// Entries from this number on were inserted after the last checkpoint (`markStored`), so
+    /// the store has never held them: one a sweep drops needs no delete. (Entries are appended,
+    /// and `removeAll` keeps their order.)
+    public private(set) var firstUnstored = 0
+
+    /// The store holds every entry now (a checkpoint wrote them, or they were loaded from it).
+    public func markStored() { firstUnstored = entries.count }
 
     public init(capacity: Int = 16) {
         var size = 16
@@ -180,12 +187,14 @@ public final class KeyTable<Value> {
     /// no string hashed again: for the engine's periodic sweep (retention), not the hot path.
     public func removeAll(where drop: (Int) -> Bool) -> [Int] {
         var renumbered = [Int](repeating: -1, count: entries.count)
-        var kept = 0
+        var kept = 0, keptStored = 0
         for entry in 0..<entries.count where !drop(entry) {
             renumbered[entry] = kept
             if kept != entry { entries.swapAt(kept, entry) }
             kept += 1
+            if entry < firstUnstored { keptStored += 1 }
         }
+        firstUnstored = keptStored
         guard kept < entries.count else { return renumbered }
         entries.removeSubrange(kept...)
         var size = 16

@@ -69,7 +69,8 @@ extension Engine {
                     gone = forgotten(latest)
                     if gone { dropped += 1 }
                 }
-                if gone, changed != nil { removed.append(persistedKey(table, entry)) }
+                // An entry the store never held (inserted since the last checkpoint) needs no delete.
+                if gone, changed != nil, entry < table.firstUnstored { removed.append(persistedKey(table, entry)) }
                 return gone
             }
             guard !removed.isEmpty || renumbered.contains(-1) else { return }
@@ -89,7 +90,7 @@ extension Engine {
         let renumbered = occurrences.removeAll { entry in
             guard forgotten(occurrences[entry: entry].last) else { return false }
             dropped += 1
-            if changed != nil { removedOccurrences.append(persistedKey(occurrences, entry)) }
+            if changed != nil, entry < occurrences.firstUnstored { removedOccurrences.append(persistedKey(occurrences, entry)) }
             return true
         }
         if changed != nil, renumbered.contains(-1) {
@@ -103,7 +104,7 @@ extension Engine {
             let before = state.answered.count
             state.answered = state.answered.filter { key, time in
                 if time > horizon { return true }
-                changed?.answered.insert(key)
+                noteChange(\.answered, \.unstoredAnswered, key, present: true)
                 return false
             }
             dropped += before - state.answered.count

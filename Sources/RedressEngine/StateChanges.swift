@@ -38,6 +38,11 @@ public struct StateChanges: Sendable {
 struct ChangedKeys {
     var limitUses = Set<Int>(), capUses = Set<Int>(), groupUses = Set<Int>(), occurrences = Set<Int>(), history = Set<Int>()
     var pending = Set<String>(), answered = Set<String>(), misses = Set<String>()
+    /// Of those, the keys that held no entry when first changed since the last checkpoint: the
+    /// store does not hold them, so one that holds none again needs no delete. (With a shop's
+    /// keys, most deadlines are set and fire or are answered between two checkpoints: deleting
+    /// rows that were never written was most of a checkpoint's time.)
+    var unstoredPending = Set<String>(), unstoredAnswered = Set<String>(), unstoredMisses = Set<String>()
     /// Keys of the tables that a sweep dropped (Retention.swift), by category.
     var removed: [StateCategory: [String]] = [:]
 }
@@ -48,6 +53,23 @@ extension Engine {
     /// without it the engine records nothing (one nil test per write).
     public func trackChanges() {
         changed = ChangedKeys()
+        markStored()
+    }
+
+    /// Every entry of the key tables is in the store now.
+    func markStored() {
+        limitUses.markStored()
+        capUses.markStored()
+        groupUses.markStored()
+        occurrences.markStored()
+        history.markStored()
+    }
+
+    /// Records that `key` of a state dictionary changes; `present`: whether it held an entry
+    /// just before. Only the first change since the last checkpoint tells whether the store has it.
+    @inline(__always) func noteChange(_ keys: WritableKeyPath<ChangedKeys, Set<String>>, _ unstored: WritableKeyPath<ChangedKeys, Set<String>>,
+                                      _ key: String, present: Bool) {
+        if changed?[keyPath: keys].insert(key).inserted == true, !present { changed?[keyPath: unstored].insert(key) }
     }
 
     /// The entries written since the last call (or since `trackChanges()`), as they are now,
@@ -56,10 +78,12 @@ extension Engine {
     public func takeChanges() -> StateChanges {
         guard let keys = changed else {
             changed = ChangedKeys()
+            markStored()
             return StateChanges(everything: snapshot())
         }
         flushTypeCounts()
         changed = ChangedKeys()
+        markStored()
         var changes = StateChanges()
         changes.state.clock = state.clock
         changes.state.position = state.position
@@ -77,16 +101,20 @@ extension Engine {
         changes.state.occurrences = persisted(occurrences, keys.occurrences) { $0.count }
         changes.state.occurrenceTimes = persisted(occurrences, keys.occurrences) { $0.last }
         changes.state.history = persisted(history, keys.history, as: StoredWindow.events)
-        func current<Value>(_ category: StateCategory, _ keys: Set<String>, in source: [String: Value]) -> [String: Value] {
+        func current<Value>(_ category: StateCategory, _ keys: Set<String>, unstored: Set<String>, in source: [String: Value]) -> [String: Value] {
             var result: [String: Value] = [:]
             for key in keys {
-                if let value = source[key] { result[key] = value } else { changes.removed[category, default: []].append(key) }
+                if let value = source[key] {
+                    result[key] = value
+                } else if !unstored.contains(key) {
+                    changes.removed[category, default: []].append(key)
+                }
             }
             return result
         }
-        changes.state.pending = current(.pending, keys.pending, in: state.pending)
-        changes.state.answered = current(.answered, keys.answered, in: state.answered)
-        changes.state.misses = current(.misses, keys.misses, in: state.misses)
+        changes.state.pending = current(.pending, keys.pending, unstored: keys.unstoredPending, in: state.pending)
+        changes.state.answered = current(.answered, keys.answered, unstored: keys.unstoredAnswered, in: state.answered)
+        changes.state.misses = current(.misses, keys.misses, unstored: keys.unstoredMisses, in: state.misses)
         // Keys a sweep dropped, unless written again since (a write then replaces the row).
         for (category, keys) in keys.removed {
             let written: Set<String>

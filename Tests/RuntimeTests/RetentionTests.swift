@@ -133,6 +133,36 @@ struct RetentionTests {
         #expect(Engine(program: program, state: loaded.1).snapshot() == engine.snapshot())
     }
 
+    /// A key made and dropped between two checkpoints was never in the store: the checkpoint
+    /// deletes only what the store holds (deleting the others was most of `serve`'s checkpoints).
+    @Test func keysMadeAndDroppedBetweenCheckpointsAreNotDeleted() throws {
+        let program = try #require(compile(Self.once + "rule not_shipped on order.placed unless shipment.shipped within 2d then send apology limit none\n"))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("redress-retention-\(UUID().uuidString).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try StateStore(path: path)
+        let engine = Engine(program: program)
+        engine.retention = 10 * Self.day
+        engine.trackChanges()
+        // Stored: five shipments' limit uses and occurrences, and a pending deadline of O-kept.
+        _ = run(program, (0..<5).map { Shop.delivered(Self.at(0), shipment: "S\($0)") } + [Shop.placed(Self.at(0), order: "O-kept")], engine: engine)
+        try store.save(engine.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: program.fingerprint, emitted: [])
+        #expect(store.entryCount() == 11)
+        // Then, before the next checkpoint: S-brief made on day 11 and forgotten by day 40; O-brief
+        // placed and shipped (its deadline set and answered); O-kept's deadline fires.
+        _ = run(program, [Shop.delivered(Self.at(11), shipment: "S-brief"), Shop.placed(Self.at(11), order: "O-brief"),
+                          Shop.shipped(Self.at(11.5), shipment: "SH-brief", order: "O-brief"), Shop.delivered(Self.at(40), shipment: "S-last")],
+                engine: engine)
+        let changes = engine.takeChanges()
+        #expect(changes.removed[.limits]?.sorted() == (0..<5).map { "r0.0|S\($0)" })
+        #expect(changes.removed[.occurrences]?.count == 5)
+        #expect(changes.removed[.pending]?.count == 1, "O-kept's deadline, which the store holds; not O-brief's")
+        #expect(changes.removed[.pending]?.first?.contains("O-kept") == true)
+        try store.save(changes, outputBytes: 0, deadLetterBytes: 0, program: program.fingerprint, emitted: [])
+        let loaded = try #require(try store.load(program: program.fingerprint, path: path))
+        #expect(Engine(program: program, state: loaded.1).snapshot() == engine.snapshot())
+        #expect(loaded.1.limitUses.keys.sorted() == ["r0.0|S-last"])
+    }
+
     @Test func anOccurrenceWrittenBeforeRetentionLoadsAsLastUsedAtTheStatesClock() throws {
         let program = try #require(compile(Self.once))
         var old = EngineState()

@@ -110,50 +110,34 @@ extension Decision {
     public func jsonLine() -> String {
         var out = ""
         out.reserveCapacity(384)
-        out += "{\"rule\":"
-        JSONText.append(rule, to: &out)
-        out += ",\"subject\":{\"entity\":"
-        JSONText.append(subject.entity, to: &out)
-        out += ",\"key\":"
-        JSONText.append(subject.key, to: &out)
-        out += "}"
-        if let customer {
-            out += ",\"customer\":"
-            JSONText.append(customer, to: &out)
+        // `prefix` (punctuation and the key), then the value quoted; nothing for a nil value.
+        func string(_ prefix: String, _ value: String?) {
+            guard let value else { return }
+            out += prefix
+            JSONText.append(value, to: &out)
         }
-        out += ",\"event\":{\"type\":"
-        JSONText.append(event.type, to: &out)
-        out += ",\"id\":"
-        JSONText.append(event.id, to: &out)
+        string("{\"rule\":", rule)
+        string(",\"subject\":{\"entity\":", subject.entity)
+        string(",\"key\":", subject.key)
+        out += "}"
+        string(",\"customer\":", customer)
+        string(",\"event\":{\"type\":", event.type)
+        string(",\"id\":", event.id)
         out += ",\"line\":"
         out += String(event.line)
-        out += ",\"time\":"
-        JSONText.append(event.time, to: &out)
-        out += "},\"time\":"
-        JSONText.append(time, to: &out)
+        string(",\"time\":", event.time)
+        string("},\"time\":", time)
         out += ",\"actions\":["
         for (index, action) in actions.enumerated() {
-            if index > 0 { out += "," }
-            out += "{\"verb\":"
-            JSONText.append(action.verb, to: &out)
-            if let amount = action.amount {
-                out += ",\"amount\":"
-                JSONText.append(amount, to: &out)
-            }
-            if let argument = action.argument {
-                out += ",\"argument\":"
-                JSONText.append(argument, to: &out)
-            }
-            if let channel = action.channel {
-                out += ",\"channel\":"
-                JSONText.append(channel, to: &out)
-            }
+            string(index > 0 ? ",{\"verb\":" : "{\"verb\":", action.verb)
+            string(",\"amount\":", action.amount)
+            string(",\"argument\":", action.argument)
+            string(",\"channel\":", action.channel)
             out += "}"
         }
         out += "],\"occurrence\":"
         out += String(occurrence)
-        out += ",\"key\":"
-        JSONText.append(key, to: &out)
+        string(",\"key\":", key)
         out += "}"
         return out
     }

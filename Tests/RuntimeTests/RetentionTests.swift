@@ -110,14 +110,19 @@ struct RetentionTests {
         }
     }
 
-    @Test func aCheckpointDeletesTheDroppedKeysFromTheStore() throws {
-        let program = try #require(compile(Self.once))
+    /// A program, a store in a scratch file and an engine tracking its changes for it (retention
+    /// ten days), for `body`; the file is removed afterwards.
+    static func withTrackedStore(_ source: String, _ body: (Program, StateStore, Engine, String) throws -> Void) throws {
+        let program = try #require(compile(source))
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("redress-retention-\(UUID().uuidString).db").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let store = try StateStore(path: path)
         let engine = Engine(program: program)
         engine.retention = 10 * Self.day
         engine.trackChanges()
+        try body(program, try StateStore(path: path), engine, path)
+    }
+
+    @Test func aCheckpointDeletesTheDroppedKeysFromTheStore() throws { try Self.withTrackedStore(Self.once) { program, store, engine, path in
         _ = run(program, (0..<20).map { Shop.delivered(Self.at(0), shipment: "S\($0)") }, engine: engine)
         try store.save(engine.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: program.fingerprint, emitted: [])
         #expect(store.entryCount() == 40)
@@ -131,18 +136,13 @@ struct RetentionTests {
         #expect(loaded.1.limitUses.keys.sorted() == ["r0.0|S-new", "r0.0|S3"])
         #expect(loaded.1.occurrenceTimes == ["late|S-new": Self.start + 11 * Self.day, "late|S3": Self.start + 11 * Self.day])
         #expect(Engine(program: program, state: loaded.1).snapshot() == engine.snapshot())
-    }
+    } }
 
     /// A key made and dropped between two checkpoints was never in the store: the checkpoint
     /// deletes only what the store holds (deleting the others was most of `serve`'s checkpoints).
     @Test func keysMadeAndDroppedBetweenCheckpointsAreNotDeleted() throws {
-        let program = try #require(compile(Self.once + "rule not_shipped on order.placed unless shipment.shipped within 2d then send apology limit none\n"))
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("redress-retention-\(UUID().uuidString).db").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let store = try StateStore(path: path)
-        let engine = Engine(program: program)
-        engine.retention = 10 * Self.day
-        engine.trackChanges()
+        let absence = "rule not_shipped on order.placed unless shipment.shipped within 2d then send apology limit none\n"
+        try Self.withTrackedStore(Self.once + absence) { program, store, engine, path in
         // Stored: five shipments' limit uses and occurrences, and a pending deadline of O-kept.
         _ = run(program, (0..<5).map { Shop.delivered(Self.at(0), shipment: "S\($0)") } + [Shop.placed(Self.at(0), order: "O-kept")], engine: engine)
         try store.save(engine.takeChanges(), outputBytes: 0, deadLetterBytes: 0, program: program.fingerprint, emitted: [])
@@ -161,7 +161,7 @@ struct RetentionTests {
         let loaded = try #require(try store.load(program: program.fingerprint, path: path))
         #expect(Engine(program: program, state: loaded.1).snapshot() == engine.snapshot())
         #expect(loaded.1.limitUses.keys.sorted() == ["r0.0|S-last"])
-    }
+    } }
 
     @Test func anOccurrenceWrittenBeforeRetentionLoadsAsLastUsedAtTheStatesClock() throws {
         let program = try #require(compile(Self.once))

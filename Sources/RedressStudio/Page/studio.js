@@ -312,7 +312,9 @@ source.addEventListener('keydown', (event) => {
     hideCompletion();
   }
 });
-source.addEventListener('blur', () => setTimeout(hideCompletion, 150));
+// Later, so that a click on a completion lands first; and only if the editor did not get the focus
+// back meanwhile (a blur and focus in quick succession hid a list that had just opened).
+source.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== source) hideCompletion(); }, 150));
 
 function lineHeight() { return parseFloat(getComputedStyle(source).lineHeight) || 18; }
 

@@ -17,14 +17,15 @@ Acknowledgements are durable: the server answers after the group's ingest-log ap
 commit, both synced (synchronous = FULL). Prints events/s and p50/p99 latency, and the processor
 time the server and the client took.
 
-The client is Benchmarks/ServeLoad (built by this script), which renders events with byte appends:
-it shares this machine's two cores with the server, and wrk's Lua spent about 4 µs of processor
-time per event building them. `--client wrk` drives the same load through wrk (one thread, so that
-rounds go out in order) as an independent check; wrk comes from Debian's packages and is installed
-with apt-get when missing.
+The clients share this machine's two cores with the server, so each load uses the lighter one:
+wrk (one thread, so that rounds go out in order; from Debian's packages, installed with apt-get
+when missing) for the single events, where its event loop costs less per request than a thread per
+connection; Benchmarks/ServeLoad (built by this script) for the batches, where wrk's Lua spent about
+4 µs of processor time per event building them and ServeLoad under 1 µs. `--client wrk` or
+`--client serveload` uses one client for both.
 
     swift build -c release --product redress
-    python3 Benchmarks/serve_load.py [--seconds 10] [--client serveload|wrk] [--past] [--rules DIR]
+    python3 Benchmarks/serve_load.py [--seconds 10] [--client auto|serveload|wrk] [--past] [--rules DIR]
 """
 import argparse
 import os
@@ -150,7 +151,8 @@ def start_server(binary, rules, state, extra):
 def load(arguments, url, lua, events, batch, connections, run, first_round):
     """Runs one load; returns its numbers and the client's processor seconds."""
     port = url.rsplit(":", 1)[1]
-    if arguments.client == "wrk":
+    client = arguments.client if arguments.client != "auto" else ("wrk" if batch == 1 else "serveload")
+    if client == "wrk":
         env = dict(os.environ, REDRESS_EVENTS=events, REDRESS_BATCH=str(batch), REDRESS_RUN=run,
                    REDRESS_FIRST_ROUND=str(first_round), REDRESS_PAST="1" if arguments.past else "0")
         command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{arguments.seconds}s", "--timeout", "10s", "-s", lua, url]
@@ -175,6 +177,7 @@ def load(arguments, url, lua, events, batch, connections, run, first_round):
         "rounds": int(fields["rounds"]),
         "events": events_done,
         "client_seconds": (after.children_user - before.children_user) + (after.children_system - before.children_system),
+        "client": client,
     }
 
 
@@ -188,7 +191,7 @@ def processor_seconds(pid):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/redress"))
-    parser.add_argument("--client", choices=["serveload", "wrk"], default="serveload")
+    parser.add_argument("--client", choices=["auto", "serveload", "wrk"], default="auto")
     parser.add_argument("--client-binary", default=os.path.join(ROOT, ".build/release/ServeLoad"))
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
@@ -199,9 +202,9 @@ def main():
     arguments = parser.parse_args()
     if not os.access(arguments.binary, os.X_OK):
         sys.exit(f"{arguments.binary} is missing: swift build -c release --product redress")
-    if arguments.client == "wrk":
+    if arguments.client != "serveload":
         ensure_wrk()
-    else:
+    if arguments.client != "wrk":
         subprocess.run(["swift", "build", "-c", "release", "--product", "ServeLoad"], cwd=ROOT, check=True, capture_output=True)
     with tempfile.TemporaryDirectory(prefix="redress-serve-load-") as scratch:
         lua = os.path.join(scratch, "load.lua")
@@ -224,10 +227,10 @@ def main():
             _, stderr = server.communicate(timeout=60)
         timing = "the history's timestamps (--past)" if arguments.past else "a year later per round"
         print(f"{os.path.relpath(arguments.rules, ROOT)}; events from history.jsonl with new ids, new keys and {timing}; "
-              f"client {arguments.client}; durable acknowledgements (synchronous = FULL)")
+              f"durable acknowledgements (synchronous = FULL)")
         for name, result, connections in [("single events", single, arguments.connections),
                                           ("1,000-event batches", batches, arguments.batch_connections)]:
-            print(f"{name}: {result['events_per_second']:,.0f} events/s over {connections} connections, "
+            print(f"{name}: {result['events_per_second']:,.0f} events/s over {connections} connections ({result['client']}), "
                   f"{result['requests']:,} requests, latency p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
                   f"max {result['max_ms']:.2f} ms; non-2xx {result['non2xx']}, socket errors {result['errors']}; "
                   f"processor per event: server {result['server_seconds'] / max(1, result['events']) * 1e6:.1f} µs, "

@@ -148,7 +148,11 @@ public struct DecisionServer: Sendable {
                 try IngestBody(bytes, batch: batch, reader: reader, maximumLineBytes: lineLimit)
             })?.items ?? []
         }
-        switch await evaluator.submit(body.items, generation: generation, bytes: buffer.readableBytes, parse: parse) {
+        let outcome = await evaluator.submit(body.items, generation: generation, bytes: buffer.readableBytes, parse: parse)
+        // The events are freed here, on a thread of the pool that read them, once answered
+        // (the evaluator lets its group go before answering).
+        defer { withExtendedLifetime(body) {} }
+        switch outcome {
         case .done(let results):
             let accepted = results.contains { if case .deadLetter = $0 { false } else { true } }
             return Self.json(accepted ? .ok : .badRequest, IngestAnswer.json(results, blankLines: body.blankLines))

@@ -4,10 +4,11 @@
 Starts the release binary on a fresh state with rules/shop, then drives it:
 
   1. single-event requests (one JSON event per POST) over 64 connections;
-  2. 1,000-event batches (application/x-ndjson) over 8 connections.
+  2. 1,000-event batches (application/x-ndjson) over 16 connections.
 
 Every event is a line of rules/shop/events/history.jsonl made new: a unique id, every entity key
-with the round's suffix (each pass over the history is a new round: the same shop with new
+with the round's suffix (`C-10143` becomes `C-10143-b-7`: 12 to 15 characters, as short as unique
+keys allow; longer keys cost an allocation each, see Benchmarks/README.md) (each pass over the history is a new round: the same shop with new
 customers, orders and shipments) and every timestamp's year moved on by the round, so that each
 round is the shop a year later: windows, retention and absence deadlines move on as they would live.
 `--past` keeps the history's timestamps instead (every round in the same weeks, weeks before the
@@ -17,15 +18,15 @@ Acknowledgements are durable: the server answers after the group's ingest-log ap
 commit, both synced (synchronous = FULL). Prints events/s and p50/p99 latency, and the processor
 time the server and the client took.
 
-The clients share this machine's two cores with the server, so each load uses the lighter one:
-wrk (one thread, so that rounds go out in order; from Debian's packages, installed with apt-get
-when missing) for the single events, where its event loop costs less per request than a thread per
-connection; Benchmarks/ServeLoad (built by this script) for the batches, where wrk's Lua spent about
-4 µs of processor time per event building them and ServeLoad under 1 µs. `--client wrk` or
-`--client serveload` uses one client for both.
+The client shares this machine's two cores with the server, so it is the lightest at hand:
+Benchmarks/ServeLoad (built by this script) renders each event with byte appends (under 1 µs of
+processor time per event, where wrk's Lua spent about 4 µs building the batches). `--client wrk`
+drives the same loads through wrk (one thread, so that rounds go out in order; from Debian's
+packages, installed with apt-get when missing) as an independent check; `--client auto` uses wrk
+for the single events and ServeLoad for the batches.
 
     swift build -c release --product redress
-    python3 Benchmarks/serve_load.py [--seconds 10] [--client auto|serveload|wrk] [--past] [--rules DIR]
+    python3 Benchmarks/serve_load.py [--seconds 10] [--client serveload|wrk|auto] [--past] [--rules DIR]
 """
 import argparse
 import os
@@ -191,11 +192,11 @@ def processor_seconds(pid):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/redress"))
-    parser.add_argument("--client", choices=["auto", "serveload", "wrk"], default="auto")
+    parser.add_argument("--client", choices=["serveload", "wrk", "auto"], default="serveload")
     parser.add_argument("--client-binary", default=os.path.join(ROOT, ".build/release/ServeLoad"))
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--batch-connections", type=int, default=8)
+    parser.add_argument("--batch-connections", type=int, default=16)
     parser.add_argument("--past", action="store_true", help="keep the history's timestamps (every deadline due on arrival)")
     parser.add_argument("--serve-option", action="append", default=[], help="an option for serve (repeatable), e.g. --serve-option=--checkpoint-every=1000")
     parser.add_argument("--rules", default=os.path.join(ROOT, "rules/shop"), help="the rule set served (default rules/shop)")
@@ -215,10 +216,10 @@ def main():
         server, url = start_server(arguments.binary, arguments.rules, state, arguments.serve_option)
         try:
             start = processor_seconds(server.pid)
-            single = load(arguments, url, lua, events, 1, arguments.connections, "single", 0)
+            single = load(arguments, url, lua, events, 1, arguments.connections, "s", 0)
             middle = processor_seconds(server.pid)
             # The batches go on from the round the single events reached: the shop's time moves on.
-            batches = load(arguments, url, lua, events, 1000, arguments.batch_connections, "batch", single["rounds"] + 1)
+            batches = load(arguments, url, lua, events, 1000, arguments.batch_connections, "b", single["rounds"] + 1)
             end = processor_seconds(server.pid)
             single["server_seconds"], batches["server_seconds"] = middle - start, end - middle
             status = subprocess.run(["curl", "-s", url + "/v1/status"], capture_output=True, text=True).stdout

@@ -26,8 +26,11 @@ struct Run {
 /// Runs `redress` with arguments in `directory` (default: the repository root).
 /// `input` and `output` replace standard input (default: nothing) and the captured standard
 /// output (then `stdout` is empty), e.g. to write to `/dev/full`.
+/// Runs the binary to its end, or for at most `timeout` seconds: then it is killed (SIGKILL), and
+/// the run reads as not having exited normally, with the reason in its stderr. (A command that
+/// hangs fails its test instead of holding the whole test run until CI gives up.)
 func redress(_ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:],
-             input: FileHandle? = nil, output: FileHandle? = nil) throws -> Run {
+             input: FileHandle? = nil, output: FileHandle? = nil, timeout: TimeInterval = 300) throws -> Run {
     let process = Process()
     process.executableURL = redressBinary
     process.arguments = arguments
@@ -45,13 +48,39 @@ func redress(_ arguments: [String], in directory: URL = repositoryRoot, environm
     process.standardError = errorHandle
     process.standardInput = input ?? FileHandle.nullDevice
     try process.run()
+    let watchdog = Watchdog(process, seconds: timeout)
     if output != nil { try? out.fileHandleForWriting.close() }
     let outData = output == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
     process.waitUntilExit()
+    watchdog.cancel()
     try? errorHandle.close()
-    let errData = (try? Data(contentsOf: errorFile)) ?? Data()
+    var errText = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
+    if watchdog.fired { errText += "\n[test support] redress \(arguments.joined(separator: " ")) was killed after \(Int(timeout)) s\n" }
     return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-               stderr: String(decoding: errData, as: UTF8.self), exitedNormally: process.terminationReason == .exit)
+               stderr: errText, exitedNormally: process.terminationReason == .exit && !watchdog.fired)
+}
+
+/// Kills a process still running after its time.
+final class Watchdog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    private var killed = false
+
+    init(_ process: Process, seconds: TimeInterval) {
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+            lock.lock()
+            defer { lock.unlock() }
+            guard !done else { return }
+            killed = true
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// After the process ended: the watchdog does nothing more (the pid may be reused).
+    func cancel() { lock.withLock { done = true } }
+
+    var fired: Bool { lock.withLock { killed } }
 }
 
 /// Where this test process writes its scratch files: one directory, removed when the process exits

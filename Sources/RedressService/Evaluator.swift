@@ -124,6 +124,8 @@ public final class Evaluator: Service, @unchecked Sendable {
 
     public init(ruleSet: LiveRuleSet, queueLimit: Int, loadedAt: String, role: String = "active") {
         self.ruleSet = ruleSet
+        // The decisions' JSON is written on the committer's thread (`CommitJob`'s pending commit).
+        ruleSet.defersDecisionText = true
         outbox = ruleSet.outbox
         self.queueLimit = queueLimit
         self.role = role
@@ -497,6 +499,8 @@ public final class Evaluator: Service, @unchecked Sendable {
     /// On the committer's thread: writes the commits; their requests' answers go to `replies`,
     /// to be given once written (a failed write answers them "not durable" at once).
     func write(_ jobs: [CommitJob], replies: inout [() -> Void]) -> ServiceFailure? {
+        var jobs = jobs
+        for index in jobs.indices { jobs[index].pending.writeDecisionTexts() }
         do throws(ServiceFailure) {
             try ruleSet.write(jobs.map(\.pending))
         } catch {
@@ -517,6 +521,7 @@ public final class Evaluator: Service, @unchecked Sendable {
     /// the shadow, then the answers.
     func answer(_ job: CommitJob, replies: inout [() -> Void]) -> ServiceFailure? {
         var results = job.results
+        job.pending.fillDecisionTexts(&results)
         do throws(ServiceFailure) {
             try ruleSet.answerDuplicates(&results, retried: job.pending.retried)
         } catch {

@@ -51,6 +51,13 @@ public final class LiveRuleSet {
     let retention: Int64?
     /// Decisions made since the last commit, for whoever counts them (metrics, the shadow report).
     var decided: [Decision] = []
+    /// When true (the evaluator sets it), `evaluate` leaves the decisions' JSON text empty, in the
+    /// outbox rows and in the results, and keeps the decisions beside the rows instead: the text
+    /// is written by `PendingCommit.writeDecisionTexts` on the committer's thread, off the
+    /// evaluator's, which is the serial part of the service.
+    public var defersDecisionText = false
+    /// The decisions of `rows`, in order, while their text is deferred.
+    var rowDecisions: [Decision] = []
 
     /// What the next commit records: the ids of the events evaluated, the outbox rows, the log.
     var fresh = ProcessedSegment()
@@ -250,10 +257,12 @@ public final class LiveRuleSet {
         entries.reserveCapacity(decisions.count)
         for decision in decisions {
             lastSequence += 1
-            let text = decision.jsonLine()
+            // Deferred: written by `PendingCommit.writeDecisionTexts` on the committer's thread.
+            let text = defersDecisionText ? "" : decision.jsonLine()
             rows.append(DecisionOutbox.Row(sequence: lastSequence, origin: origin, eventID: decision.event.id, decision: text))
             entries.append(OutboxEntry(sequence: lastSequence, decision: text))
         }
+        if defersDecisionText { rowDecisions += decisions }
         if origin == .event { counts.decisions += decisions.count } else { counts.deadlineDecisions += decisions.count }
         decided += decisions
         return entries
@@ -289,14 +298,42 @@ public final class LiveRuleSet {
         var alongside: ((Database) throws -> Void)?
         /// Ids answered as duplicates: their first decisions are read after the commit.
         public var retried: Set<String>
+        /// The decisions of `rows` whose JSON text is still to be written (deferred), in order.
+        var decisions: [Decision] = []
         public var isEmpty: Bool { processed.isEmpty && rows.isEmpty && group.isEmpty && changes == nil }
+
+        /// Writes the deferred decisions' text into the rows.
+        public mutating func writeDecisionTexts() {
+            guard !decisions.isEmpty, decisions.count == rows.count else { return }
+            for index in rows.indices { rows[index].decision = decisions[index].jsonLine() }
+            decisions = []
+        }
+
+        /// Fills the decisions' text into results made while it was deferred (from the rows, by sequence).
+        public func fillDecisionTexts(_ results: inout [[IngestResult]]) {
+            guard let first = rows.first?.sequence else { return }
+            func filled(_ entries: [OutboxEntry]) -> [OutboxEntry] {
+                entries.map { entry in
+                    let index = Int(entry.sequence - first)
+                    guard entry.decision.isEmpty, rows.indices.contains(index) else { return entry }
+                    return OutboxEntry(sequence: entry.sequence, decision: rows[index].decision)
+                }
+            }
+            for request in results.indices {
+                for index in results[request].indices {
+                    if case .accepted(let line, let id, let entries) = results[request][index], !entries.isEmpty {
+                        results[request][index] = .accepted(line: line, id: id, decisions: filled(entries))
+                    }
+                }
+            }
+        }
     }
 
     /// Takes what the next commit writes: a checkpoint once `checkpointEvery` events were logged
     /// since the last, the log otherwise.
     public func takeCommit() -> PendingCommit {
         if sinceCheckpoint + group.events.count >= checkpointEvery { return takeCheckpoint() }
-        let pending = PendingCommit(processed: fresh, rows: rows, group: group, retried: retried)
+        let pending = PendingCommit(processed: fresh, rows: rows, group: group, retried: retried, decisions: rowDecisions)
         sinceCheckpoint += group.events.count
         if !pending.isEmpty { counts.commits += 1 }
         taken()
@@ -305,7 +342,8 @@ public final class LiveRuleSet {
 
     /// Takes a checkpoint of the engine's state with what is pending.
     public func takeCheckpoint(alongside more: ((Database) throws -> Void)? = nil) -> PendingCommit {
-        let pending = PendingCommit(processed: fresh, rows: rows, group: group, changes: engine.takeChanges(), alongside: more, retried: retried)
+        let pending = PendingCommit(processed: fresh, rows: rows, group: group, changes: engine.takeChanges(), alongside: more, retried: retried,
+                                    decisions: rowDecisions)
         sinceCheckpoint = 0
         counts.checkpoints += 1
         counts.commits += 1
@@ -316,6 +354,7 @@ public final class LiveRuleSet {
     func taken() {
         fresh.removeAll()
         rows.removeAll(keepingCapacity: true)
+        rowDecisions.removeAll(keepingCapacity: true)
         retried.removeAll()
         group = IngestGroup(firstSequence: lastSequence)
     }
@@ -331,7 +370,8 @@ public final class LiveRuleSet {
     /// are not durable.
     public func write(_ commits: [PendingCommit]) throws(ServiceFailure) {
         var run: [PendingCommit] = []
-        for pending in commits {
+        for var pending in commits {
+            pending.writeDecisionTexts()
             if pending.changes == nil {
                 run.append(pending)
                 continue

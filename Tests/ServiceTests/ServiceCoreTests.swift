@@ -371,6 +371,29 @@ final class OutcomeLog: @unchecked Sendable {
         #expect(restarted.sinceCheckpoint == 0)
     }
 
+    /// The evaluator defers the decisions' JSON to its committer: the rows and the answers then
+    /// carry the same text as when it is written at once.
+    @Test func decisionsWrittenLaterReadTheSameInTheOutboxAndTheAnswers() throws {
+        let program = try Self.shop()
+        let lines = try Self.history(300)
+        let items = try body(lines.joined(separator: "\n"), program: program).items
+        let clock = ManualClock(0)
+        let atOnce = try LiveRuleSet(program: program, state: scratchState(), clock: clock, lateness: 0)
+        let expected = atOnce.evaluate(items)
+        try atOnce.commit()
+        let deferring = try LiveRuleSet(program: program, state: scratchState(), clock: clock, lateness: 0)
+        deferring.defersDecisionText = true
+        var results = [deferring.evaluate(items)]
+        #expect(results[0] != expected, "the text is left out until the commit")
+        var pending = deferring.takeCommit()
+        pending.writeDecisionTexts()
+        try deferring.write(pending)
+        pending.fillDecisionTexts(&results)
+        #expect(results == [expected])
+        #expect(try deferring.outbox.entries(after: 0, limit: 10_000) == (try atOnce.outbox.entries(after: 0, limit: 10_000)))
+        #expect(!(try atOnce.outbox.entries(after: 0, limit: 10_000)).isEmpty)
+    }
+
     /// The evaluator's committer writes the commits queued while it was busy together: runs of
     /// logged groups in one append and one transaction, a checkpoint on its own. Reopened, the
     /// state is the one commits written one by one make.

@@ -68,95 +68,83 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-/// One history line cut into text and the places that change per event.
-enum Piece {
-    case text([UInt8])
-    case id
-    case roundSuffix
-    case year(Int)
-}
-
 func isUpper(_ byte: UInt8) -> Bool { byte >= 0x41 && byte <= 0x5A }
 func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
-func template(_ line: [UInt8]) -> [Piece] {
-    var pieces: [Piece] = []
-    var text: [UInt8] = []
-    func flush() {
-        if !text.isEmpty { pieces.append(.text(text)) }
-        text = []
+/// One history line as the renderer reads it: its text in one array, and the places that change
+/// per event as plain steps (an enum with array payloads cost a retain and a release per piece).
+struct Template {
+    enum Kind: UInt8 {
+        /// `bytes[start..<start + count]`
+        case text
+        /// The event's id.
+        case id
+        /// After an entity key: the round's suffix.
+        case roundSuffix
+        /// A timestamp's year, `count`, moved on by the round.
+        case year
     }
-    let idKey = Array(#""id":""#.utf8)
-    var index = 0
-    var idDone = false
-    while index < line.count {
-        let byte = line[index]
-        if !idDone, byte == 0x22, line[index...].starts(with: idKey) {
-            // The event's own id (the first "id" of the line): replaced whole.
-            text += idKey
-            flush()
-            pieces.append(.id)
-            index += idKey.count
-            while index < line.count, line[index] != 0x22 { index += 1 }
-            idDone = true
-            continue
-        }
-        if byte == 0x22 {
-            text.append(byte)
-            index += 1
-            // An entity key: capitals, a dash, digits, then the closing quote.
-            var end = index
-            while end < line.count, isUpper(line[end]) { end += 1 }
-            if end > index, end < line.count, line[end] == 0x2D {
-                var digits = end + 1
-                while digits < line.count, isDigit(line[digits]) { digits += 1 }
-                if digits > end + 1, digits < line.count, line[digits] == 0x22 {
-                    text += line[index..<digits]
-                    flush()
-                    pieces.append(.roundSuffix)
-                    index = digits
-                    continue
-                }
-            }
-            // A timestamp: YYYY-MM-DDT.
-            if index + 11 <= line.count, (0..<4).allSatisfy({ isDigit(line[index + $0]) }), line[index + 4] == 0x2D,
-               line[index + 7] == 0x2D, line[index + 10] == 0x54 {
-                flush()
-                pieces.append(.year(line[index..<(index + 4)].reduce(0) { $0 * 10 + Int($1 - 0x30) }))
-                index += 4
-            }
-            continue
-        }
-        text.append(byte)
-        index += 1
-    }
-    flush()
-    return pieces
-}
-
-/// A template as the renderer reads it: its text in one array and the pieces as plain values
-/// (an array of enums with array payloads cost a retain and a release per piece).
-struct FlatTemplate {
     struct Step {
-        /// 0 text `bytes[start..<start + count]`, 1 the id, 2 the round's suffix, 3 the year `count`.
-        var kind: UInt8
-        var start: Int
-        var count: Int
+        var kind: Kind
+        var start = 0
+        var count = 0
     }
     var bytes: [UInt8] = []
     var steps: [Step] = []
 
-    init(_ pieces: [Piece]) {
-        for piece in pieces {
-            switch piece {
-            case .text(let text):
-                steps.append(Step(kind: 0, start: bytes.count, count: text.count))
-                bytes += text
-            case .id: steps.append(Step(kind: 1, start: 0, count: 0))
-            case .roundSuffix: steps.append(Step(kind: 2, start: 0, count: 0))
-            case .year(let year): steps.append(Step(kind: 3, start: 0, count: year))
-            }
+    init(_ line: [UInt8]) {
+        var textStart = 0
+        // The text since the last step becomes a step of its own.
+        func endText() {
+            if bytes.count > textStart { steps.append(Step(kind: .text, start: textStart, count: bytes.count - textStart)) }
+            textStart = bytes.count
         }
+        func place(_ step: Step) {
+            endText()
+            steps.append(step)
+        }
+        let idKey = Array(#""id":""#.utf8)
+        var index = 0
+        var idDone = false
+        while index < line.count {
+            let byte = line[index]
+            if !idDone, byte == 0x22, line[index...].starts(with: idKey) {
+                // The event's own id (the first "id" of the line): replaced whole.
+                bytes += idKey
+                place(Step(kind: .id))
+                index += idKey.count
+                while index < line.count, line[index] != 0x22 { index += 1 }
+                idDone = true
+                continue
+            }
+            if byte == 0x22 {
+                bytes.append(byte)
+                index += 1
+                // An entity key: capitals, a dash, digits, then the closing quote.
+                var end = index
+                while end < line.count, isUpper(line[end]) { end += 1 }
+                if end > index, end < line.count, line[end] == 0x2D {
+                    var digits = end + 1
+                    while digits < line.count, isDigit(line[digits]) { digits += 1 }
+                    if digits > end + 1, digits < line.count, line[digits] == 0x22 {
+                        bytes += line[index..<digits]
+                        place(Step(kind: .roundSuffix))
+                        index = digits
+                        continue
+                    }
+                }
+                // A timestamp: YYYY-MM-DDT.
+                if index + 11 <= line.count, (0..<4).allSatisfy({ isDigit(line[index + $0]) }), line[index + 4] == 0x2D,
+                   line[index + 7] == 0x2D, line[index + 10] == 0x54 {
+                    place(Step(kind: .year, count: line[index..<(index + 4)].reduce(0) { $0 * 10 + Int($1 - 0x30) }))
+                    index += 4
+                }
+                continue
+            }
+            bytes.append(byte)
+            index += 1
+        }
+        endText()
     }
 }
 
@@ -322,7 +310,7 @@ final class Connection {
 /// The run: the templates, the shared counter, and each connection's results.
 final class Load: @unchecked Sendable {
     let options: Options
-    let templates: [FlatTemplate]
+    let templates: [Template]
     let counter: Counter
     let runPrefix: [UInt8]
     let deadline: UInt64
@@ -332,7 +320,7 @@ final class Load: @unchecked Sendable {
     init(_ options: Options) {
         self.options = options
         guard let data = FileManager.default.contents(atPath: options.events) else { fail("cannot read \(options.events)") }
-        templates = data.split(separator: 0x0A).filter { !$0.isEmpty }.map { FlatTemplate(template(Array($0))) }
+        templates = data.split(separator: 0x0A).filter { !$0.isEmpty }.map { Template(Array($0)) }
         guard !templates.isEmpty else { fail("\(options.events) has no events") }
         counter = Counter(options.firstRound * templates.count)
         runPrefix = Array(options.run.utf8)
@@ -359,13 +347,13 @@ final class Load: @unchecked Sendable {
         template.bytes.withUnsafeBufferPointer { bytes in
             for step in template.steps {
                 switch step.kind {
-                case 0: body.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[step.start..<(step.start + step.count)]))
-                case 1:
+                case .text: body.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[step.start..<(step.start + step.count)]))
+                case .id:
                     body += runPrefix
                     body.append(0x2D)
                     appendDecimal(number, to: &body)
-                case 2: body += cache.suffix
-                default:
+                case .roundSuffix: body += cache.suffix
+                case .year:
                     if let text = cache.years[step.count] {
                         body += text
                     } else {

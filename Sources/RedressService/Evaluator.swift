@@ -472,7 +472,7 @@ public final class Evaluator: Service, @unchecked Sendable {
             var replies: [() -> Void] = []
             let failure = failed.map { failure in
                 // After a failure nothing more is written: what was queued is refused.
-                for job in jobs { for request in job.requests { request.answer(.unavailable("not durable: \(failure.message)")) } }
+                refuse(jobs[...], failure)
                 return failure
             } ?? write(jobs, replies: &replies)
             // The groups are let go before their requests are answered: their events are then
@@ -505,16 +505,21 @@ public final class Evaluator: Service, @unchecked Sendable {
             try ruleSet.write(jobs.map(\.pending))
         } catch {
             logger.error("commit failed; nothing of the group was acknowledged", metadata: ["set": "\(role)", "error": "\(error.message)"])
-            for job in jobs { for request in job.requests { request.answer(.unavailable("not durable: \(error.message)")) } }
+            refuse(jobs[...], error)
             return error
         }
         for (index, job) in jobs.enumerated() {
             if let failure = answer(job, replies: &replies) {
-                for later in jobs[(index + 1)...] { for request in later.requests { request.answer(.unavailable("not durable: \(failure.message)")) } }
+                refuse(jobs[(index + 1)...], failure)
                 return failure
             }
         }
         return nil
+    }
+
+    /// Answers every request of `jobs` "not durable": nothing of them was acknowledged.
+    func refuse(_ jobs: ArraySlice<CommitJob>, _ failure: ServiceFailure) {
+        for job in jobs { for request in job.requests { request.answer(.unavailable("not durable: \(failure.message)")) } }
     }
 
     /// After its commit was written: the duplicates' first decisions, the status and counters,

@@ -893,9 +893,11 @@ struct PaddedLine {
     let count: Int
     let quotes: UnsafePointer<UInt64>
 
-    /// Lines longer than this are left to the general reader: the copy and the bitmap stay
-    /// within what `withUnsafeTemporaryAllocation` keeps on the stack (1 KiB).
-    static let maximumLength = 832
+    /// Lines longer than this are left to the general reader. `withUnsafeTemporaryAllocation`
+    /// keeps up to 1 KiB on the stack, and more where the thread's stack has room (else it
+    /// allocates): the limit was 832 bytes, and the events of rules/shop's history (844 bytes
+    /// at the median) went to the general reader, at twice the cost, more often than not.
+    static let maximumLength = 16_320
 
     /// Calls `body` with the padded copy, or returns false when the line is long, has a
     /// backslash (a string's end is then not simply the next quote) or is not valid UTF-8.

@@ -128,34 +128,37 @@ public struct DecisionServer: Sendable {
             return Self.error(.badRequest, "cannot read the request body: \(error)")
         }
         let batch = request.headers[.contentType].map { $0.lowercased().hasPrefix("application/x-ndjson") } ?? false
-        let body: IngestBody
         let (generation, reader) = evaluator.currentReader
-        do {
-            body = try buffer.withUnsafeReadableBytes { bytes throws(IngestBody.LineTooLong) in
-                try IngestBody(bytes, batch: batch, reader: reader, maximumLineBytes: options.maximumLineBytes)
+        let lineLimit = options.maximumLineBytes
+        let parse: @Sendable (EventReader) throws(IngestBody.LineTooLong) -> IngestBody = { reader throws(IngestBody.LineTooLong) in
+            try buffer.withUnsafeReadableBytes { bytes throws(IngestBody.LineTooLong) in
+                try IngestBody(bytes, batch: batch, reader: reader, maximumLineBytes: lineLimit)
             }
-        } catch {
+        }
+        // Read on the evaluator's reading thread, which frees the events too once answered.
+        let reading = await evaluator.readingThread.run { Result { () throws(IngestBody.LineTooLong) in try parse(reader) } }
+        let body: IngestBody
+        switch consume reading {
+        case .success(let read): body = read
+        case .failure(let error):
             return Self.error(.contentTooLarge, "line \(error.line) is longer than \(error.limit) bytes; nothing of the request was evaluated")
         }
         guard !body.items.isEmpty else {
             return Self.error(.badRequest, batch ? "the batch holds no event" : "the body holds no event")
         }
-        let lineLimit = options.maximumLineBytes
-        let parse: @Sendable (EventReader) -> [IngestItem] = { reader in
-            // Read again with another rule set's reader (a reload, or the shadow's): the lengths
-            // were checked already, so it cannot be refused now.
-            (try? buffer.withUnsafeReadableBytes { bytes throws(IngestBody.LineTooLong) in
-                try IngestBody(bytes, batch: batch, reader: reader, maximumLineBytes: lineLimit)
-            })?.items ?? []
-        }
-        let outcome = await evaluator.submit(body.items, generation: generation, bytes: buffer.readableBytes, parse: parse)
-        // The events are freed here, on a thread of the pool that read them, once answered
-        // (the evaluator lets its group go before answering).
-        defer { withExtendedLifetime(body) {} }
-        switch outcome {
+        let blankLines = body.blankLines
+        // Read again with another rule set's reader (a reload, or the shadow's): the lengths
+        // were checked already, so it cannot be refused now.
+        let outcome = await evaluator.submit(body.items, generation: generation, bytes: buffer.readableBytes,
+                                             parse: { reader in (try? parse(reader))?.items ?? [] })
+        // The evaluator lets its group go before answering: this is the events' last owner.
+        evaluator.readingThread.release(consume body)
+        switch consume outcome {
         case .done(let results):
             let accepted = results.contains { if case .deadLetter = $0 { false } else { true } }
-            return Self.json(accepted ? .ok : .badRequest, IngestAnswer.json(results, blankLines: body.blankLines))
+            let response = Self.json(accepted ? .ok : .badRequest, IngestAnswer.json(results, blankLines: blankLines))
+            evaluator.release(consume results)
+            return response
         case .overloaded:
             return Self.error(.serviceUnavailable, "the queue is full (\(evaluator.queueLimit) events); nothing of the request was evaluated; send it again later",
                               retryAfter: true)

@@ -1,3 +1,4 @@
+import Foundation
 import RedressIR
 import RedressEvents
 
@@ -21,6 +22,10 @@ public struct IngestBody: Sendable {
         items = []
         let bytes = body.bindMemory(to: UInt8.self)
         var event = Event(slotCount: reader.program.slots.count)
+        // One copy of the body, which the events' lines are slices of (kept for the ingest log):
+        // one allocation per request. A copy per line was freed under malloc's slow path (the
+        // lines are larger than its fast bins).
+        let copy = [UInt8](bytes)
         func read(_ line: UnsafeBufferPointer<UInt8>, number: Int) {
             if let reason = reader.read(line, number: number, into: &event) {
                 items.append(.deadLetter(line: number, reason: reason))
@@ -28,9 +33,8 @@ public struct IngestBody: Sendable {
                 items.append(.deadLetter(line: number, reason: IngestBody.missingID))
             } else {
                 event.idHash = EventIdentity.of(id: event.id)
-                // Its own copy: measured, slices of one copy of the body were slower (the bodies
-                // then live until their group's commit).
-                items.append(.event(event, line: ArraySlice(line)))
+                let start = line.baseAddress.map { bytes.baseAddress?.distance(to: $0) ?? 0 } ?? 0
+                items.append(.event(event, line: copy[start..<(start + line.count)]))
             }
         }
         guard batch else {
@@ -38,11 +42,14 @@ public struct IngestBody: Sendable {
             read(withoutByteOrderMark(bytes), number: 1)
             return
         }
+        guard let base = bytes.baseAddress else { return }
         var start = 0
         var number = 0
         while start < bytes.count {
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            // memchr: the line's end found 16 or 32 bytes at a time (a loop over the bytes was a
+            // tenth of the reading thread's time).
+            let end = memchr(base + start, Int32(UInt8(ascii: "\n")), bytes.count - start)
+                .map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? bytes.count
             number += 1
             var last = end
             if last > start, bytes[last - 1] == UInt8(ascii: "\r") { last -= 1 }

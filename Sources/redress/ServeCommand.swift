@@ -141,6 +141,8 @@ struct Serve: ParsableCommand {
         shadowEvaluator?.queueByteLimit = 256 << 20
         shadowEvaluator?.yieldsProcessor = true
         shadowEvaluator?.gatherMilliseconds = 50
+        // A shadow answers no one: its groups are as large as it gathers (fewer commits).
+        shadowEvaluator?.groupEventLimit = .max
         // An IR file is not read again: what it was compiled from is not known.
         let reloadable = !(ruleSet.count == 1 && ruleSet[0].hasSuffix(".json"))
         let server = DecisionServer(evaluator: evaluator, options: options, source: reloadable ? source : nil, shadow: shadowEvaluator, since: started)

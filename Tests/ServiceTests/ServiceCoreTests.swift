@@ -247,6 +247,47 @@ func body(_ text: String, batch: Bool = true, program: Program, limit: Int = Lin
         #expect(empty.currentStatus.queuedEvents == 3)
     }
 
+    @Test func aGroupTakesQueuedRequestsUpToItsEventLimitAndNeverSplitsOne() async throws {
+        let program = try compile(mission)
+        let live = try LiveRuleSet(program: program, state: scratchState(), clock: ManualClock(0), lateness: 0)
+        let evaluator = Evaluator(ruleSet: live, queueLimit: 100, loadedAt: "2026-06-01T00:00:00Z")
+        evaluator.groupEventLimit = 2
+        let groups = GroupLog()
+        evaluator.observe = { groups.add($0.results.map(\.count)) }
+        // Queued before the thread starts: 1, 1, 1 and 3 events.
+        evaluator.running = true
+        let outcomes = OutcomeLog()
+        for (index, events) in [1, 1, 1, 3].enumerated() {
+            let lines = (0..<events).map { delivered("e\(index)-\($0)", shipment: "S\(index)-\($0)") }
+            evaluator.submit(try body(lines.joined(separator: "\n"), program: program).items) { outcomes.add($0) }
+        }
+        let running = Task { try await evaluator.run() }
+        while outcomes.lock.withLock({ outcomes.names.count }) < 4 { try await Task.sleep(for: .milliseconds(5)) }
+        evaluator.stop()
+        try await running.value
+        #expect(outcomes.names == ["done", "done", "done", "done"])
+        // Two requests of one event; the third alone (with the next it would hold 4); the
+        // request of three events, larger than the limit, alone and whole.
+        #expect(groups.requests == [[1, 1], [1], [3]])
+    }
+
+    @Test func theReadingThreadRunsWorkOnItsOwnThreadAndOnTheCallersOnceClosed() async throws {
+        let program = try compile(mission)
+        let thread = ReadingThread(name: "redress-test-read")
+        // Not started: on the caller's thread; started: on one thread of its own, every time.
+        let before = await thread.run { UInt(bitPattern: Int(pthread_self())) }
+        thread.start()
+        let first = await thread.run { UInt(bitPattern: Int(pthread_self())) }
+        let second = await thread.run { UInt(bitPattern: Int(pthread_self())) }
+        #expect(first == second)
+        #expect(before != first)
+        #expect(await thread.run { 6 * 7 } == 42)
+        thread.release(try body(delivered("e1"), program: program))
+        thread.close()
+        // Closed: on the caller's thread again (the reading thread has ended).
+        #expect(await thread.run { UInt(bitPattern: Int(pthread_self())) } != first)
+    }
+
     // Nothing here measures how soon a waiter wakes: in a full parallel test run the waiting
     // task may wait minutes for a thread. A waiter that is not woken fails by the time limit.
     @Test(.timeLimit(.minutes(5)))
@@ -277,6 +318,14 @@ func body(_ text: String, batch: Bool = true, program: Program, limit: Int = Lin
         #expect(!TokenComparison.same(token + [0], token))
         #expect(!TokenComparison.same([], token))
     }
+}
+
+/// The answers' sizes of each committed group, in commit order.
+final class GroupLog: @unchecked Sendable {
+    let lock = NSLock()
+    var groups: [[Int]] = []
+    func add(_ group: [Int]) { lock.withLock { groups.append(group) } }
+    var requests: [[Int]] { lock.withLock { groups } }
 }
 
 final class OutcomeLog: @unchecked Sendable {

@@ -151,11 +151,21 @@ public enum JSONText {
         return out
     }
 
+    /// Whether `text` holds a quote, a backslash or a control character. Read through its UTF-8
+    /// buffer: `utf8.contains(where:)` was a twentieth of `serve`'s committer thread.
+    @inline(__always) static func needsEscaping(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            for byte in bytes where byte < 0x20 || byte == 34 || byte == 92 { return true }
+            return false
+        }
+    }
+
     /// `quote(text)`, appended to `out`.
     public static func append(_ text: String, to out: inout String) {
         out += "\""
         // Most texts (ids, names, amounts) need no escaping: then no per-character work.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 34 || $0 == 92 }) {
+        if !needsEscaping(text) {
             out += text
             out += "\""
             return

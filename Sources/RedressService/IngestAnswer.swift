@@ -21,7 +21,7 @@ enum IngestAnswer {
             text += ",\"status\":\""
             text += status
             text += "\",\"id\":"
-            text += JSONText.quote(id)
+            JSONText.append(id, to: &text)
             text += ",\"decisions\":["
             for (index, decision) in decisions.enumerated() {
                 if index > 0 { text += "," }

@@ -179,7 +179,7 @@ public final class LiveRuleSet {
             for entry in logged.events {
                 let failure = entry.line.withUnsafeBufferPointer { reader.read($0, number: 0, into: &event) }
                 if let failure { throw ServiceFailure("an event of the state's ingest log does not read: \(failure)") }
-                let (deadlines, own) = step(event, mark: entry.mark)
+                let (deadlines, own) = step(&event, mark: entry.mark)
                 try check(deadlines + own)
                 counts.replayed += 1
                 sinceCheckpoint += 1
@@ -193,12 +193,12 @@ public final class LiveRuleSet {
 
     /// One event, live or replayed: the deadlines the watermark (`mark`) and the event's time
     /// passed fire first, then the event is evaluated.
-    func step(_ event: Event, mark: Int64) -> (deadlines: [Decision], own: [Decision]) {
+    /// `event.line` becomes its position in the engine's input (decisions name it so).
+    func step(_ event: inout Event, mark: Int64) -> (deadlines: [Decision], own: [Decision]) {
         let deadlines = engine.advance(to: mark) + engine.advance(to: event.time)
         engine.state.position += 1
-        var numbered = event
-        numbered.line = engine.state.position
-        return (deadlines, engine.process(numbered))
+        event.line = engine.state.position
+        return (deadlines, engine.process(event))
     }
 
     /// Evaluates a request's lines in order. Decisions are not durable until `commit`; the
@@ -211,7 +211,8 @@ public final class LiveRuleSet {
             case .deadLetter(let line, let reason):
                 counts.deadLetters += 1
                 results.append(.deadLetter(line: line, reason: reason))
-            case .event(let event, let line):
+            case .event(var event, let line):
+                let requestLine = event.line
                 guard processed.insert(event.idHash) else {
                     counts.duplicates += 1
                     retried.insert(event.id)
@@ -223,10 +224,10 @@ public final class LiveRuleSet {
                 let mark = watermark.current
                 if hasDeadlines, event.time < mark { counts.lateEvents += 1 }
                 group.events.append(IngestGroup.Entry(mark: mark, line: line))
-                let (deadlines, own) = step(event, mark: mark)
+                let (deadlines, own) = step(&event, mark: mark)
                 record(deadlines, origin: .deadline)
                 counts.accepted += 1
-                results.append(.accepted(line: event.line, id: event.id, decisions: record(own, origin: .event)))
+                results.append(.accepted(line: requestLine, id: event.id, decisions: record(own, origin: .event)))
             }
         }
         return results

@@ -23,6 +23,9 @@ public final class ReadingThread: @unchecked Sendable {
     var closed = false
     let name: String
 
+    /// Bodies smaller than this are read on the request's own thread (see `DecisionServer.ingest`).
+    public static let smallestBody = 32 << 10
+
     public init(name: String) {
         self.name = name
     }

@@ -101,13 +101,14 @@ extension Engine {
         // Absence rules' answered times: a dictionary of the state; a checkpoint sees a changed
         // key that is gone as removed.
         if horizon > .min {
-            let before = state.answered.count
-            state.answered = state.answered.filter { key, time in
-                if time > horizon { return true }
+            // Removed one by one: rebuilding the dictionary (`filter`) hashed every key kept.
+            var gone: [String] = []
+            for (key, time) in state.answered where time <= horizon { gone.append(key) }
+            for key in gone {
+                state.answered.removeValue(forKey: key)
                 noteChange(\.answered, \.unstoredAnswered, key, present: true)
-                return false
             }
-            dropped += before - state.answered.count
+            dropped += gone.count
         }
 
         if dropped > 0 {

@@ -45,6 +45,25 @@ struct ChangedKeys {
     var unstoredPending = Set<String>(), unstoredAnswered = Set<String>(), unstoredMisses = Set<String>()
     /// Keys of the tables that a sweep dropped (Retention.swift), by category.
     var removed: [StateCategory: [String]] = [:]
+
+    init() {}
+
+    /// Empty, with room for as many keys as `previous` held: the next checkpoint's sets grow to
+    /// about the last one's, and growing them from empty rehashed every key at each doubling
+    /// (a twentieth of `serve`'s evaluator thread).
+    init(roomLike previous: ChangedKeys) {
+        limitUses.reserveCapacity(previous.limitUses.count)
+        capUses.reserveCapacity(previous.capUses.count)
+        groupUses.reserveCapacity(previous.groupUses.count)
+        occurrences.reserveCapacity(previous.occurrences.count)
+        history.reserveCapacity(previous.history.count)
+        pending.reserveCapacity(previous.pending.count)
+        answered.reserveCapacity(previous.answered.count)
+        misses.reserveCapacity(previous.misses.count)
+        unstoredPending.reserveCapacity(previous.unstoredPending.count)
+        unstoredAnswered.reserveCapacity(previous.unstoredAnswered.count)
+        unstoredMisses.reserveCapacity(previous.unstoredMisses.count)
+    }
 }
 
 extension Engine {
@@ -82,7 +101,7 @@ extension Engine {
             return StateChanges(everything: snapshot())
         }
         flushTypeCounts()
-        changed = ChangedKeys()
+        changed = ChangedKeys(roomLike: keys)
         markStored()
         var changes = StateChanges()
         changes.state.clock = state.clock
@@ -103,6 +122,7 @@ extension Engine {
         changes.state.history = persisted(history, keys.history, as: StoredWindow.events)
         func current<Value>(_ category: StateCategory, _ keys: Set<String>, unstored: Set<String>, in source: [String: Value]) -> [String: Value] {
             var result: [String: Value] = [:]
+            result.reserveCapacity(keys.count)
             for key in keys {
                 if let value = source[key] {
                     result[key] = value

@@ -394,7 +394,7 @@ public final class Evaluator: Service, @unchecked Sendable {
             // Stopping, or a quiet moment: the engine's state is checkpointed. (A group of
             // duplicates only has nothing to commit, but its answers to read back, in order.)
             let pending = finishing || (group.isEmpty && ruleSet.sinceCheckpoint > 0) ? ruleSet.takeCheckpoint() : ruleSet.takeCommit()
-            let job = CommitJob(pending: pending, requests: group, results: results, fired: fired, start: start, snapshot: snapshot())
+            let job = CommitJob(pending: pending, requests: group, results: results, fired: fired, start: start, snapshot: snapshot(pending))
             if let failure = commitState.withLock({ commitFailure }) {
                 for request in group { request.answer(.unavailable("not durable: \(failure.message)")) }
                 throw failure
@@ -466,10 +466,10 @@ public final class Evaluator: Service, @unchecked Sendable {
         var fingerprint: String
     }
 
-    func snapshot() -> Snapshot {
+    func snapshot(_ pending: LiveRuleSet.PendingCommit) -> Snapshot {
         let engine = ruleSet.engine
         return Snapshot(statistics: engine.statistics, counts: ruleSet.counts, latestSequence: ruleSet.lastSequence,
-                        pendingDeadlines: engine.state.pending.count, stateKeys: engine.stateKeyCount, decisions: ruleSet.takeDecided(),
+                        pendingDeadlines: engine.state.pending.count, stateKeys: engine.stateKeyCount, decisions: ruleSet.takeDecided(pending),
                         program: ruleSet.program, fingerprint: ruleSet.fingerprint)
     }
 

@@ -263,9 +263,9 @@ public final class LiveRuleSet {
             rows.append(DecisionOutbox.Row(sequence: lastSequence, origin: origin, eventID: decision.event.id, decision: text))
             entries.append(OutboxEntry(sequence: lastSequence, decision: text))
         }
-        if defersDecisionText { rowDecisions += decisions }
         if origin == .event { counts.decisions += decisions.count } else { counts.deadlineDecisions += decisions.count }
-        decided += decisions
+        // Deferred, the commit's decisions are its rows' (`PendingCommit.decisions`): kept once.
+        if defersDecisionText { rowDecisions += decisions } else { decided += decisions }
         return entries
     }
 
@@ -443,8 +443,10 @@ public final class LiveRuleSet {
 
     public var lateEvents: Int { counts.lateEvents }
 
-    /// The decisions made since the last call (committed by then), emptied.
-    func takeDecided() -> [Decision] {
+    /// The decisions made since the last call; deferring their text, those of `pending`, the
+    /// commit just taken (the same decisions, kept once).
+    func takeDecided(_ pending: PendingCommit? = nil) -> [Decision] {
+        if defersDecisionText, let pending { return pending.decisions }
         defer { decided.removeAll(keepingCapacity: true) }
         return decided
     }

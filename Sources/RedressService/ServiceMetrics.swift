@@ -86,12 +86,16 @@ public final class ServiceMetrics: Sendable {
         var byRule: [String: Int64] = [:]
         var byAction: [ActionKey: Int64] = [:]
         var granted: [MoneyKey: Int64] = [:]
-        for decision in group.decisions {
-            byRule[decision.rule, default: 0] += 1
-            for action in decision.actions {
-                byAction[ActionKey(rule: decision.rule, verb: action.verb), default: 0] += 1
+        // Read in place: `for decision in` copied each decision (a dozen strings retained and
+        // released), a twentieth of the committer's thread.
+        let decisions = group.decisions
+        for index in decisions.indices {
+            let rule = decisions[index].rule
+            byRule[rule, default: 0] += 1
+            for action in decisions[index].actions {
+                byAction[ActionKey(rule: rule, verb: action.verb), default: 0] += 1
                 if let value = action.value, value.kind == .money, value.bits > 0, program.currencies.indices.contains(Int(value.unit)) {
-                    let key = MoneyKey(rule: decision.rule, verb: action.verb, currency: program.currencies[Int(value.unit)].code)
+                    let key = MoneyKey(rule: rule, verb: action.verb, currency: program.currencies[Int(value.unit)].code)
                     // Saturating: money past Int64 is not representable; it must not trap.
                     let (sum, overflow) = granted[key, default: 0].addingReportingOverflow(value.bits)
                     granted[key] = overflow ? .max : sum

@@ -105,41 +105,47 @@ public final class Draft: Sendable, Codable {
 
 extension Decision {
     /// One JSON line, keys in a fixed order (deterministic output without sorting at runtime).
-    /// Appended piece by piece into one string: `serve` writes one per decision on its
-    /// evaluator's thread, and the temporaries of `+` were 7% of that thread's time.
+    /// Written as bytes into one buffer and made a string once: `serve` writes one per decision,
+    /// and appending a piece at a time to a `String` was an eighth of its committer's thread.
     public func jsonLine() -> String {
-        var out = ""
-        out.reserveCapacity(384)
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        @inline(__always) func raw(_ text: StaticString) {
+            text.withUTF8Buffer { out.append(contentsOf: $0) }
+        }
         // `prefix` (punctuation and the key), then the value quoted; nothing for a nil value.
-        func string(_ prefix: String, _ value: String?) {
+        func string(_ prefix: StaticString, _ value: String?) {
             guard let value else { return }
-            out += prefix
+            raw(prefix)
             JSONText.append(value, to: &out)
+        }
+        func number(_ value: Int) {
+            out.append(contentsOf: String(value).utf8)
         }
         string("{\"rule\":", rule)
         string(",\"subject\":{\"entity\":", subject.entity)
         string(",\"key\":", subject.key)
-        out += "}"
+        raw("}")
         string(",\"customer\":", customer)
         string(",\"event\":{\"type\":", event.type)
         string(",\"id\":", event.id)
-        out += ",\"line\":"
-        out += String(event.line)
+        raw(",\"line\":")
+        number(event.line)
         string(",\"time\":", event.time)
         string("},\"time\":", time)
-        out += ",\"actions\":["
-        for (index, action) in actions.enumerated() {
-            string(index > 0 ? ",{\"verb\":" : "{\"verb\":", action.verb)
-            string(",\"amount\":", action.amount)
-            string(",\"argument\":", action.argument)
-            string(",\"channel\":", action.channel)
-            out += "}"
+        raw(",\"actions\":[")
+        for index in actions.indices {
+            string(index > 0 ? ",{\"verb\":" : "{\"verb\":", actions[index].verb)
+            string(",\"amount\":", actions[index].amount)
+            string(",\"argument\":", actions[index].argument)
+            string(",\"channel\":", actions[index].channel)
+            raw("}")
         }
-        out += "],\"occurrence\":"
-        out += String(occurrence)
+        raw("],\"occurrence\":")
+        number(occurrence)
         string(",\"key\":", key)
-        out += "}"
-        return out
+        raw("}")
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -159,6 +165,35 @@ public enum JSONText {
             for byte in bytes where byte < 0x20 || byte == 34 || byte == 92 { return true }
             return false
         }
+    }
+
+    /// `quote(text)`, appended to `out` as UTF-8 (the same bytes as the `String` form).
+    public static func append(_ text: String, to out: inout [UInt8]) {
+        out.append(34)
+        var text = text
+        text.withUTF8 { bytes in
+            var plain = true
+            for byte in bytes where byte < 0x20 || byte == 34 || byte == 92 {
+                plain = false
+                break
+            }
+            guard !plain else { return out.append(contentsOf: bytes) }
+            for byte in bytes {
+                switch byte {
+                case 34: out.append(92); out.append(34)
+                case 92: out.append(92); out.append(92)
+                case 10: out.append(92); out.append(UInt8(ascii: "n"))
+                case 13: out.append(92); out.append(UInt8(ascii: "r"))
+                case 9: out.append(92); out.append(UInt8(ascii: "t"))
+                case ..<0x20:
+                    // `\u00XX`, lowercase hex, as the `String` form writes it.
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                default: out.append(byte)
+                }
+            }
+        }
+        out.append(34)
     }
 
     /// `quote(text)`, appended to `out`.

@@ -190,11 +190,18 @@ public final class KeyTable<Value> {
         var kept = 0, keptStored = 0
         for entry in 0..<entries.count where !drop(entry) {
             renumbered[entry] = kept
-            if kept != entry { entries.swapAt(kept, entry) }
             kept += 1
             if entry < firstUnstored { keptStored += 1 }
         }
         firstUnstored = keptStored
+        // Moved once every entry was asked (`drop` reads the table): through the buffer, a swap
+        // moves two entries; `Array.swapAt` copied them (retaining and releasing each key and
+        // window), a twentieth of `serve`'s evaluator thread under a load that sweeps often.
+        entries.withUnsafeMutableBufferPointer { buffer in
+            for entry in buffer.indices where renumbered[entry] >= 0 && renumbered[entry] != entry {
+                buffer.swapAt(renumbered[entry], entry)
+            }
+        }
         guard kept < entries.count else { return renumbered }
         entries.removeSubrange(kept...)
         var size = 16

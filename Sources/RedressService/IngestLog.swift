@@ -31,14 +31,19 @@ public struct IngestGroup: Equatable, Sendable {
     public var isEmpty: Bool { events.isEmpty && fireMark == .min }
 
     /// Little-endian: per event its mark (8 bytes), its length (4) and its bytes; then the fire mark.
-    var blob: Data { Data(record(prefix: 0)) }
-
-    /// The blob after `prefix` bytes left for the caller, in one buffer (the events are most
-    /// of what a commit writes: copied once).
-    func record(prefix: Int) -> [UInt8] {
+    var blob: Data {
         var data: [UInt8] = []
-        data.reserveCapacity(events.reduce(prefix + 8) { $0 + 12 + $1.line.count })
-        data.append(contentsOf: repeatElement(0, count: prefix))
+        data.reserveCapacity(blobBytes)
+        appendBlob(to: &data)
+        return Data(data)
+    }
+
+    /// The blob's length in bytes.
+    var blobBytes: Int { events.reduce(8) { $0 + 12 + $1.line.count } }
+
+    /// Appends the blob to `data` (the events are most of what a commit writes: copied once,
+    /// into the caller's buffer).
+    func appendBlob(to data: inout [UInt8]) {
         func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
         for entry in events {
             append(entry.mark)
@@ -46,7 +51,6 @@ public struct IngestGroup: Equatable, Sendable {
             data.append(contentsOf: entry.line)
         }
         append(fireMark)
-        return data
     }
 
     /// Nil for a blob that does not read (a state written by something else).
@@ -155,15 +159,15 @@ final class IngestLogFile {
     /// Appends groups with one write and one sync (commits written together); returns the
     /// length the commit is to record.
     func append(_ groups: [IngestGroup]) throws(ServiceFailure) -> Int64 {
-        // Each record's head (sequence, blob length) is filled in before the blob it leaves room for.
+        // One buffer for all the records, each a head (sequence, blob length) and the blob: the
+        // lines are copied once (a buffer per group, then joined, copied them twice).
+        let lengths = groups.map { $0.isEmpty ? 0 : $0.blobBytes }
         var record: [UInt8] = []
-        for group in groups where !group.isEmpty {
-            let start = record.count
-            record += group.record(prefix: 12)
-            record.withUnsafeMutableBytes { buffer in
-                buffer.storeBytes(of: group.firstSequence.littleEndian, toByteOffset: start, as: Int64.self)
-                buffer.storeBytes(of: UInt32(buffer.count - start - 12).littleEndian, toByteOffset: start + 8, as: UInt32.self)
-            }
+        record.reserveCapacity(lengths.reduce(0) { $0 + ($1 > 0 ? 12 + $1 : 0) })
+        for (group, length) in zip(groups, lengths) where length > 0 {
+            withUnsafeBytes(of: group.firstSequence.littleEndian) { record.append(contentsOf: $0) }
+            withUnsafeBytes(of: UInt32(length).littleEndian) { record.append(contentsOf: $0) }
+            group.appendBlob(to: &record)
         }
         guard !record.isEmpty else { return bytes }
         let written = record.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(bytes)) }

@@ -179,7 +179,7 @@ public final class LiveRuleSet {
             for entry in logged.events {
                 let failure = entry.line.withUnsafeBufferPointer { reader.read($0, number: 0, into: &event) }
                 if let failure { throw ServiceFailure("an event of the state's ingest log does not read: \(failure)") }
-                let (deadlines, own) = step(&event, mark: entry.mark)
+                let (deadlines, own) = step(event, mark: entry.mark)
                 try check(deadlines + own)
                 counts.replayed += 1
                 sinceCheckpoint += 1
@@ -193,12 +193,11 @@ public final class LiveRuleSet {
 
     /// One event, live or replayed: the deadlines the watermark (`mark`) and the event's time
     /// passed fire first, then the event is evaluated.
-    /// `event.line` becomes its position in the engine's input (decisions name it so).
-    func step(_ event: inout Event, mark: Int64) -> (deadlines: [Decision], own: [Decision]) {
+    /// The event is numbered by its position in the engine's input (decisions name it so).
+    func step(_ event: Event, mark: Int64) -> (deadlines: [Decision], own: [Decision]) {
         let deadlines = engine.advance(to: mark) + engine.advance(to: event.time)
         engine.state.position += 1
-        event.line = engine.state.position
-        return (deadlines, engine.process(event))
+        return (deadlines, engine.process(event, line: engine.state.position))
     }
 
     /// Evaluates a request's lines in order. Decisions are not durable until `commit`; the
@@ -206,13 +205,14 @@ public final class LiveRuleSet {
     public func evaluate(_ items: [IngestItem]) -> [IngestResult] {
         var results: [IngestResult] = []
         results.reserveCapacity(items.count)
-        for item in items {
-            switch item {
+        // By index: `for item in` copied each item before its payload was bound (a second
+        // retain and release of the event's arrays).
+        for index in items.indices {
+            switch items[index] {
             case .deadLetter(let line, let reason):
                 counts.deadLetters += 1
                 results.append(.deadLetter(line: line, reason: reason))
-            case .event(var event, let line):
-                let requestLine = event.line
+            case .event(let event, let line):
                 guard processed.insert(event.idHash) else {
                     counts.duplicates += 1
                     retried.insert(event.id)
@@ -224,10 +224,10 @@ public final class LiveRuleSet {
                 let mark = watermark.current
                 if hasDeadlines, event.time < mark { counts.lateEvents += 1 }
                 group.events.append(IngestGroup.Entry(mark: mark, line: line))
-                let (deadlines, own) = step(&event, mark: mark)
+                let (deadlines, own) = step(event, mark: mark)
                 record(deadlines, origin: .deadline)
                 counts.accepted += 1
-                results.append(.accepted(line: requestLine, id: event.id, decisions: record(own, origin: .event)))
+                results.append(.accepted(line: event.line, id: event.id, decisions: record(own, origin: .event)))
             }
         }
         return results

@@ -133,6 +133,9 @@ public final class Evaluator: Service, @unchecked Sendable {
 
     /// Reads the active set's request bodies and frees their events (`ReadingThread`).
     public let readingThread: ReadingThread
+    /// Whether request handlers read bodies on `readingThread` (a shadow reads what the active
+    /// set hands it on its own thread: its reading thread is never started).
+    public var readsRequestBodies = true
 
     public init(ruleSet: LiveRuleSet, queueLimit: Int, loadedAt: String, role: String = "active") {
         readingThread = ReadingThread(name: "redress-\(role)-read")
@@ -273,7 +276,7 @@ public final class Evaluator: Service, @unchecked Sendable {
 
     func start() {
         condition.withLock { running = true }
-        readingThread.start()
+        if readsRequestBodies { readingThread.start() }
         startCommitter()
         let yields = yieldsProcessor
         let thread = Thread { [self] in

@@ -143,6 +143,7 @@ struct Serve: ParsableCommand {
         shadowEvaluator?.gatherMilliseconds = 50
         // A shadow answers no one: its groups are as large as it gathers (fewer commits).
         shadowEvaluator?.groupEventLimit = .max
+        shadowEvaluator?.readsRequestBodies = false
         // An IR file is not read again: what it was compiled from is not known.
         let reloadable = !(ruleSet.count == 1 && ruleSet[0].hasSuffix(".json"))
         let server = DecisionServer(evaluator: evaluator, options: options, source: reloadable ? source : nil, shadow: shadowEvaluator, since: started)

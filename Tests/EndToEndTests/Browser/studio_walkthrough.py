@@ -10,7 +10,7 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -49,8 +49,12 @@ def main():
         driver.save_screenshot(os.path.join(args.screenshots, f"{step_number[0]:02d}-{name}.png"))
 
     def wait_for(condition, what, timeout=60):
+        # A list the page renders again while a condition reads it (the problems, as the checker
+        # answers) leaves the condition holding elements that are gone: asked again at the next
+        # poll, not a failure (it failed a CI run once: StaleElementReferenceException).
         try:
-            return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda _: condition())
+            return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                                 ignored_exceptions=[StaleElementReferenceException]).until(lambda _: condition())
         except TimeoutException:
             shot("failed")
             status = driver.find_element(By.ID, "status").text

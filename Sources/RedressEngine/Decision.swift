@@ -162,33 +162,28 @@ public enum JSONText {
     @inline(__always) static func needsEscaping(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { bytes in
-            for byte in bytes where byte < 0x20 || byte == 34 || byte == 92 { return true }
-            return false
+            bytes.contains(where: escaped)
         }
     }
 
-    /// `quote(text)`, appended to `out` as UTF-8 (the same bytes as the `String` form).
+    /// A quote, a backslash or a control character: written escaped.
+    @inline(__always) static func escaped(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 34 || byte == 92 }
+
+    /// `quote(text)`, appended to `out` as UTF-8.
     public static func append(_ text: String, to out: inout [UInt8]) {
         out.append(34)
         var text = text
         text.withUTF8 { bytes in
-            var plain = true
-            for byte in bytes where byte < 0x20 || byte == 34 || byte == 92 {
-                plain = false
-                break
-            }
-            guard !plain else { return out.append(contentsOf: bytes) }
+            guard bytes.contains(where: escaped) else { return out.append(contentsOf: bytes) }
+            // Bytes of 0x80 and more (the rest of a character) are copied as they are.
             for byte in bytes {
                 switch byte {
-                case 34: out.append(92); out.append(34)
-                case 92: out.append(92); out.append(92)
-                case 10: out.append(92); out.append(UInt8(ascii: "n"))
-                case 13: out.append(92); out.append(UInt8(ascii: "r"))
-                case 9: out.append(92); out.append(UInt8(ascii: "t"))
-                case ..<0x20:
-                    // `\u00XX`, lowercase hex, as the `String` form writes it.
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                case 34: out += [92, 34]
+                case 92: out += [92, 92]
+                case 10: out += [92, UInt8(ascii: "n")]
+                case 13: out += [92, UInt8(ascii: "r")]
+                case 9: out += [92, UInt8(ascii: "t")]
+                case ..<0x20: out += [92, UInt8(ascii: "u"), 48, 48, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
                 default: out.append(byte)
                 }
             }
@@ -196,31 +191,20 @@ public enum JSONText {
         out.append(34)
     }
 
+    static let hexDigits = Array("0123456789abcdef".utf8)
+
     /// `quote(text)`, appended to `out`.
     public static func append(_ text: String, to out: inout String) {
-        out += "\""
         // Most texts (ids, names, amounts) need no escaping: then no per-character work.
-        if !needsEscaping(text) {
+        guard needsEscaping(text) else {
+            out += "\""
             out += text
             out += "\""
             return
         }
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        var bytes: [UInt8] = []
+        append(text, to: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
     }
 }
 
